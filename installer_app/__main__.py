@@ -1,0 +1,31 @@
+"""Entry point: the wizard with no arguments, the headless CLI with a subcommand.
+
+This is the one core module that reaches ``ui/``, lazily and only to start the GUI; the rest of the
+core never imports PySide6 or ``ui`` (tests/unit/test_layering.py checks it).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def launch_gui(argv: Sequence[str]) -> int:
+    import importlib
+
+    app = importlib.import_module("ui.app")
+    code: int = app.run(list(argv))
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("--gui",):
+        return launch_gui(args[1:])
+    from installer_app.cli import main as cli_main
+
+    return cli_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

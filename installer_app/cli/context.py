@@ -1,0 +1,96 @@
+"""What every subcommand gets: settings, paths, language, output helpers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from installer_app.config import Settings, load_secrets, load_settings
+from installer_app.errors import InstallerError
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message, install_catalog_translator
+from installer_app.logsetup import configure_logging
+from installer_app.paths import default_data_dir, default_log_dir
+from installer_app.secrets import redact
+
+
+@dataclass
+class CliContext:
+    args: argparse.Namespace
+    config_path: Path | None
+    data_dir: Path
+    log_dir: Path
+    language: str
+    _settings: Settings | None = None
+    _closers: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> CliContext:
+        config_path = Path(args.config).expanduser() if getattr(args, "config", None) else None
+        if getattr(args, "data_dir", None):
+            data_dir = Path(args.data_dir).expanduser()
+            log_dir = data_dir / "logs"
+        else:
+            data_dir, log_dir = default_data_dir(), default_log_dir()
+        language = install_catalog_translator(getattr(args, "lang", None))
+        configure_logging(
+            log_dir,
+            logging.DEBUG if args.verbose else logging.INFO,
+            console=bool(getattr(args, "verbose", False)),
+        )
+        return cls(
+            args=args,
+            config_path=config_path,
+            data_dir=data_dir,
+            log_dir=log_dir,
+            language=language,
+        )
+
+    @property
+    def settings(self) -> Settings:
+        """Settings from the file, then secrets from the environment or the credential store.
+
+        Loaded on first use so that commands that need none (``ports``) work with a broken file.
+        """
+        if self._settings is None:
+            settings = load_settings(self.config_path)
+            if getattr(self.args, "lang", None) is None and settings.ui.language != "auto":
+                self.language = install_catalog_translator(settings.ui.language)
+            self._settings = load_secrets(settings)
+        return self._settings
+
+    def on_close(self, closer: Any) -> None:
+        """Register a callable run when the command ends (stop a simulator, close a client)."""
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        while self._closers:
+            closer = self._closers.pop()
+            try:
+                closer()
+            except Exception:
+                logging.getLogger(__name__).exception("cleanup failed")
+
+
+def say(message: Message | str, stream: TextIO | None = None) -> None:
+    """Print a line for a person, in their language, with any secret masked."""
+    text = message.render() if isinstance(message, Message) else message
+    print(redact(text), file=stream or sys.stdout, flush=True)
+
+
+def emit_json(obj: dict[str, Any], stream: TextIO | None = None) -> None:
+    """One JSON object on one line (``--json`` output), with any secret masked."""
+    line = json.dumps(obj, ensure_ascii=False, sort_keys=False)
+    print(redact(line), file=stream or sys.stdout, flush=True)
+
+
+def print_error(exc: InstallerError) -> None:
+    message, hint = exc.describe()
+    label = Message(QT_TRANSLATE_NOOP("cli", "Error")).render()
+    say(f"{label}: {message}", sys.stderr)
+    if hint:
+        say(f"  → {hint}", sys.stderr)

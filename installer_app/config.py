@@ -1,0 +1,305 @@
+"""Typed settings from one TOML file, with environment and command-line overrides.
+
+Precedence: command-line flags > environment variables > the file > defaults. Secrets are never in
+the file: they come from the environment (``INSTALLER_PROVIDER_SECRET``,
+``INSTALLER_PARTNER_TOKEN``) or the OS credential store (keyring). A bad file or value raises
+``ConfigError`` naming the key and the file (CLI exit code 2).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+
+from installer_app.errors import ExitCode, InstallerError
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.paths import default_config_file
+from installer_app.secrets import Secret
+
+KEYRING_SERVICE = "installer-app"
+ENV_PROVIDER_SECRET = "INSTALLER_PROVIDER_SECRET"
+ENV_PARTNER_TOKEN = "INSTALLER_PARTNER_TOKEN"
+ENV_KEY_FILE = "INSTALLER_KEY_FILE"
+
+# The USB-serial bridges the device spec names, most likely first.
+DEFAULT_ALLOWLIST = ("10C4:EA60", "1A86:7523", "1A86:55D4", "0403:6001", "303A:1001")
+
+
+class ConfigError(InstallerError):
+    exit_code = ExitCode.USAGE
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    mode: Literal["direct", "cloud"] = "direct"
+    wecom_base_url: str = "https://qyapi.weixin.qq.com"
+    corpid: str = ""
+    model_id: str = ""
+
+
+@dataclass(frozen=True)
+class PartnerSettings:
+    base_url: str = ""
+
+
+@dataclass(frozen=True)
+class CredentialSettings:
+    source: Literal["register", "inventory", "partner"] = "register"
+    sn_prefix: str = ""
+
+
+@dataclass(frozen=True)
+class BindingSettings:
+    qr: Literal["static", "dynamic"] = "static"
+    poll_interval_s: float = 3.0
+    timeout_s: float = 900.0
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    key_file: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceSettings:
+    allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    language: str = "auto"
+
+
+@dataclass(frozen=True)
+class InstallerSettings:
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    provider: ProviderSettings = field(default_factory=ProviderSettings)
+    partner: PartnerSettings = field(default_factory=PartnerSettings)
+    credentials: CredentialSettings = field(default_factory=CredentialSettings)
+    binding: BindingSettings = field(default_factory=BindingSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    device: DeviceSettings = field(default_factory=DeviceSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+    installer: InstallerSettings = field(default_factory=InstallerSettings)
+    # Secrets: filled from the environment or keyring by ``load_secrets``; never written to TOML.
+    provider_secret: Secret | None = None
+    partner_token: Secret | None = None
+    source_file: Path | None = None
+
+    def with_secrets(
+        self, provider_secret: Secret | None, partner_token: Secret | None
+    ) -> Settings:
+        return replace(self, provider_secret=provider_secret, partner_token=partner_token)
+
+    def key_file(self) -> Path | None:
+        value = os.environ.get(ENV_KEY_FILE) or self.store.key_file
+        return Path(value).expanduser() if value else None
+
+    def installer_name(self) -> str:
+        if self.installer.name:
+            return self.installer.name
+        try:
+            import getpass
+
+            return getpass.getuser()
+        except Exception:  # noqa: BLE001 - no user name is not worth failing for
+            return "installer"
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "provider": ProviderSettings,
+    "partner": PartnerSettings,
+    "credentials": CredentialSettings,
+    "binding": BindingSettings,
+    "store": StoreSettings,
+    "device": DeviceSettings,
+    "ui": UiSettings,
+    "installer": InstallerSettings,
+}
+
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("provider", "mode"): ("direct", "cloud"),
+    ("credentials", "source"): ("register", "inventory", "partner"),
+    ("binding", "qr"): ("static", "dynamic"),
+    ("ui", "language"): ("auto", "en", "zh_CN"),
+}
+
+
+def _bad(file: Path | None, key: str, problem: Message) -> ConfigError:
+    return ConfigError(
+        Message(
+            QT_TRANSLATE_NOOP("config", "Setting {key} in {file}: {problem}"),
+            key=key,
+            file=str(file) if file else "(defaults)",
+            problem=problem,
+        ),
+        Message(
+            QT_TRANSLATE_NOOP("config", "Correct the file, or remove the key to use the default.")
+        ),
+    )
+
+
+def _coerce(file: Path | None, section: str, name: str, default: Any, value: Any) -> Any:
+    key = f"[{section}] {name}"
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+        if ok and value <= 0:
+            raise _bad(file, key, Message(QT_TRANSLATE_NOOP("config", "must be above zero")))
+    elif isinstance(default, tuple):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        value = tuple(value) if ok else value
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        expected = QT_TRANSLATE_NOOP("config", "expected {kind}, found {found!r}")
+        raise _bad(file, key, Message(expected, kind=type(default).__name__, found=value))
+    choices = _CHOICES.get((section, name))
+    if choices and value not in choices:
+        raise _bad(
+            file,
+            key,
+            Message(
+                QT_TRANSLATE_NOOP("config", "must be one of {choices}"), choices=", ".join(choices)
+            ),
+        )
+    return value
+
+
+def parse_settings(data: Mapping[str, Any], file: Path | None = None) -> Settings:
+    sections: dict[str, Any] = {}
+    for section, values in data.items():
+        cls = _SECTIONS.get(section)
+        if cls is None or not isinstance(values, Mapping):
+            raise _bad(
+                file, f"[{section}]", Message(QT_TRANSLATE_NOOP("config", "unknown section"))
+            )
+        defaults = cls()
+        known = {f.name: getattr(defaults, f.name) for f in fields(cls)}
+        kwargs = {}
+        for name, value in values.items():
+            if name not in known:
+                hint = (
+                    " (secrets go to the credential store or the environment)"
+                    if "secret" in name or "token" in name
+                    else ""
+                )
+                raise _bad(
+                    file,
+                    f"[{section}] {name}",
+                    Message(QT_TRANSLATE_NOOP("config", "unknown key{hint}"), hint=hint),
+                )
+            kwargs[name] = _coerce(file, section, name, known[name], value)
+        sections[section] = cls(**kwargs)
+    return Settings(**sections, source_file=file)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the TOML file; a missing default file means defaults, a missing named file is an
+    error."""
+    explicit = path is not None
+    path = path or default_config_file()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(
+                Message(
+                    QT_TRANSLATE_NOOP("config", "The configuration file {file} does not exist."),
+                    file=str(path),
+                )
+            ) from None
+        return Settings(source_file=path)
+    except OSError as exc:
+        raise ConfigError(
+            Message(
+                QT_TRANSLATE_NOOP("config", "Cannot read {file}: {reason}"),
+                file=str(path),
+                reason=exc.strerror or str(exc),
+            )
+        ) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            Message(
+                QT_TRANSLATE_NOOP("config", "{file} is not valid TOML: {reason}"),
+                file=str(path),
+                reason=str(exc),
+            )
+        ) from None
+    return parse_settings(data, path)
+
+
+def settings_to_toml(settings: Settings) -> str:
+    data: dict[str, Any] = {}
+    for section in _SECTIONS:
+        values = asdict(getattr(settings, section))
+        data[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+    return tomli_w.dumps(data)
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    """Write atomically (temp file + replace) so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(settings_to_toml(settings), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _keyring_get(name: str) -> str | None:
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            value = keyring.get_password(KEYRING_SERVICE, name)
+        except KeyringError:
+            return None
+        return value if isinstance(value, str) else None
+    except Exception:  # noqa: BLE001 - no usable credential store is a normal situation
+        return None
+
+
+def load_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
+    """Environment first, then the OS credential store."""
+    env = os.environ if env is None else env
+    provider = env.get(ENV_PROVIDER_SECRET) or _keyring_get("provider_secret")
+    partner = env.get(ENV_PARTNER_TOKEN) or _keyring_get("partner_token")
+    return settings.with_secrets(
+        Secret(provider) if provider else None, Secret(partner) if partner else None
+    )
+
+
+def store_secret_in_keyring(name: str, value: Secret) -> None:
+    """Save a secret to the OS credential store; raises ConfigError when there is none."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        keyring.set_password(KEYRING_SERVICE, name, value.reveal())
+    except (KeyringError, RuntimeError) as exc:
+        raise ConfigError(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "config", "This computer has no usable credential store ({reason})."
+                ),
+                reason=type(exc).__name__,
+            ),
+            Message(
+                QT_TRANSLATE_NOOP("config", "Set {env} in the environment instead."),
+                env=ENV_PROVIDER_SECRET if name == "provider_secret" else ENV_PARTNER_TOKEN,
+            ),
+        ) from None

@@ -1,0 +1,147 @@
+"""Translatable messages for the Qt-free core.
+
+Every string a person reads is written as ``QT_TRANSLATE_NOOP("context", "text {param}")`` so that
+Qt's ``pyside6-lupdate`` extracts it into ``resources/i18n/*.ts`` beside the GUI's own strings. The
+core never imports Qt: a ``Message`` is rendered through whatever translator the process installed.
+The GUI installs ``QCoreApplication.translate`` (backed by the compiled ``.qm``); the CLI installs a
+catalog read from the same ``.ts`` source with the standard library's XML parser.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from importlib import resources
+from typing import Any, NamedTuple
+
+Translate = Callable[[str, str], str]
+
+SUPPORTED_LANGUAGES = ("en", "zh_CN")
+
+
+class Source(NamedTuple):
+    context: str
+    text: str
+
+
+def QT_TRANSLATE_NOOP(context: str, text: str) -> Source:
+    """Mark ``text`` for translation in ``context``; lupdate extracts it, Python keeps both."""
+    return Source(context, text)
+
+
+def _identity(context: str, text: str) -> str:
+    return text
+
+
+_lock = threading.Lock()
+_translate: Translate = _identity
+_language = "en"
+
+
+def set_translator(translate: Translate, language: str) -> None:
+    global _translate, _language
+    with _lock:
+        _translate, _language = translate, language
+
+
+def current_language() -> str:
+    return _language
+
+
+def translate(context: str, text: str) -> str:
+    return _translate(context, text)
+
+
+class Message:
+    """A translatable sentence with named ``{placeholders}``, rendered late."""
+
+    __slots__ = ("params", "source")
+
+    def __init__(self, source: Source, **params: Any) -> None:
+        self.source = source
+        self.params: Mapping[str, Any] = params
+
+    def render(self, translator: Translate | None = None) -> str:
+        template = (translator or _translate)(self.source.context, self.source.text)
+        params = {
+            k: (v.render(translator) if isinstance(v, Message) else v)
+            for k, v in self.params.items()
+        }
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError, ValueError):
+            # A translation that lost or broke a placeholder must not hide the message.
+            return self.source.text.format(**params)
+
+    def english(self) -> str:
+        return self.render(_identity)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __repr__(self) -> str:
+        return f"Message({self.source.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Message)
+            and self.source == other.source
+            and dict(self.params) == dict(other.params)
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+
+def detect_language(preference: str | None = None) -> str:
+    """``preference`` is a setting ("auto", "en", "zh_CN"); auto follows the system locale."""
+    if preference and preference != "auto":
+        return "zh_CN" if preference.lower().replace("-", "_").startswith("zh") else "en"
+    for var in ("INSTALLER_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = os.environ.get(var)
+        if value:
+            return "zh_CN" if value.lower().startswith("zh") else "en"
+    system = locale.getlocale()[0] or ""
+    return "zh_CN" if system.lower().startswith(("zh", "chinese")) else "en"
+
+
+def ts_resource_name(language: str) -> str:
+    return f"installer_app_{language}.ts"
+
+
+def load_ts_catalog(language: str) -> dict[tuple[str, str], str]:
+    """Read finished translations from the bundled ``.ts`` source of ``language``."""
+    if language == "en":
+        return {}
+    ref = resources.files("resources.i18n").joinpath(ts_resource_name(language))
+    try:
+        root = ET.fromstring(ref.read_bytes())
+    except (FileNotFoundError, ET.ParseError):
+        return {}
+    catalog: dict[tuple[str, str], str] = {}
+    for ctx in root.iter("context"):
+        name = ctx.findtext("name") or ""
+        for msg in ctx.iter("message"):
+            src = msg.findtext("source")
+            tr = msg.find("translation")
+            if src is None or tr is None or not tr.text:
+                continue
+            if tr.get("type") in ("unfinished", "obsolete", "vanished"):
+                continue
+            catalog[(name, src)] = tr.text
+    return catalog
+
+
+def install_catalog_translator(preference: str | None = None) -> str:
+    """Install the ``.ts``-backed translator (CLI) and return the chosen language."""
+    language = detect_language(preference)
+    catalog = load_ts_catalog(language)
+
+    def translate_from_catalog(context: str, text: str) -> str:
+        return catalog.get((context, text), text)
+
+    set_translator(translate_from_catalog, language)
+    return language

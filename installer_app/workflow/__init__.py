@@ -1,0 +1,1 @@
+"""The provisioning workflow: one state machine that the CLI and the wizard both run."""
