@@ -22,6 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("--gui",):
         return launch_gui(args[1:])
+    if args[0] == "--self-test":
+        from installer_app.selftest import main as self_test
+
+        return self_test(args[1:])
     from installer_app.cli import main as cli_main
 
     return cli_main(args)

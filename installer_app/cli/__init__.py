@@ -20,6 +20,7 @@ from installer_app.cli import (
     device_cmds,
     provider_cmds,
     provision_cmds,
+    sim_cmds,
     store_cmds,
 )
 from installer_app.cli.context import CliContext, print_error
@@ -27,7 +28,7 @@ from installer_app.errors import ExitCode, InstallerError
 
 log = logging.getLogger(__name__)
 
-_GROUPS = (device_cmds, provider_cmds, check_cmds, store_cmds, provision_cmds, demo_cmds)
+_GROUPS = (device_cmds, sim_cmds, provider_cmds, check_cmds, store_cmds, provision_cmds, demo_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:
