@@ -10,11 +10,12 @@ import sys
 from collections.abc import Sequence
 
 
-def launch_gui(argv: Sequence[str]) -> int:
+def launch_gui(argv: Sequence[str], demo: object | None = None) -> int:
+    """Start the wizard; ``demo`` is an ``installer_app.demo.DemoEnvironment`` in demo mode."""
     import importlib
 
     app = importlib.import_module("ui.app")
-    code: int = app.run(list(argv))
+    code: int = app.run(list(argv), demo=demo)
     return code
 
 

@@ -121,7 +121,25 @@ class WifiCredentials:
     psk: Secret  # empty Secret("") for an open network
 
 
+@dataclass(frozen=True)
+class BoardInfo:
+    """What HELLO said, for the front end to show before anything is written."""
+
+    port: str
+    model_id: str
+    fw_version: str
+    hw_id: str  # lower-case hex
+    state: str  # BLANK / STAGED / PROVISIONED
+    device_sn: str | None
+    known_stage: str | None  # this store's lifecycle stage for the board, if it knows it
+
+
 class Answers(Protocol):
+    def proceed_with_board(self, board: BoardInfo) -> Literal["continue", "skip", "factory_reset"]:
+        """Asked once after HELLO. The CLI continues; the wizard's Device page waits for the
+        installer (factory reset only after a confirmation that names the board)."""
+        ...
+
     def resume_or_skip(self, question: ResumeQuestion) -> Literal["resume", "skip"]: ...
 
     def wifi_credentials(self, current_ssid: str | None) -> WifiCredentials | None:
