@@ -20,11 +20,10 @@ _MIN_REDACT_LEN = 4  # masking shorter values would garble ordinary text
 _lock = threading.Lock()
 _known: set[str] = set()
 
-_QUERY_SECRET = re.compile(
-    r"((?:provider_)?access_token|suite_access_token|secret(?:_no)?|provider_secret|token|psk"
-    r"|credential)([\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)",
-    re.IGNORECASE,
-)
+# Key names that carry secrets, as a query parameter (key=value) or a JSON member ("key": "v").
+_SECRET_KEY = r"[A-Za-z_]*(?:token|secret|secret_no|psk|credential|password)"
+_QUERY_SECRET = re.compile(rf"\b({_SECRET_KEY})=([^&\s\"',}}]+)", re.IGNORECASE)
+_JSON_SECRET = re.compile(rf"(\"{_SECRET_KEY}\"\s*:\s*\")([^\"]*)(\")", re.IGNORECASE)
 _BEARER = re.compile(r"(Bearer\s+)(\S+)", re.IGNORECASE)
 
 
@@ -41,7 +40,8 @@ def redact(text: str) -> str:
     for value in known:
         if value in text:
             text = text.replace(value, MASK)
-    text = _QUERY_SECRET.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+    text = _QUERY_SECRET.sub(lambda m: m.group(1) + "=" + MASK, text)
+    text = _JSON_SECRET.sub(lambda m: m.group(1) + MASK + m.group(3), text)
     return _BEARER.sub(lambda m: m.group(1) + MASK, text)
 
 
