@@ -1,0 +1,169 @@
+"""Client of the partner service (spec section C): cloud-to-cloud credentials, bindings, and
+whether the companion app is installed in an enterprise (both modes).
+
+Requests carry ``Authorization: Bearer <installer token>``; the header value is revealed only when
+the request is built and httpx does not log headers. Blocking and thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider.errors import (
+    BadResponse,
+    PartnerAuthError,
+    PartnerRateLimited,
+    PartnerUnknownSn,
+    ProviderError,
+    SnAlreadyRegistered,
+    errcode_to_error,
+)
+from installer_app.provider.http import (
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUTS,
+    JsonTransport,
+    OnRetry,
+    RetryPolicy,
+    Sleep,
+    Timeouts,
+    errcode_of,
+)
+from installer_app.provider.wecom import SECRET_NO_PATTERN, CorpBinding, check_sn
+from installer_app.secrets import Secret
+
+
+@dataclass(frozen=True)
+class PartnerDevice:
+    device_sn: str
+    credential: Secret
+    qr_code: str
+
+
+@dataclass(frozen=True)
+class Installation:
+    """Whether the partner's callback server saw the companion app installed (create_auth)."""
+
+    installed: bool
+    agentid: int | None
+    auth_time: int | None
+
+
+def _map_partner_error(
+    status: int, data: Mapping[str, Any], retry_after: float | None
+) -> ProviderError | None:
+    errcode = errcode_of(data) if data else None
+    if status == 401 or errcode == 401:
+        return PartnerAuthError()
+    if status == 429 or errcode == 429:
+        return PartnerRateLimited(retry_after)
+    if status == 404 or errcode == 600001:
+        return PartnerUnknownSn()
+    if errcode in (600002, 600021):
+        return SnAlreadyRegistered(errcode=errcode)
+    if errcode is None or errcode == 0:
+        return None
+    return errcode_to_error(errcode, str(data.get("errmsg", "")))
+
+
+def _optional_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class PartnerClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: Secret,
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        cancel: threading.Event | None = None,
+        sleep: Sleep | None = None,
+        on_retry: OnRetry | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = JsonTransport(
+            base_url,
+            map_error=_map_partner_error,
+            timeouts=timeouts,
+            retry=retry,
+            cancel=cancel,
+            sleep=sleep,
+            on_retry=on_retry,
+            headers={"Authorization": Secret("Bearer " + token.reveal())},
+            transport=transport,
+        )
+
+    @property
+    def host(self) -> str:
+        return self._http.host
+
+    def set_on_retry(self, on_retry: OnRetry | None) -> None:
+        self._http.on_retry = on_retry
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PartnerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _bad_answer(self) -> BadResponse:
+        detail = Message(QT_TRANSLATE_NOOP("provider", "fields missing from the answer"))
+        return BadResponse(self.host, 200, detail)
+
+    def register_device(
+        self, model_id: str, hw_id_hex: str, device_sn: str | None = None
+    ) -> PartnerDevice:
+        """The SN and credential for this board; the same board always gets the same ones."""
+        hw_id = hw_id_hex.lower().replace(":", "").replace("-", "")
+        body: dict[str, Any] = {"model_id": model_id, "hw_id": hw_id}
+        if device_sn is not None:
+            body["device_sn"] = check_sn(device_sn)
+        data = self._http.request("POST", "/v1/devices", body=body)
+        sn = data.get("device_sn")
+        credential = data.get("credential")
+        if (
+            not isinstance(sn, str)
+            or not isinstance(credential, str)
+            or not SECRET_NO_PATTERN.fullmatch(credential)
+        ):
+            raise self._bad_answer()
+        return PartnerDevice(
+            device_sn=sn, credential=Secret(credential), qr_code=str(data.get("qr_code", ""))
+        )
+
+    def get_device(self, sn: str) -> CorpBinding | None:
+        """The enterprise ``sn`` is bound to, or None while it is not bound."""
+        data = self._http.request("GET", "/v1/devices/" + quote(check_sn(sn), safe=""))
+        corp = data.get("corp")
+        if data.get("bind_status") != 1 or not isinstance(corp, dict):
+            return None
+        corpid = corp.get("corpid")
+        if not isinstance(corpid, str):
+            raise self._bad_answer()
+        return CorpBinding(corpid=corpid, corp_name=str(corp.get("corp_name", "")))
+
+    def get_installation(self, corpid: str) -> Installation:
+        data = self._http.request("GET", "/v1/installations/" + quote(corpid, safe=""))
+        installed = data.get("installed")
+        if not isinstance(installed, bool):
+            raise self._bad_answer()
+        return Installation(
+            installed=installed,
+            agentid=_optional_int(data.get("agentid")),
+            auth_time=_optional_int(data.get("auth_time")),
+        )
+
+    def check(self, corpid: str) -> None:
+        """Prove the URL and installer token work with one harmless read."""
+        self.get_installation(corpid or "check")
