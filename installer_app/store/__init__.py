@@ -1,0 +1,56 @@
+"""The credential store: SQLite records of every SN, its board and its stage; encrypted SecretNos;
+inventory import and history export. See ``db.py`` for the API and docs/store.md for the design."""
+
+from installer_app.store.db import (
+    DB_FILENAME,
+    DeviceRecord,
+    EventRecord,
+    ImportReport,
+    InventoryStats,
+    PendingRegistration,
+    Source,
+    Stage,
+    Store,
+)
+from installer_app.store.errors import (
+    CorruptStore,
+    HwIdConflict,
+    KeyFileError,
+    NoKeyStore,
+    SnConflict,
+    StageOrderError,
+    StoreError,
+    StoreLocked,
+    StoreTooNew,
+    StoreUnavailable,
+    UnknownSn,
+    WrongKey,
+)
+from installer_app.store.keys import SecretCipher, load_cipher, open_store
+
+__all__ = [
+    "DB_FILENAME",
+    "CorruptStore",
+    "DeviceRecord",
+    "EventRecord",
+    "HwIdConflict",
+    "ImportReport",
+    "InventoryStats",
+    "KeyFileError",
+    "NoKeyStore",
+    "PendingRegistration",
+    "SecretCipher",
+    "SnConflict",
+    "Source",
+    "Stage",
+    "StageOrderError",
+    "Store",
+    "StoreError",
+    "StoreLocked",
+    "StoreTooNew",
+    "StoreUnavailable",
+    "UnknownSn",
+    "WrongKey",
+    "load_cipher",
+    "open_store",
+]

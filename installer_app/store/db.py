@@ -1,0 +1,960 @@
+"""The credential store: one SQLite file, ``<data_dir>/installer.db``.
+
+It remembers every SN this installation has issued or imported, which board (HW_ID) each went
+to, how far each board got, and an append-only history of events. SecretNos are kept only as
+AES-GCM ciphertexts (see ``keys.py``); the only way back to one is ``Store.secret_for``.
+
+Exactly-once rules, enforced by SQL (unique index and triggers), not only by this module:
+
+* an SN goes to at most one HW_ID, ever: once ``hw_id`` is set it never changes, and an assigned
+  row is never deleted;
+* a HW_ID holds at most one SN (unique partial index);
+* stages only move forward: free → reserved → written → verified → committed → bound →
+  app_installed;
+* events are append-only.
+
+Every state change is one ``BEGIN IMMEDIATE`` transaction (the write lock is taken first, so two
+processes never interleave a read-then-write). WAL mode, ``synchronous=FULL`` and a busy timeout.
+One connection guarded by a lock: a ``Store`` may be shared by the threads that provision several
+boards at once; several processes may open the same file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+from installer_app.secrets import Secret, redact
+from installer_app.store.errors import (
+    CorruptStore,
+    HwIdConflict,
+    SnConflict,
+    StageOrderError,
+    StoreLocked,
+    StoreTooNew,
+    StoreUnavailable,
+    UnknownSn,
+    WrongKey,
+)
+from installer_app.store.inventory import ParsedInventory, RejectedRow, store_rejection
+from installer_app.store.keys import DecryptError, SecretCipher
+
+log = logging.getLogger(__name__)
+
+DB_FILENAME: Final = "installer.db"
+DEFAULT_BUSY_TIMEOUT_S: Final = 10.0
+_SN_RE = re.compile(r"[0-9A-Za-z]{1,128}")
+_HW_ID_RE = re.compile(r"[0-9a-f]{2,128}")
+_KEY_CHECK_SN = "KEYCHECK"
+_KEY_CHECK_VALUE = "installer-app key check"
+
+
+class Stage(StrEnum):
+    """Where an SN is in its life. ``FREE``: imported from the inventory, not given to a board."""
+
+    FREE = "free"
+    RESERVED = "reserved"
+    WRITTEN = "written"
+    VERIFIED = "verified"
+    COMMITTED = "committed"
+    BOUND = "bound"
+    APP_INSTALLED = "app_installed"
+
+    @property
+    def rank(self) -> int:
+        return STAGE_ORDER.index(self)
+
+
+STAGE_ORDER: Final[tuple[Stage, ...]] = tuple(Stage)
+
+
+class Source(StrEnum):
+    """Where a credential came from (``[credentials] source``)."""
+
+    REGISTER = "register"  # WeCom add_device issued it for this board
+    INVENTORY = "inventory"  # the provider admin's export, imported beforehand
+    PARTNER = "partner"  # the partner service issued it
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """One SN and what happened to it. Deliberately has no secret: see ``Store.secret_for``.
+
+    ``installer`` is the person behind the latest change; ``Store.events_for`` has who did each
+    step. Times are timezone-aware UTC; a stage that was skipped (a resumed board) has no time.
+    """
+
+    sn: str
+    hw_id: str | None  # lower-case hex; None while the credential is free in the inventory
+    model_id: str | None
+    qr_code: str | None
+    source: Source
+    stage: Stage
+    corpid: str | None
+    corp_name: str | None
+    agentid: int | None
+    installer: str | None
+    created_at: datetime
+    updated_at: datetime
+    reserved_at: datetime | None = None
+    written_at: datetime | None = None
+    verified_at: datetime | None = None
+    committed_at: datetime | None = None
+    bound_at: datetime | None = None
+    app_installed_at: datetime | None = None
+
+    @property
+    def is_free(self) -> bool:
+        return self.hw_id is None
+
+    def reached(self, stage: Stage) -> bool:
+        """True when the record is at ``stage`` or beyond."""
+        return self.stage.rank >= stage.rank
+
+    def time_of(self, stage: Stage) -> datetime | None:
+        if stage is Stage.FREE:
+            return self.created_at if self.source is Source.INVENTORY else None
+        value: datetime | None = getattr(self, f"{stage.value}_at")
+        return value
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One line of the append-only history. ``what`` is a stage value, or ``imported``,
+    ``registration_started``, ``registration_abandoned`` or ``failed``."""
+
+    id: int
+    sn: str
+    hw_id: str | None
+    what: str
+    time: datetime
+    installer: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class PendingRegistration:
+    """An add_device call that was started and may have reached WeCom without its SecretNo
+    reaching the store. The workflow deletes that never-bound SN at WeCom and registers again."""
+
+    sn: str
+    hw_id: str
+    model_id: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class InventoryStats:
+    """Counts over the credentials imported from inventory files (``model_id`` filtered)."""
+
+    total: int
+    free: int
+    assigned: int
+    by_stage: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What ``import_inventory`` did. When ``rejected`` is not empty nothing was imported."""
+
+    imported: int
+    duplicates: int  # already in the store with the same SecretNo (an earlier import)
+    rejected: tuple[RejectedRow, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+def normalize_hw_id(hw_id: str) -> str:
+    """Lower-case hex, as ``HelloInfo.hw_id_hex`` gives it; ``ValueError`` when not hex."""
+    value = hw_id.strip().lower()
+    if not _HW_ID_RE.fullmatch(value) or len(value) % 2:
+        raise ValueError(f"not a HW_ID in hex: {hw_id!r}")
+    return value
+
+
+def check_sn(sn: str) -> str:
+    """``sn`` unchanged when it follows WeCom's rule ([0-9A-Za-z], 1..128), else ValueError."""
+    if not _SN_RE.fullmatch(sn):
+        raise ValueError(f"not a valid SN: {sn!r}")
+    return sn
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema. MIGRATIONS[i] takes the file from version i to i + 1; version 0 is an empty file.
+
+_STAGE_RANK_SQL = (
+    "instr(',free,reserved,written,verified,committed,bound,app_installed,', ',' || {} || ',')"
+)
+
+_MIGRATION_1 = f"""
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (0);
+
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+
+CREATE TABLE credentials (
+    sn TEXT PRIMARY KEY COLLATE NOCASE
+        CHECK (length(sn) BETWEEN 1 AND 128 AND sn NOT GLOB '*[^0-9A-Za-z]*'),
+    secret_no_enc BLOB NOT NULL,
+    model_id TEXT,
+    qr_code TEXT,
+    source TEXT NOT NULL CHECK (source IN ('register', 'inventory', 'partner')),
+    hw_id TEXT CHECK (hw_id IS NULL OR (hw_id = lower(hw_id) AND length(hw_id) > 0)),
+    stage TEXT NOT NULL CHECK ({_STAGE_RANK_SQL.format("stage")} > 0),
+    corpid TEXT,
+    corp_name TEXT,
+    agentid INTEGER,
+    installer TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    reserved_at TEXT,
+    written_at TEXT,
+    verified_at TEXT,
+    committed_at TEXT,
+    bound_at TEXT,
+    app_installed_at TEXT,
+    CHECK ((hw_id IS NULL) = (stage = 'free'))
+);
+-- A board holds one SN.
+CREATE UNIQUE INDEX credentials_one_sn_per_board ON credentials (hw_id) WHERE hw_id IS NOT NULL;
+-- Taking a free credential finds one without scanning the assigned ones.
+CREATE INDEX credentials_free ON credentials (model_id, created_at) WHERE hw_id IS NULL;
+CREATE INDEX credentials_updated ON credentials (updated_at);
+
+-- An SN goes to one board, ever.
+CREATE TRIGGER credentials_sn_stays_with_its_board
+BEFORE UPDATE OF hw_id ON credentials
+WHEN OLD.hw_id IS NOT NULL AND NEW.hw_id IS NOT OLD.hw_id
+BEGIN SELECT RAISE(ABORT, 'sn_conflict: an SN goes to one board only'); END;
+
+CREATE TRIGGER credentials_identity_is_fixed
+BEFORE UPDATE OF sn, secret_no_enc ON credentials
+WHEN NEW.sn IS NOT OLD.sn OR (OLD.hw_id IS NOT NULL AND NEW.secret_no_enc IS NOT OLD.secret_no_enc)
+BEGIN SELECT RAISE(ABORT, 'sn_conflict: an issued credential never changes'); END;
+
+CREATE TRIGGER credentials_stage_moves_forward
+BEFORE UPDATE OF stage ON credentials
+WHEN {_STAGE_RANK_SQL.format("NEW.stage")} < {_STAGE_RANK_SQL.format("OLD.stage")}
+BEGIN SELECT RAISE(ABORT, 'stage_order: stages only move forward'); END;
+
+CREATE TRIGGER credentials_assigned_are_kept
+BEFORE DELETE ON credentials
+WHEN OLD.hw_id IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'sn_conflict: an assigned credential is kept for ever'); END;
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sn TEXT NOT NULL COLLATE NOCASE,
+    hw_id TEXT,
+    what TEXT NOT NULL,
+    time TEXT NOT NULL,
+    installer TEXT,
+    detail TEXT
+);
+CREATE INDEX events_sn ON events (sn);
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+CREATE TABLE pending_registrations (
+    sn TEXT PRIMARY KEY COLLATE NOCASE,
+    hw_id TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    started_at TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1,)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+_RECORD_COLUMNS = (
+    "sn, hw_id, model_id, qr_code, source, stage, corpid, corp_name, agentid, installer, "
+    "created_at, updated_at, reserved_at, written_at, verified_at, committed_at, bound_at, "
+    "app_installed_at"
+)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a schema script into statements (trigger bodies kept whole)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError("schema script ends inside a statement")
+    return statements
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _record(row: Sequence[Any]) -> DeviceRecord:
+    (sn, hw_id, model_id, qr, source, stage, corpid, corp_name, agentid, installer) = row[:10]
+    times = [_time(v) for v in row[10:]]
+    created, updated = times[0], times[1]
+    assert created is not None and updated is not None
+    return DeviceRecord(
+        sn=sn,
+        hw_id=hw_id,
+        model_id=model_id,
+        qr_code=qr,
+        source=Source(source),
+        stage=Stage(stage),
+        corpid=corpid,
+        corp_name=corp_name,
+        agentid=agentid,
+        installer=installer,
+        created_at=created,
+        updated_at=updated,
+        reserved_at=times[2],
+        written_at=times[3],
+        verified_at=times[4],
+        committed_at=times[5],
+        bound_at=times[6],
+        app_installed_at=times[7],
+    )
+
+
+class Store:
+    """The open database. Create with ``Store.open``; ``close()`` (or ``with``) when done.
+
+    Thread-safe: every method takes the store's lock, so one ``Store`` serves all the boards a
+    process provisions in parallel. Methods raise ``StoreError`` subclasses for what a person can
+    meet (``SnConflict``, ``HwIdConflict``, ``StageOrderError``, ``UnknownSn``, ``StoreLocked``,
+    ``CorruptStore``, ``StoreUnavailable``), and ``ValueError`` for a malformed SN or HW_ID.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        connection: sqlite3.Connection,
+        cipher: SecretCipher,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = connection
+        self._cipher = cipher
+        self._clock = clock
+        self._lock = threading.RLock()
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        cipher: SecretCipher,
+        *,
+        busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+        clock: Callable[[], datetime] = _utc_now,
+        migrations: Sequence[str] = MIGRATIONS,
+    ) -> Store:
+        """Open (creating when missing) the database at ``path``, migrate it to the current
+        schema, and check that ``cipher`` is the key its secrets were stored with.
+
+        Raises ``CorruptStore`` for a damaged file, ``StoreTooNew`` for a file from a newer app,
+        ``WrongKey`` for another key, ``StoreUnavailable`` when the file cannot be used.
+        ``migrations`` is for tests of the migration machinery.
+        """
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(path, exc.strerror or type(exc).__name__) from None
+        created = not path.exists()
+        try:
+            conn = sqlite3.connect(
+                path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(path, str(exc)) from None
+        store = cls(path, conn, cipher, clock)
+        try:
+            if created and os.name == "posix":
+                # Corp names and installers are not for other users; -wal/-shm inherit this.
+                os.chmod(path, 0o600)
+            with store._errors():
+                conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+                conn.execute("PRAGMA foreign_keys = ON")
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StoreUnavailable(path, f"journal mode {mode}, WAL needed")
+                conn.execute("PRAGMA synchronous = FULL")
+                problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+                if problems != ["ok"]:
+                    raise CorruptStore(path, "; ".join(str(p) for p in problems[:3]))
+            store._migrate(migrations)
+            store._check_key()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the WAL). Idempotent."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def schema_version(self) -> int:
+        with self._read() as conn:
+            return _read_version(conn)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def record_for_sn(self, sn: str) -> DeviceRecord | None:
+        """The record of ``sn`` (case-insensitive), free or assigned, or None."""
+        with self._read() as conn:
+            return self._record_by_sn(conn, sn)
+
+    def record_for_hw_id(self, hw_id_hex: str) -> DeviceRecord | None:
+        """The record of the SN this board holds, or None when it holds none."""
+        hw_id = normalize_hw_id(hw_id_hex)
+        with self._read() as conn:
+            return self._record_by_hw_id(conn, hw_id)
+
+    def secret_for(self, sn: str) -> Secret:
+        """Decrypt the SecretNo of ``sn``. ``UnknownSn`` when absent; ``WrongKey`` when the
+        ciphertext does not open (another key, or a ciphertext moved from another row)."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT sn, secret_no_enc FROM credentials WHERE sn = ?", (sn,)
+            ).fetchone()
+        if row is None:
+            raise UnknownSn(sn)
+        return self._decrypt(row[0], row[1])
+
+    def history(
+        self, search: str | None = None, limit: int = 1000, *, include_free: bool = False
+    ) -> list[DeviceRecord]:
+        """Boards' records, latest change first. ``search`` matches part of the SN, HW_ID, corp
+        name, corpid or installer (case-insensitive for ASCII). Free inventory credentials are
+        left out unless ``include_free``."""
+        where = [] if include_free else ["hw_id IS NOT NULL"]
+        params: list[Any] = []
+        if search:
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", search.strip()) + "%"
+            columns = ("sn", "hw_id", "corp_name", "corpid", "installer")
+            where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
+            params.extend([pattern] * len(columns))
+        sql = f"SELECT {_RECORD_COLUMNS} FROM credentials"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY updated_at DESC, sn LIMIT ?"
+        params.append(max(0, limit))
+        with self._read() as conn:
+            return [_record(r) for r in conn.execute(sql, params).fetchall()]
+
+    def events_for(self, sn: str) -> list[EventRecord]:
+        """Every event of ``sn``, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, sn, hw_id, what, time, installer, detail FROM events "
+                "WHERE sn = ? ORDER BY id",
+                (sn,),
+            ).fetchall()
+        return [
+            EventRecord(
+                id=r[0],
+                sn=r[1],
+                hw_id=r[2],
+                what=r[3],
+                time=datetime.fromisoformat(r[4]),
+                installer=r[5],
+                detail=r[6],
+            )
+            for r in rows
+        ]
+
+    def inventory_stats(self, model_id: str | None = None) -> InventoryStats:
+        """How many inventory credentials there are, how many are free, and per stage."""
+        sql = "SELECT stage, count(*) FROM credentials WHERE source = 'inventory'"
+        params: tuple[Any, ...] = ()
+        if model_id:
+            sql += " AND model_id = ?"
+            params = (model_id,)
+        with self._read() as conn:
+            counts = dict(conn.execute(sql + " GROUP BY stage", params).fetchall())
+        by_stage = {s.value: int(counts.get(s.value, 0)) for s in STAGE_ORDER}
+        total = sum(by_stage.values())
+        free = by_stage[Stage.FREE.value]
+        return InventoryStats(total=total, free=free, assigned=total - free, by_stage=by_stage)
+
+    def pending_registrations(self) -> list[PendingRegistration]:
+        """Registrations started with ``begin_registration`` and never finished, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT sn, hw_id, model_id, started_at FROM pending_registrations "
+                "ORDER BY started_at"
+            ).fetchall()
+        return [PendingRegistration(r[0], r[1], r[2], datetime.fromisoformat(r[3])) for r in rows]
+
+    # -- changing -----------------------------------------------------------------------------
+
+    def reserve(
+        self,
+        sn: str,
+        hw_id_hex: str,
+        secret_no: Secret,
+        *,
+        source: Source | str,
+        model_id: str | None,
+        installer: str,
+        qr_code: str | None = None,
+    ) -> DeviceRecord:
+        """Record that ``sn`` with ``secret_no`` goes to board ``hw_id_hex`` (stage reserved).
+
+        Idempotent: the same SN, board and SecretNo returns the existing record whatever its
+        stage. A free inventory credential with the same SecretNo is assigned to the board.
+        Also clears a pending registration of ``sn`` in the same transaction.
+        Raises ``SnConflict`` when the SN belongs to another board or is held with another
+        SecretNo, ``HwIdConflict`` when the board already holds another SN.
+        """
+        check_sn(sn)
+        hw_id = normalize_hw_id(hw_id_hex)
+        src = Source(source)
+        now = _iso(self._clock())
+        with self._write() as conn:
+            existing = conn.execute(
+                "SELECT sn, hw_id, secret_no_enc FROM credentials WHERE sn = ?", (sn,)
+            ).fetchone()
+            if existing is not None:
+                held_sn, held_hw, blob = existing
+                if held_hw is not None and held_hw != hw_id:
+                    raise SnConflict(held_sn, held_hw, hw_id)
+                if self._decrypt(held_sn, blob) != secret_no:
+                    raise SnConflict(held_sn, None, hw_id)
+                if held_hw == hw_id:
+                    self._clear_pending(conn, sn)
+                    record = self._record_by_sn(conn, sn)
+                    assert record is not None
+                    return record
+            other = self._record_by_hw_id(conn, hw_id)
+            if other is not None:
+                raise HwIdConflict(hw_id, other.sn, sn)
+            if existing is not None:
+                self._assign(conn, existing[0], hw_id, installer, now)
+                sn = existing[0]
+            else:
+                conn.execute(
+                    "INSERT INTO credentials (sn, secret_no_enc, model_id, qr_code, source, "
+                    "hw_id, stage, installer, created_at, updated_at, reserved_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?)",
+                    (
+                        sn,
+                        self._cipher.encrypt(sn, secret_no),
+                        model_id,
+                        qr_code,
+                        src.value,
+                        hw_id,
+                        installer,
+                        now,
+                        now,
+                        now,
+                    ),
+                )
+                self._event(conn, sn, hw_id, Stage.RESERVED.value, now, installer, src.value)
+            self._clear_pending(conn, sn)
+            record = self._record_by_sn(conn, sn)
+            assert record is not None
+            return record
+
+    def take_from_inventory(
+        self, hw_id_hex: str, *, model_id: str | None, installer: str
+    ) -> DeviceRecord | None:
+        """Give board ``hw_id_hex`` a free inventory credential, atomically.
+
+        Returns the board's existing record when it already holds an SN (from any source).
+        Otherwise takes the oldest free credential of ``model_id`` (credentials imported without
+        a model fit any model, after those of the exact model); ``model_id=None`` takes any.
+        Returns None when none is free. Two boards never get the same SN, also across processes.
+        """
+        hw_id = normalize_hw_id(hw_id_hex)
+        now = _iso(self._clock())
+        with self._write() as conn:
+            existing = self._record_by_hw_id(conn, hw_id)
+            if existing is not None:
+                return existing
+            if model_id:
+                row = conn.execute(
+                    "SELECT sn FROM credentials WHERE hw_id IS NULL "
+                    "AND (model_id = ? OR model_id IS NULL OR model_id = '') "
+                    "ORDER BY (model_id IS NULL OR model_id = ''), created_at, rowid LIMIT 1",
+                    (model_id,),
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT sn FROM credentials WHERE hw_id IS NULL "
+                    "ORDER BY created_at, rowid LIMIT 1"
+                ).fetchone()
+            if row is None:
+                return None
+            self._assign(conn, row[0], hw_id, installer, now)
+            record = self._record_by_sn(conn, row[0])
+            assert record is not None
+            return record
+
+    def begin_registration(self, sn: str, hw_id_hex: str, model_id: str) -> None:
+        """Note, BEFORE calling WeCom add_device, that ``sn`` is being registered for the board.
+
+        ``reserve`` (or ``finish_registration``) clears it. What is still pending after a crash
+        is in ``pending_registrations()``. Idempotent for the same SN and board. Raises
+        ``SnConflict`` when the SN is held or pending for another board. When the SN is already
+        held by this board nothing is noted (the caller resumes instead of registering).
+        """
+        check_sn(sn)
+        hw_id = normalize_hw_id(hw_id_hex)
+        now = _iso(self._clock())
+        with self._write() as conn:
+            held = conn.execute("SELECT sn, hw_id FROM credentials WHERE sn = ?", (sn,)).fetchone()
+            if held is not None:
+                if held[1] == hw_id:
+                    return
+                raise SnConflict(held[0], held[1], hw_id)
+            pending = conn.execute(
+                "SELECT sn, hw_id FROM pending_registrations WHERE sn = ?", (sn,)
+            ).fetchone()
+            if pending is not None:
+                if pending[1] != hw_id:
+                    raise SnConflict(pending[0], pending[1], hw_id)
+                return
+            conn.execute(
+                "INSERT INTO pending_registrations (sn, hw_id, model_id, started_at) "
+                "VALUES (?, ?, ?, ?)",
+                (sn, hw_id, model_id, now),
+            )
+            self._event(conn, sn, hw_id, "registration_started", now, None, model_id)
+
+    def finish_registration(self, sn: str) -> None:
+        """Forget the pending registration of ``sn`` (after ``reserve``, or after the workflow
+        deleted the never-bound SN at WeCom). Idempotent."""
+        now = _iso(self._clock())
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT sn, hw_id FROM pending_registrations WHERE sn = ?", (sn,)
+            ).fetchone()
+            if row is None:
+                return
+            conn.execute("DELETE FROM pending_registrations WHERE sn = ?", (sn,))
+            held = conn.execute("SELECT 1 FROM credentials WHERE sn = ?", (sn,)).fetchone()
+            if held is None:
+                self._event(conn, row[0], row[1], "registration_abandoned", now, None, None)
+
+    def advance(
+        self,
+        sn: str,
+        stage: Stage | str,
+        *,
+        installer: str,
+        corpid: str | None = None,
+        corp_name: str | None = None,
+        agentid: int | None = None,
+    ) -> DeviceRecord:
+        """Move ``sn`` forward to ``stage``, recording the time, the installer and an event.
+
+        Advancing to the stage it is at is a no-op (returns the record). Stages may be skipped
+        (a resumed board found already committed). ``bound`` needs ``corpid``; ``corp_name`` and
+        ``agentid`` are kept when given. Raises ``UnknownSn``, or ``StageOrderError`` for a move
+        back or for a free (unassigned) credential.
+        """
+        wanted = Stage(stage)
+        if wanted is Stage.BOUND and not corpid:
+            raise ValueError("the bound stage needs the corpid")
+        now = _iso(self._clock())
+        with self._write() as conn:
+            record = self._record_by_sn(conn, sn)
+            if record is None:
+                raise UnknownSn(sn)
+            if record.stage is Stage.FREE or wanted is Stage.FREE:
+                raise StageOrderError(record.sn, record.stage.value, wanted.value)
+            if wanted.rank < record.stage.rank:
+                raise StageOrderError(record.sn, record.stage.value, wanted.value)
+            if wanted is record.stage:
+                return record
+            conn.execute(
+                f"UPDATE credentials SET stage = ?, {wanted.value}_at = ?, installer = ?, "
+                "updated_at = ?, corpid = coalesce(?, corpid), "
+                "corp_name = coalesce(?, corp_name), agentid = coalesce(?, agentid) "
+                "WHERE sn = ?",
+                (wanted.value, now, installer, now, corpid, corp_name, agentid, record.sn),
+            )
+            details = [
+                f"{k}={v}"
+                for k, v in (("corpid", corpid), ("corp_name", corp_name), ("agentid", agentid))
+                if v is not None
+            ]
+            self._event(
+                conn,
+                record.sn,
+                record.hw_id,
+                wanted.value,
+                now,
+                installer,
+                " ".join(details) or None,
+            )
+            updated = self._record_by_sn(conn, record.sn)
+            assert updated is not None
+            return updated
+
+    def mark_failed(
+        self, sn: str, detail: str, *, installer: str | None = None, hw_id: str | None = None
+    ) -> None:
+        """Append a ``failed`` event (not a stage: the SN stays where it was). ``detail`` is
+        English for the log and the history; any secret-like text in it is masked. ``hw_id``
+        defaults to the board that holds ``sn``."""
+        now = _iso(self._clock())
+        with self._write() as conn:
+            record = self._record_by_sn(conn, sn)
+            board = normalize_hw_id(hw_id) if hw_id else (record.hw_id if record else None)
+            self._event(
+                conn, record.sn if record else sn, board, "failed", now, installer, redact(detail)
+            )
+
+    def import_inventory(self, parsed: ParsedInventory, *, installer: str) -> ImportReport:
+        """Add the parsed rows as free credentials: all or nothing.
+
+        Rows already in the store with the same SecretNo count as ``duplicates`` (an earlier
+        import of the same file) and are skipped; a row already in the store with another
+        SecretNo is rejected. When ``parsed.rejected`` or the store's own check rejects any row,
+        nothing is imported and the report lists every rejected row.
+        """
+        now = _iso(self._clock())
+        rejected: list[RejectedRow] = list(parsed.rejected)
+        with self._write() as conn:
+            fresh = []
+            duplicates = 0
+            for row in parsed.rows:
+                held = conn.execute(
+                    "SELECT sn, secret_no_enc FROM credentials WHERE sn = ?", (row.sn,)
+                ).fetchone()
+                if held is None:
+                    fresh.append(row)
+                elif self._decrypt(held[0], held[1]) == row.secret_no:
+                    duplicates += 1
+                else:
+                    rejected.append(store_rejection(row))
+            if rejected:
+                rejected.sort(key=lambda r: r.row)
+                return ImportReport(imported=0, duplicates=duplicates, rejected=tuple(rejected))
+            for row in fresh:
+                conn.execute(
+                    "INSERT INTO credentials (sn, secret_no_enc, model_id, qr_code, source, "
+                    "hw_id, stage, installer, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, 'inventory', NULL, 'free', ?, ?, ?)",
+                    (
+                        row.sn,
+                        self._cipher.encrypt(row.sn, row.secret_no),
+                        row.model_id or None,
+                        row.qr_code or None,
+                        installer,
+                        now,
+                        now,
+                    ),
+                )
+                self._event(conn, row.sn, None, "imported", now, installer, parsed.source.name)
+        log.info(
+            "imported %d inventory credentials from %s (%d already there)",
+            len(fresh),
+            parsed.source.name,
+            duplicates,
+        )
+        return ImportReport(imported=len(fresh), duplicates=duplicates, rejected=())
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("the store is closed")
+        return self._conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn sqlite3's exceptions into errors a person can act on."""
+        try:
+            yield
+        except sqlite3.IntegrityError as exc:
+            # A trigger or constraint caught what the Python checks should have: still refuse.
+            text = str(exc)
+            log.error("store integrity check refused a change: %s", text)
+            if text.startswith("stage_order"):
+                raise StageOrderError("?", "?", "?") from None
+            raise SnConflict("?", None, "?") from None
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" in text or "busy" in text:
+                raise StoreLocked(self._path) from None
+            if "malformed" in text or "not a database" in text:
+                raise CorruptStore(self._path, str(exc)) from None
+            raise StoreUnavailable(self._path, str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise CorruptStore(self._path, str(exc)) from None
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._errors():
+            yield self._connection()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back when
+        it raises (including the StoreErrors the block raises to refuse a change)."""
+        with self._lock, self._errors():
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise
+            conn.execute("COMMIT")
+
+    def _decrypt(self, sn: str, blob: bytes) -> Secret:
+        try:
+            return self._cipher.decrypt(sn, blob)
+        except DecryptError:
+            raise WrongKey(self._path) from None
+
+    @staticmethod
+    def _record_by_sn(conn: sqlite3.Connection, sn: str) -> DeviceRecord | None:
+        row = conn.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM credentials WHERE sn = ?", (sn,)
+        ).fetchone()
+        return _record(row) if row else None
+
+    @staticmethod
+    def _record_by_hw_id(conn: sqlite3.Connection, hw_id: str) -> DeviceRecord | None:
+        row = conn.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM credentials WHERE hw_id = ?", (hw_id,)
+        ).fetchone()
+        return _record(row) if row else None
+
+    def _assign(
+        self, conn: sqlite3.Connection, sn: str, hw_id: str, installer: str, now: str
+    ) -> None:
+        cursor = conn.execute(
+            "UPDATE credentials SET hw_id = ?, stage = 'reserved', reserved_at = ?, "
+            "installer = ?, updated_at = ? WHERE sn = ? AND hw_id IS NULL",
+            (hw_id, now, installer, now, sn),
+        )
+        if cursor.rowcount != 1:  # cannot happen inside BEGIN IMMEDIATE; refuse if it does
+            raise SnConflict(sn, None, hw_id)
+        self._event(conn, sn, hw_id, Stage.RESERVED.value, now, installer, Source.INVENTORY.value)
+
+    @staticmethod
+    def _event(
+        conn: sqlite3.Connection,
+        sn: str,
+        hw_id: str | None,
+        what: str,
+        now: str,
+        installer: str | None,
+        detail: str | None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO events (sn, hw_id, what, time, installer, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (sn, hw_id, what, now, installer, detail),
+        )
+
+    @staticmethod
+    def _clear_pending(conn: sqlite3.Connection, sn: str) -> None:
+        conn.execute("DELETE FROM pending_registrations WHERE sn = ?", (sn,))
+
+    def _migrate(self, migrations: Sequence[str]) -> None:
+        """Apply each missing migration in its own transaction, under the write lock (another
+        process migrating at the same moment waits, then finds nothing left to do)."""
+        with self._lock, self._errors():
+            conn = self._connection()
+            with self._errors():
+                version = _read_version(conn)
+            if version > len(migrations):
+                raise StoreTooNew(self._path, version, len(migrations))
+            while version < len(migrations):
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    version = _read_version(conn)
+                    if version >= len(migrations):
+                        conn.execute("COMMIT")
+                        break
+                    for statement in split_statements(migrations[version]):
+                        conn.execute(statement)
+                    conn.execute("UPDATE schema_version SET version = ?", (version + 1,))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.rollback()
+                    raise
+                log.info("store %s migrated to schema %d", self._path, version + 1)
+                version += 1
+
+    def _check_key(self) -> None:
+        """The first key to open the file leaves a sealed marker; any other key is refused
+        here, before it could store secrets nobody can read back."""
+        with self._write() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()
+            if row is None:
+                blob = self._cipher.encrypt(_KEY_CHECK_SN, Secret(_KEY_CHECK_VALUE))
+                conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?)", (blob,))
+                return
+        try:
+            ok = self._cipher.decrypt(_KEY_CHECK_SN, row[0]).reveal() == _KEY_CHECK_VALUE
+        except DecryptError:
+            ok = False
+        if not ok:
+            raise WrongKey(self._path)
+
+
+def _read_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if exists is None:
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,201 @@
+"""The key that encrypts SecretNos at rest, and the cipher that uses it.
+
+Each SecretNo is sealed with AES-256-GCM under a random 96-bit nonce; the associated data is the
+SN (upper-cased, since WeCom treats SNs case-insensitively), so a ciphertext copied to another
+row fails to open. The 256-bit key lives in the OS credential store (keyring, service
+``installer-app``, name ``store-key``). Where there is none, the store refuses to keep secrets
+unless the user opted in to a key file (``[store] key_file`` or ``INSTALLER_KEY_FILE``) that only
+its owner can read: created 0600 in one atomic step, refused when group or others can read it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import secrets as pysecrets
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from installer_app.config import KEYRING_SERVICE, Settings
+from installer_app.secrets import Secret
+from installer_app.store.errors import KeyFileError, NoKeyStore
+
+if TYPE_CHECKING:
+    from installer_app.store.db import Store
+
+log = logging.getLogger(__name__)
+
+KEYRING_KEY_NAME = "store-key"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+_AAD_PREFIX = b"installer-app/secret-no/v1:"
+# Backends that keep nothing: the app must not believe the key is safe there.
+_USELESS_BACKENDS = ("keyring.backends.fail", "keyring.backends.null", "keyring.backends.chainer")
+
+
+class DecryptError(Exception):
+    """A ciphertext did not open: wrong key, wrong row, or damaged bytes (internal)."""
+
+
+class SecretCipher:
+    """AES-256-GCM with the SN as associated data. Thread-safe (no mutable state)."""
+
+    __slots__ = ("_aead", "origin")
+
+    def __init__(self, key: bytes, origin: str = "memory") -> None:
+        if len(key) != KEY_BYTES:
+            raise ValueError("the store key is 32 bytes")
+        self._aead = AESGCM(key)
+        self.origin = origin  # "keyring", "file:<path>" or "memory"; for messages and docs
+
+    @staticmethod
+    def _aad(sn: str) -> bytes:
+        return _AAD_PREFIX + sn.upper().encode("ascii", "replace")
+
+    def encrypt(self, sn: str, secret: Secret) -> bytes:
+        """``nonce || ciphertext+tag`` for ``secret`` bound to ``sn``."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, secret.reveal().encode("utf-8"), self._aad(sn))
+
+    def decrypt(self, sn: str, blob: bytes) -> Secret:
+        if len(blob) <= NONCE_BYTES:
+            raise DecryptError("ciphertext too short")
+        try:
+            plain = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], self._aad(sn))
+        except InvalidTag:
+            raise DecryptError("ciphertext does not open with this key for this SN") from None
+        return Secret(plain.decode("utf-8"))
+
+    def __repr__(self) -> str:
+        return f"SecretCipher(origin={self.origin!r})"
+
+    @classmethod
+    def generate(cls) -> SecretCipher:
+        """A cipher with a fresh random key that is kept nowhere (tests, throw-away stores)."""
+        return cls(os.urandom(KEY_BYTES))
+
+    @classmethod
+    def from_key_file(cls, path: Path) -> SecretCipher:
+        """Read the key file, creating it (0600, atomically) with a new key when missing."""
+        path = path.expanduser()
+        try:
+            key = _read_key_file(path)
+        except FileNotFoundError:
+            key = _create_key_file(path)
+        return cls(key, origin=f"file:{path}")
+
+    @classmethod
+    def from_keyring(cls) -> SecretCipher:
+        """The key from the OS credential store, created there on first use.
+
+        Raises ``NoKeyStore`` when the credential store is missing, a do-nothing backend, or fails.
+        """
+        try:
+            import keyring
+            from keyring.errors import KeyringError
+        except ImportError:  # pragma: no cover - keyring is a declared dependency
+            raise NoKeyStore("keyring is not installed") from None
+        backend: Any = keyring.get_keyring()
+        module = type(backend).__module__
+        if module.startswith(_USELESS_BACKENDS) or _priority(backend) <= 0:
+            raise NoKeyStore(type(backend).__name__)
+        try:
+            stored = keyring.get_password(KEYRING_SERVICE, KEYRING_KEY_NAME)
+            if stored is None:
+                new = base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
+                keyring.set_password(KEYRING_SERVICE, KEYRING_KEY_NAME, new)
+                stored = keyring.get_password(KEYRING_SERVICE, KEYRING_KEY_NAME)
+                if stored != new:
+                    raise NoKeyStore(f"{type(backend).__name__} did not keep the key")
+                log.info("created the store key in the credential store")
+        except (KeyringError, RuntimeError, OSError) as exc:
+            raise NoKeyStore(type(exc).__name__) from None
+        key = _decode_key(stored)
+        if key is None:
+            raise NoKeyStore("the stored key is not 32 bytes of base64")
+        return cls(key, origin="keyring")
+
+
+def _priority(backend: Any) -> float:
+    try:
+        return float(getattr(backend, "priority", 1))
+    except Exception:  # noqa: BLE001 - some backends compute priority and fail when unusable
+        return 0.0
+
+
+def _decode_key(text: str) -> bytes | None:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if len(key) == KEY_BYTES else None
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise KeyFileError.unreadable(path, exc.strerror or type(exc).__name__) from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if os.name == "posix":
+            if not stat.S_ISREG(info.st_mode):
+                raise KeyFileError.unreadable(path, "not a regular file")
+            if info.st_mode & 0o077:
+                raise KeyFileError.insecure(path, stat.S_IMODE(info.st_mode))
+            if hasattr(os, "getuid") and info.st_uid != os.getuid():
+                raise KeyFileError.unreadable(path, "owned by another user")
+        raw = f.read(4096)
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        text = ""
+    key = _decode_key(text)
+    if key is None:
+        raise KeyFileError.unreadable(path, "not a key written by this app")
+    return key
+
+
+def _create_key_file(path: Path) -> bytes:
+    """Write a new key; if another process created the file first, use that one."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise KeyFileError.unreadable(path, exc.strerror or type(exc).__name__) from None
+    key = pysecrets.token_bytes(KEY_BYTES)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        return _read_key_file(path)
+    except OSError as exc:
+        raise KeyFileError.unreadable(path, exc.strerror or type(exc).__name__) from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(base64.b64encode(key) + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+    log.warning("created a new store key file %s (owner-only); back it up", path)
+    return key
+
+
+def load_cipher(settings: Settings) -> SecretCipher:
+    """The key file when the user chose one (it wins), else the OS credential store."""
+    key_file = settings.key_file()
+    if key_file is not None:
+        return SecretCipher.from_key_file(key_file)
+    return SecretCipher.from_keyring()
+
+
+def open_store(settings: Settings, data_dir: Path) -> Store:
+    """Open ``<data_dir>/installer.db`` with the key the settings choose."""
+    from installer_app.store.db import DB_FILENAME, Store
+
+    return Store.open(data_dir / DB_FILENAME, load_cipher(settings))
