@@ -1,0 +1,393 @@
+"""Errors of the device link, each with a message and a hint a person can act on.
+
+``DeviceErrorResponse`` and its subclasses are the device's own ERROR answers (one class per
+ERROR code); the rest are about the port and the link. ``from_serial_exception`` turns what
+pyserial and the OS raise into one of these, naming the port. A device's MESSAGE field is
+untrusted text: it is cleaned (printable, bounded) before it reaches a person.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from pathlib import Path
+
+from installer_app.device.protocol import Command, ErrorCode
+from installer_app.errors import ExitCode, InstallerError
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message, Source
+
+_MAX_DEVICE_TEXT = 200
+
+
+class DeviceError(InstallerError):
+    exit_code = ExitCode.DEVICE
+
+
+class BadResponse(DeviceError):
+    """A response whose fields are missing or of the wrong shape (a firmware fault)."""
+
+    def __init__(self, command: str, problem: str) -> None:
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "device", "The device sent a malformed answer to {command}: {problem}."
+                ),
+                command=command,
+                problem=problem,
+            ),
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "device",
+                    "Check that the port belongs to a supported board and that its firmware "
+                    "is up to date.",
+                )
+            ),
+        )
+        self.command = command
+        self.problem = problem
+
+
+def clean_device_text(raw: bytes | str | None) -> str:
+    """Make untrusted device text safe to show: decoded, printable, bounded."""
+    if raw is None:
+        return ""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    return text[:_MAX_DEVICE_TEXT]
+
+
+def command_name(command: int) -> str:
+    try:
+        return Command(command).name
+    except ValueError:
+        return f"0x{command:02X}"
+
+
+class DeviceErrorResponse(DeviceError):
+    """The device answered ERROR (type FF). ``code`` is the ERROR_CODE; ``device_message`` the
+    device's optional MESSAGE, cleaned of control characters (it is untrusted text)."""
+
+    code: int = 0
+    _what: Source = QT_TRANSLATE_NOOP("device", "the device reported error {code}")
+    _hint: Source | None = None
+
+    def __init__(self, command: str, code: int | None = None, device_message: str = "") -> None:
+        if code is not None:
+            self.code = code
+        self.command = command
+        self.device_message = clean_device_text(device_message)
+        what = Message(self._what, code=f"0x{self.code:02X}")
+        if self.device_message:
+            message = Message(
+                QT_TRANSLATE_NOOP("device", "The device refused {command}: {what} ({detail})."),
+                command=command,
+                what=what,
+                detail=self.device_message,
+            )
+        else:
+            message = Message(
+                QT_TRANSLATE_NOOP("device", "The device refused {command}: {what}."),
+                command=command,
+                what=what,
+            )
+        hint = Message(self._hint) if self._hint is not None else None
+        super().__init__(message, hint)
+
+
+class BadFrame(DeviceErrorResponse):
+    code = ErrorCode.BAD_FRAME
+    _what = QT_TRANSLATE_NOOP("device", "it could not read the request")
+    _hint = QT_TRANSLATE_NOOP("device", "Try again; if it keeps happening, update the app.")
+
+
+class UnknownCommand(DeviceErrorResponse):
+    code = ErrorCode.UNKNOWN_COMMAND
+    _what = QT_TRANSLATE_NOOP("device", "its firmware does not know this command")
+    _hint = QT_TRANSLATE_NOOP("device", "Update the board's firmware.")
+
+
+class BadValue(DeviceErrorResponse):
+    code = ErrorCode.BAD_VALUE
+    _what = QT_TRANSLATE_NOOP("device", "a value was missing, too long or not allowed")
+    _hint = QT_TRANSLATE_NOOP("device", "Check the SN, the credential or the confirmation sent.")
+
+
+class Locked(DeviceErrorResponse):
+    code = ErrorCode.LOCKED
+    _what = QT_TRANSLATE_NOOP("device", "it is already provisioned with another credential")
+    _hint = QT_TRANSLATE_NOOP(
+        "device",
+        "This board belongs to another SN. Use installer-app device factory-reset only if you "
+        "are sure it must be provisioned again.",
+    )
+
+
+class NotStaged(DeviceErrorResponse):
+    code = ErrorCode.NOT_STAGED
+    _what = QT_TRANSLATE_NOOP("device", "no credential has been written to it")
+    _hint = QT_TRANSLATE_NOOP("device", "Write the credential first, then try again.")
+
+
+class FlashFail(DeviceErrorResponse):
+    code = ErrorCode.FLASH_FAIL
+    _what = QT_TRANSLATE_NOOP("device", "writing its flash failed; nothing was stored")
+    _hint = QT_TRANSLATE_NOOP(
+        "device", "Try again; if it fails again the board is faulty: set it aside."
+    )
+
+
+class Busy(DeviceErrorResponse):
+    code = ErrorCode.BUSY
+    _what = QT_TRANSLATE_NOOP("device", "it stayed busy")
+    _hint = QT_TRANSLATE_NOOP("device", "Wait a few seconds and try again.")
+
+
+_BY_CODE: dict[int, type[DeviceErrorResponse]] = {
+    cls.code: cls
+    for cls in (BadFrame, UnknownCommand, BadValue, Locked, NotStaged, FlashFail, Busy)
+}
+
+
+def error_response(command: str, code: int, device_message: str = "") -> DeviceErrorResponse:
+    """The typed error for an ERROR frame's code (the base class for a code we do not know)."""
+    cls = _BY_CODE.get(code)
+    if cls is None:
+        return DeviceErrorResponse(command, code, device_message)
+    return cls(command, device_message=device_message)
+
+
+class DeviceTimeout(DeviceError):
+    def __init__(self, port: str, command: str, tries: int) -> None:
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "device",
+                    "No answer from the device on {port} to {command} after {tries} tries.",
+                ),
+                port=port,
+                command=command,
+                tries=tries,
+            ),
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "device",
+                    "device not answering: check the cable, the power, and that this is the "
+                    "right port",
+                )
+            ),
+        )
+        self.port = port
+        self.command = command
+
+
+class PortNotFound(DeviceError):
+    def __init__(self, port: str) -> None:
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP("device", "The serial port {port} does not exist."), port=port
+            ),
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "device",
+                    "Plug the board in, then run installer-app ports to see the ports there are.",
+                )
+            ),
+        )
+        self.port = port
+
+
+class PortBusy(DeviceError):
+    def __init__(self, port: str, holders: list[str] | None = None) -> None:
+        self.port = port
+        self.holders = holders or []
+        if self.holders:
+            message = Message(
+                QT_TRANSLATE_NOOP("device", "The serial port {port} is in use by {holders}."),
+                port=port,
+                holders=", ".join(self.holders),
+            )
+        else:
+            message = Message(
+                QT_TRANSLATE_NOOP("device", "The serial port {port} is in use by another program."),
+                port=port,
+            )
+        super().__init__(
+            message,
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "device", "close the other program (e.g. a serial monitor), then try again"
+                )
+            ),
+        )
+
+
+class PortPermissionDenied(DeviceError):
+    def __init__(self, port: str) -> None:
+        if sys.platform.startswith("linux"):
+            hint = Message(
+                QT_TRANSLATE_NOOP(
+                    "device",
+                    "add your user to the dialout group: sudo usermod -aG dialout $USER, then "
+                    "log out and in",
+                )
+            )
+        else:
+            hint = Message(
+                QT_TRANSLATE_NOOP(
+                    "device",
+                    "Close any other program using the port, or check the port's permissions.",
+                )
+            )
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP("device", "Permission denied opening the serial port {port}."),
+                port=port,
+            ),
+            hint,
+        )
+        self.port = port
+
+
+class DeviceDisconnected(DeviceError):
+    def __init__(self, port: str) -> None:
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP("device", "The device on {port} was disconnected."), port=port
+            ),
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "device", "Check that the cable is plugged in firmly, then try again."
+                )
+            ),
+        )
+        self.port = port
+
+
+class UnsupportedProtocol(DeviceError):
+    def __init__(self, port: str, proto: int) -> None:
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "device",
+                    "The device on {port} speaks provisioning protocol version {proto}; this app "
+                    "speaks version 1.",
+                ),
+                port=port,
+                proto=proto,
+            ),
+            Message(QT_TRANSLATE_NOOP("device", "Update the app or the board's firmware.")),
+        )
+        self.port = port
+        self.proto = proto
+
+
+class PortError(DeviceError):
+    """Any other failure to open or use a port, with the OS's reason."""
+
+    def __init__(self, port: str, reason: str) -> None:
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP("device", "Cannot use the serial port {port}: {reason}"),
+                port=port,
+                reason=clean_device_text(reason),
+            ),
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "device", "Unplug and re-plug the board, then run installer-app ports."
+                )
+            ),
+        )
+        self.port = port
+
+
+def port_holders(port: str) -> list[str]:
+    """Which processes hold ``port`` open, as "name (pid N)", where the OS tells us (Linux /proc).
+
+    Best effort: processes of other users are not readable without privileges.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    try:
+        target = os.path.realpath(port)
+    except OSError:
+        return []
+    me = os.getpid()
+    holders: list[str] = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            fds = list((entry / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    name = (entry / "comm").read_text(encoding="utf-8", errors="replace").strip()
+                    holders.append(f"{name} (pid {entry.name})")
+                    break
+            except OSError:
+                continue
+    return holders
+
+
+_NOT_FOUND_TEXTS = ("filenotfounderror", "cannot find the file", "no such file", "does not exist")
+_DENIED_TEXTS = ("access is denied", "permission denied", "permissionerror")
+_BUSY_TEXTS = ("could not exclusively lock", "resource busy", "device or resource busy")
+_GONE_TEXTS = (
+    "device disconnected",
+    "socket disconnected",
+    "returned no data",
+    "input/output error",
+    "no such device",
+    "the device does not recognize the command",
+)
+
+
+def _errno_of(exc: BaseException) -> int | None:
+    value = getattr(exc, "errno", None)
+    if isinstance(value, int):
+        return value
+    for arg in getattr(exc, "args", ()):
+        if isinstance(arg, int):
+            return arg
+    return None
+
+
+def from_open_error(port: str, exc: BaseException) -> DeviceError:
+    """Map a failure to open ``port`` (pyserial SerialException or OSError) to a DeviceError."""
+    code = _errno_of(exc)
+    text = str(exc).lower()
+    if isinstance(exc, FileNotFoundError) or code in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
+        return PortNotFound(port)
+    if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
+        # Windows reports a port held by another program as "Access is denied".
+        if sys.platform == "win32":
+            return PortBusy(port)
+        return PortPermissionDenied(port)
+    if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or any(
+        t in text for t in _BUSY_TEXTS
+    ):
+        return PortBusy(port, port_holders(port))
+    if any(t in text for t in _NOT_FOUND_TEXTS):
+        return PortNotFound(port)
+    if any(t in text for t in _DENIED_TEXTS):
+        return PortBusy(port) if sys.platform == "win32" else PortPermissionDenied(port)
+    if code in (errno.EIO,) or any(t in text for t in _GONE_TEXTS):
+        return DeviceDisconnected(port)
+    return PortError(port, str(exc))
+
+
+def from_io_error(port: str, exc: BaseException) -> DeviceError:
+    """Map a failure while reading or writing an open port: almost always the port went away."""
+    code = _errno_of(exc)
+    text = str(exc).lower()
+    if code in (errno.EIO, errno.ENXIO, errno.ENODEV, errno.EBADF, errno.EPIPE) or any(
+        t in text for t in _GONE_TEXTS
+    ):
+        return DeviceDisconnected(port)
+    if isinstance(exc, OSError | ConnectionError):
+        return DeviceDisconnected(port)
+    return PortError(port, str(exc))
