@@ -1,10 +1,174 @@
-"""Subcommands of this group (filled in by the issue that owns it)."""
+"""``inventory import|stats`` and ``history``: the credential store from the command line.
+
+The store is ``<data dir>/installer.db`` (``--data-dir`` overrides the platformdirs default); its
+key comes from the key file or the OS credential store (``store.keys.load_cipher``). Exit codes:
+0 done, 2 for a rejected or unreadable inventory file, a missing key store or a bad setting.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from installer_app.cli.context import CliContext, emit_json, say
+from installer_app.errors import ExitCode
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.store import Store, open_store
+from installer_app.store.history import record_to_dict, write_history_csv
+from installer_app.store.inventory import parse_inventory
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add this group's subcommands to ``sub`` with ``parents=[common]``."""
+    """Add ``inventory`` (``import``, ``stats``) and ``history``."""
+    inventory = sub.add_parser(
+        "inventory",
+        parents=[common],
+        help="import and count pre-registered credentials (the provider admin's export)",
+    )
+    inv_sub = inventory.add_subparsers(dest="inventory_command", metavar="ACTION", required=True)
+    imp = inv_sub.add_parser(
+        "import",
+        parents=[common],
+        help="import a CSV/TSV/.xlsx export; all or nothing (exit 2 when any row is rejected)",
+    )
+    imp.add_argument("file", metavar="FILE", type=Path)
+    imp.add_argument("--json", action="store_true", help="print one JSON object")
+    imp.set_defaults(handler=_inventory_import)
+    stats = inv_sub.add_parser("stats", parents=[common], help="how many credentials are free")
+    stats.add_argument("--model", metavar="MODEL_ID", help="count only this model")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    stats.set_defaults(handler=_inventory_stats)
+
+    history = sub.add_parser(
+        "history", parents=[common], help="the boards provisioned on this computer"
+    )
+    out = history.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object per board and line")
+    out.add_argument("--csv", metavar="FILE", type=Path, help="write a CSV file for Excel")
+    history.add_argument("--search", metavar="TEXT", help="part of an SN, HW_ID, corp or name")
+    history.add_argument("--limit", type=int, default=10000, metavar="N", help="at most N boards")
+    history.set_defaults(handler=_history)
+
+
+def _store(ctx: CliContext) -> Store:
+    store = open_store(ctx.settings, ctx.data_dir)
+    ctx.on_close(store.close)
+    return store
+
+
+def _inventory_import(args: argparse.Namespace, ctx: CliContext) -> int:
+    settings = ctx.settings
+    parsed = parse_inventory(args.file, expected_model_id=settings.provider.model_id or None)
+    store = _store(ctx)
+    report = store.import_inventory(parsed, installer=settings.installer_name())
+    if args.json:
+        emit_json(
+            {
+                "event": "inventory_import",
+                "ok": report.ok,
+                "file": str(args.file),
+                "imported": report.imported,
+                "duplicates": report.duplicates,
+                "rejected": [
+                    {"row": r.row, "device_sn": r.sn, "reason": r.reason.render()}
+                    for r in report.rejected
+                ],
+            }
+        )
+    elif report.ok:
+        say(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "cli",
+                    "Imported {imported} credentials from {file}; {duplicates} were already in "
+                    "the store.",
+                ),
+                imported=report.imported,
+                file=str(args.file),
+                duplicates=report.duplicates,
+            )
+        )
+    else:
+        say(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "cli", "Nothing was imported from {file}: {count} rows are rejected."
+                ),
+                file=str(args.file),
+                count=len(report.rejected),
+            )
+        )
+        for rejected in report.rejected:
+            say(
+                Message(
+                    QT_TRANSLATE_NOOP("cli", "  row {row}: {reason}"),
+                    row=rejected.row,
+                    reason=rejected.reason,
+                )
+            )
+        say(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "cli", "Correct or remove these rows, then import the whole file again."
+                )
+            )
+        )
+    return ExitCode.OK if report.ok else ExitCode.USAGE
+
+
+def _inventory_stats(args: argparse.Namespace, ctx: CliContext) -> int:
+    stats = _store(ctx).inventory_stats(args.model)
+    if args.json:
+        emit_json(
+            {
+                "event": "inventory_stats",
+                "model_id": args.model,
+                "total": stats.total,
+                "free": stats.free,
+                "assigned": stats.assigned,
+                "by_stage": dict(stats.by_stage),
+            }
+        )
+        return ExitCode.OK
+    say(
+        Message(
+            QT_TRANSLATE_NOOP(
+                "cli", "Inventory: {total} credentials, {free} free, {assigned} given to boards."
+            ),
+            total=stats.total,
+            free=stats.free,
+            assigned=stats.assigned,
+        )
+    )
+    for stage, count in stats.by_stage.items():
+        if count and stage != "free":
+            say(f"  {stage}: {count}")
+    return ExitCode.OK
+
+
+def _history(args: argparse.Namespace, ctx: CliContext) -> int:
+    records = _store(ctx).history(args.search, limit=args.limit)
+    if args.csv:
+        count = write_history_csv(records, args.csv)
+        say(
+            Message(
+                QT_TRANSLATE_NOOP("cli", "Wrote {count} boards to {file}."),
+                count=count,
+                file=str(args.csv),
+            )
+        )
+    elif args.json:
+        for record in records:
+            emit_json({"event": "device", **record_to_dict(record)})
+    elif not records:
+        say(Message(QT_TRANSLATE_NOOP("cli", "No boards in the history yet.")))
+    else:
+        for record in records:
+            corp = record.corp_name or record.corpid or "-"
+            when = record.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            say(
+                f"{when}  {record.sn:<24} {record.hw_id or '-':<16} {record.stage.value:<13} "
+                f"{corp}  {record.installer or ''}"
+            )
+    return ExitCode.OK

@@ -85,7 +85,8 @@ class StageOrderError(StoreError):
         super().__init__(
             Message(
                 QT_TRANSLATE_NOOP(
-                    "store", "SN {sn} is already {current}; it cannot go back to {wanted}."
+                    "store",
+                    "SN {sn} is {current}; it cannot move to {wanted} (stages only move forward).",
                 ),
                 sn=sn,
                 current=current,
