@@ -1,10 +1,158 @@
-"""Subcommands of this group (filled in by the issue that owns it)."""
+"""``installer-app emulate-provider``: run the local provider emulator until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
 from typing import Any
+
+from installer_app.cli.context import CliContext, say
+from installer_app.errors import ExitCode
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider.emulator import ProviderEmulator
+
+DEFAULT_PORT = 8790
+STATE_FILE_NAME = "provider-emulator.json"
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add this group's subcommands to ``sub`` with ``parents=[common]``."""
+    parser = sub.add_parser(
+        "emulate-provider",
+        parents=[common],
+        help="run a local WeCom provider API + partner service emulator (for demos and tests)",
+        description="Serve the WeCom provider API and the partner service on loopback, with an "
+        "operator page to bind devices to a test enterprise. Runs until Ctrl-C.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)"
+    )
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument(
+        "--state",
+        metavar="FILE",
+        help=f"state file (default: {STATE_FILE_NAME} in the data directory)",
+    )
+    state.add_argument("--no-state", action="store_true", help="keep state in memory only")
+    parser.add_argument(
+        "--install-delay",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="seconds from a binding to the companion app's install (default 3)",
+    )
+    parser.add_argument(
+        "--auto-scan",
+        type=float,
+        default=None,
+        metavar="S",
+        help="bind every device automatically S seconds after it is registered or first polled",
+    )
+    parser.add_argument(
+        "--token-ttl", type=float, default=7200, metavar="S", help="provider token lifetime"
+    )
+    parser.set_defaults(handler=run_emulator)
+
+
+def run_emulator(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.no_state:
+        state_file: Path | None = None
+    elif args.state:
+        state_file = Path(args.state).expanduser()
+    else:
+        state_file = ctx.data_dir / STATE_FILE_NAME
+    emulator = ProviderEmulator(
+        state_file,
+        install_delay_s=args.install_delay,
+        token_ttl_s=args.token_ttl,
+        auto_scan_after_s=args.auto_scan,
+    )
+    stop = threading.Event()
+    base_url = emulator.start(args.host, args.port)
+    ctx.on_close(emulator.stop)
+    previous = _catch_signals(stop)
+    try:
+        _print_banner(emulator, state_file, args.auto_scan)
+        # Waiting in short slices keeps the main thread responsive to signals on every platform.
+        while not stop.wait(0.5):
+            pass
+    finally:
+        _restore_signals(previous)
+    say(Message(QT_TRANSLATE_NOOP("emulator", "Provider emulator at {url} stopped."), url=base_url))
+    return ExitCode.OK
+
+
+def _print_banner(
+    emulator: ProviderEmulator, state_file: Path | None, auto_scan: float | None
+) -> None:
+    url = emulator.base_url
+    say(Message(QT_TRANSLATE_NOOP("emulator", "Provider emulator running at {url}"), url=url))
+    say(
+        Message(
+            QT_TRANSLATE_NOOP("emulator", "Operator page (open it in a browser): {url}"),
+            url=emulator.operator_url,
+        )
+    )
+    say(Message(QT_TRANSLATE_NOOP("emulator", "Settings for installer-app:")))
+    say(f'  [provider] wecom_base_url = "{url}"')
+    say(f'  [provider] corpid = "{emulator.corpid}"')
+    say(f'  [partner]  base_url = "{url}"')
+    # These are the emulator's fixed test values, not real secrets, so they are printed as they
+    # are (say() would mask them).
+    label = Message(
+        QT_TRANSLATE_NOOP(
+            "emulator", "The emulator's test secrets (not real ones) go into the environment:"
+        )
+    ).render()
+    print(label, flush=True)
+    print(f"  INSTALLER_PROVIDER_SECRET={emulator.provider_secret}", flush=True)
+    print(f"  INSTALLER_PARTNER_TOKEN={emulator.partner_token}", flush=True)
+    say(
+        Message(
+            QT_TRANSLATE_NOOP("emulator", "Model ids it knows: {models}"),
+            models=", ".join(emulator.state.model_ids),
+        )
+    )
+    if state_file is not None:
+        say(Message(QT_TRANSLATE_NOOP("emulator", "State file: {path}"), path=str(state_file)))
+    else:
+        say(Message(QT_TRANSLATE_NOOP("emulator", "State is kept in memory only.")))
+    if auto_scan is not None:
+        say(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "emulator",
+                    "Devices are bound automatically {seconds} s after they are registered.",
+                ),
+                seconds=f"{auto_scan:g}",
+            )
+        )
+    say(Message(QT_TRANSLATE_NOOP("emulator", "Press Ctrl-C to stop.")))
+
+
+_Handlers = dict[int, Any]
+
+
+def _catch_signals(stop: threading.Event) -> _Handlers:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous: _Handlers = {}
+    wanted = [signal.SIGINT, signal.SIGTERM]
+    if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl-Break
+        wanted.append(signal.SIGBREAK)
+    for signum in wanted:
+        # Off the main thread (an embedding test) signals cannot be caught; Ctrl-C still raises.
+        with contextlib.suppress(ValueError, OSError):
+            previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+def _restore_signals(previous: _Handlers) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)

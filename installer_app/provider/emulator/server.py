@@ -205,7 +205,7 @@ class ProviderEmulator:
         self._base_url = f"http://{url_host}:{bound_port}"
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.2},
+            kwargs={"poll_interval": 0.05},
             name="provider-emulator",
             daemon=True,
         )
