@@ -89,7 +89,7 @@ def _field(entry: Any, name: str) -> Any:
 def _simulated_ports() -> list[PortInfo]:
     """Ports of simulators running on this machine, from the simulator registry."""
     try:
-        from installer_app.device import sim_registry  # type: ignore[attr-defined,unused-ignore]
+        from installer_app.device import sim_registry
 
         entries = list(sim_registry.list_running())
     except Exception:
