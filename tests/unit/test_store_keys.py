@@ -1,0 +1,178 @@
+"""The SecretNo cipher and where its key lives: keyring, or an opt-in owner-only key file."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.backend
+import pytest
+from keyring.backends import fail
+
+from installer_app.config import Settings, StoreSettings
+from installer_app.errors import ExitCode
+from installer_app.secrets import Secret
+from installer_app.store import KeyFileError, NoKeyStore, SecretCipher, load_cipher
+from installer_app.store.keys import KEYRING_KEY_NAME, DecryptError
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A credential store that keeps passwords in a dict, standing in for the OS one."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.passwords.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.passwords.pop((service, username), None)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(fail.Keyring())
+
+
+def test_round_trip_and_fresh_nonce_per_value() -> None:
+    cipher = SecretCipher.generate()
+    secret = Secret("8f14e45fceea167a5a36dedd4bea2543")
+    first, second = cipher.encrypt("WXA2000012345", secret), cipher.encrypt("WXA2000012345", secret)
+    assert first != second  # random nonce: equal secrets do not give equal ciphertexts
+    assert first[:12] != second[:12]
+    assert cipher.decrypt("WXA2000012345", first) == secret
+    assert b"8f14e45fceea167a5a36dedd4bea2543" not in first
+
+
+def test_sn_is_associated_data_case_insensitively() -> None:
+    cipher = SecretCipher.generate()
+    blob = cipher.encrypt("SNabc1", Secret("s3cret-value"))
+    assert cipher.decrypt("snABC1", blob).reveal() == "s3cret-value"
+    with pytest.raises(DecryptError):
+        cipher.decrypt("SNabc2", blob)  # moved to another row
+
+
+def test_tampered_or_foreign_ciphertext_does_not_open() -> None:
+    cipher = SecretCipher.generate()
+    blob = bytearray(cipher.encrypt("SN1", Secret("s3cret-value")))
+    blob[-1] ^= 1
+    with pytest.raises(DecryptError):
+        cipher.decrypt("SN1", bytes(blob))
+    with pytest.raises(DecryptError):
+        SecretCipher.generate().decrypt("SN1", cipher.encrypt("SN1", Secret("s3cret-value")))
+    with pytest.raises(DecryptError):
+        cipher.decrypt("SN1", b"short")
+
+
+def test_cipher_repr_shows_no_key() -> None:
+    key = os.urandom(32)
+    text = repr(SecretCipher(key, origin="memory"))
+    assert base64.b64encode(key).decode() not in text and key.hex() not in text
+
+
+def test_key_must_be_256_bits() -> None:
+    with pytest.raises(ValueError):
+        SecretCipher(b"0" * 16)
+
+
+@posix_only
+def test_key_file_is_created_owner_only_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "new-folder" / "store.key"
+    first = SecretCipher.from_key_file(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(base64.b64decode(path.read_text().strip())) == 32
+    again = SecretCipher.from_key_file(path)
+    assert again.decrypt("SN1", first.encrypt("SN1", Secret("value-123"))).reveal() == "value-123"
+    assert first.origin == f"file:{path}"
+
+
+@posix_only
+def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "store.key"
+    SecretCipher.from_key_file(path)
+    path.chmod(0o640)
+    with pytest.raises(KeyFileError) as caught:
+        SecretCipher.from_key_file(path)
+    assert caught.value.exit_code == ExitCode.USAGE
+    text = str(caught.value)
+    assert "other users" in text and "640" in text and f"chmod 600 {path}" in text
+
+
+def test_key_file_with_garbage_is_refused_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "store.key"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, b"not a key\n")
+    os.close(fd)
+    with pytest.raises(KeyFileError) as caught:
+        SecretCipher.from_key_file(path)
+    assert "not a key written by this app" in str(caught.value)
+    assert path.read_bytes() == b"not a key\n"
+
+
+def test_no_credential_store_refuses_and_says_how_to_opt_in() -> None:
+    # conftest selects keyring's "fail" backend: a machine without a credential store.
+    with pytest.raises(NoKeyStore) as caught:
+        load_cipher(Settings())
+    assert caught.value.exit_code == ExitCode.USAGE
+    text = str(caught.value)
+    assert "will not keep device secrets" in text
+    assert "key_file" in text and "[store]" in text and "INSTALLER_KEY_FILE" in text
+
+
+def test_a_failing_keyring_backend_is_no_key_store(memory_keyring: MemoryKeyring) -> None:
+    def broken(service: str, username: str) -> str | None:
+        raise keyring.errors.KeyringLocked("locked")
+
+    memory_keyring.get_password = broken  # type: ignore[method-assign]
+    with pytest.raises(NoKeyStore):
+        SecretCipher.from_keyring()
+
+
+def test_keyring_key_is_created_once_and_reused(memory_keyring: MemoryKeyring) -> None:
+    first = load_cipher(Settings())
+    stored = memory_keyring.passwords[("installer-app", KEYRING_KEY_NAME)]
+    assert len(base64.b64decode(stored)) == 32
+    second = load_cipher(Settings())
+    assert memory_keyring.passwords[("installer-app", KEYRING_KEY_NAME)] == stored
+    blob = first.encrypt("SN9", Secret("value-999"))
+    assert second.decrypt("SN9", blob).reveal() == "value-999"
+    assert first.origin == "keyring"
+
+
+def test_key_file_setting_wins_over_keyring(
+    memory_keyring: MemoryKeyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from_config = tmp_path / "config.key"
+    cipher = load_cipher(Settings(store=StoreSettings(key_file=str(from_config))))
+    assert cipher.origin == f"file:{from_config}" and from_config.exists()
+    assert memory_keyring.passwords == {}
+    from_env = tmp_path / "env.key"
+    monkeypatch.setenv("INSTALLER_KEY_FILE", str(from_env))
+    cipher = load_cipher(Settings(store=StoreSettings(key_file=str(from_config))))
+    assert cipher.origin == f"file:{from_env}"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks")
+def test_key_file_symlink_is_not_followed(tmp_path: Path) -> None:
+    target = tmp_path / "real.key"
+    SecretCipher.from_key_file(target)
+    link = tmp_path / "link.key"
+    link.symlink_to(target)
+    with pytest.raises(KeyFileError):
+        SecretCipher.from_key_file(link)
