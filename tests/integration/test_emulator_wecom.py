@@ -10,7 +10,12 @@ import httpx
 import pytest
 
 from installer_app.provider.emulator import ProviderEmulator
-from tests.fixtures.provider import EMULATOR_CORPID, EMULATOR_PROVIDER_SECRET
+from tests.fixtures.provider import (
+    EMULATOR_CORPID,
+    EMULATOR_PROVIDER_SECRET,
+    EmulatorFactory,
+    poll_until,
+)
 
 TOKEN_PATH = "/cgi-bin/service/get_provider_token"
 
@@ -149,3 +154,99 @@ def test_bind_to_another_test_enterprise(emulator: ProviderEmulator, http: httpx
     assert reply.json()["device"]["corp_name"] == "杭州某某酒店有限公司"
     info = call(http, "get_device_auth_info", token, {"device_sn": "CAST1"})
     assert info["auth_corp_info"] == {"corpid": "wwcorp42", "corp_name": "杭州某某酒店有限公司"}
+
+
+def test_del_device_only_when_never_bound(emulator: ProviderEmulator, http: httpx.Client) -> None:
+    token = fetch_token(http)
+    for sn in ("DEL1", "DEL2"):
+        call(http, "add_device", token, {"model_id": "WX-ATT-200", "device_sn": sn})
+    assert call(http, "del_device", token, {"device_sn": "del1"}) == {"errcode": 0, "errmsg": "ok"}
+    assert call(http, "get_device_auth_info", token, {"device_sn": "DEL1"})["errcode"] == 600001
+    assert call(http, "del_device", token, {"device_sn": "DEL1"})["errcode"] == 600001
+    # Deleted: the SN may be registered again.
+    assert (
+        call(http, "add_device", token, {"model_id": "WX-ATT-200", "device_sn": "DEL1"})["errcode"]
+        == 0
+    )
+
+    emulator.bind("DEL2")
+    emulator.unbind("DEL2")  # once bound, never deletable, even after an unbind
+    assert call(http, "del_device", token, {"device_sn": "DEL2"})["errcode"] == 600003
+    assert emulator.device("DEL2") is not None
+
+
+def test_list_device_pages(http: httpx.Client) -> None:
+    token = fetch_token(http)
+    sns = [f"LIST{i:03d}" for i in range(7)]
+    for sn in sns:
+        call(http, "add_device", token, {"model_id": "WX-PRN-300", "device_sn": sn})
+    seen: list[str] = []
+    offset, pages = 0, 0
+    while True:
+        page = call(http, "list_device", token, {"offset": offset, "limit": 3})
+        assert page["errcode"] == 0
+        pages += 1
+        seen += [d["device_sn"] for d in page["device_list"]]
+        assert all(d["model_id"] == "WX-PRN-300" for d in page["device_list"])
+        if len(page["device_list"]) < 3:
+            break
+        offset += 3
+    assert seen == sns
+    assert pages == 3
+    everything = call(http, "list_device", token, {})
+    assert [d["device_sn"] for d in everything["device_list"]] == sns
+    assert call(http, "list_device", token, {"offset": -1, "limit": 3})["errcode"] == 40058
+    assert call(http, "list_device", token, {"offset": 0, "limit": 0})["errcode"] == 40058
+
+
+def test_token_rules(emulator: ProviderEmulator, http: httpx.Client) -> None:
+    body = {"device_sn": "NOSUCH1"}
+    assert call(http, "get_device_auth_info", "not-a-token", body)["errcode"] == 40014
+    no_token = http.post("/cgi-bin/service/get_device_auth_info", json=body)
+    assert no_token.json()["errcode"] == 41001
+
+    token = fetch_token(http)
+    assert call(http, "get_device_auth_info", token, body)["errcode"] == 600001
+    assert emulator.expire_tokens() == 1
+    assert call(http, "get_device_auth_info", token, body)["errcode"] == 42001
+    fresh = fetch_token(http)
+    assert call(http, "get_device_auth_info", fresh, body)["errcode"] == 600001
+
+    reply = http.post("/_emulator/expire_tokens", json={"invalidate": True})
+    assert reply.json()["errcode"] == 0
+    assert call(http, "get_device_auth_info", fresh, body)["errcode"] == 40014
+
+
+def test_token_expires_after_its_lifetime(emulator_factory: EmulatorFactory) -> None:
+    emulator = emulator_factory(token_ttl_s=1)
+    with httpx.Client(base_url=emulator.base_url, timeout=10) as http:
+        reply = http.post(
+            TOKEN_PATH,
+            json={"corpid": EMULATOR_CORPID, "provider_secret": EMULATOR_PROVIDER_SECRET},
+        ).json()
+        assert reply["expires_in"] == 1
+        token = reply["provider_access_token"]
+        body = {"device_sn": "NOSUCH1"}
+        codes = poll_until(
+            lambda: call(http, "get_device_auth_info", token, body)["errcode"],
+            lambda code: code == 42001,
+            timeout_s=15,
+        )
+        assert codes == 42001
+
+
+def test_wecom_rejects_get_and_bad_json(http: httpx.Client) -> None:
+    token = fetch_token(http)
+    got = http.get(TOKEN_PATH)
+    assert got.status_code == 200 and got.json()["errcode"] == 43002
+    bad = http.post(
+        "/cgi-bin/service/add_device",
+        params={"provider_access_token": token},
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert bad.status_code == 200 and bad.json()["errcode"] == 47001
+    listed = http.post(
+        "/cgi-bin/service/list_device", params={"provider_access_token": token}, content=b"[1]"
+    )
+    assert listed.json()["errcode"] == 47001

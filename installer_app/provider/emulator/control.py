@@ -78,6 +78,9 @@ class ControlApi:
         except ApiError as exc:
             if req.is_form:
                 return _back_to_page(f"{exc.errcode}: {exc.errmsg}")
+            if exc.http_status == 200:
+                # A WeCom rule met through the control API: say so with an HTTP status too.
+                exc.http_status = 404 if exc.errcode == 600001 else 400
             raise
         note = str(result.pop("note", ""))
         if req.is_form:
