@@ -1,0 +1,367 @@
+"""QR → BINDING → APP: show the binding code, watch until an enterprise binds the board and its
+companion app is installed there, and record both.
+
+The watcher (provider/watcher.py) polls WeCom A3 (direct mode) or the partner service (cloud
+mode) and is also fed the board's own WECOM_STATE reports. Its events are queued and emitted from
+the run's thread, which also renews a dynamic QR code while it is shown, so the front end gets
+every event of a run from one thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from installer_app.errors import ExitCode
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider import qr
+from installer_app.provider.partner import Installation
+from installer_app.provider.watcher import BindingWatcher, WatchEvent, WatchResult
+from installer_app.provider.wecom import CorpBinding
+from installer_app.store.db import DeviceRecord, Source, Stage
+from installer_app.workflow.emitter import DeviceState, Emitter
+from installer_app.workflow.errors import BindingTimedOut, Cancelled, WorkflowError
+from installer_app.workflow.events import Outcome, Step
+from installer_app.workflow.sources import Credential
+
+log = logging.getLogger(__name__)
+_CANCEL_POLL_S = 0.1
+QrKind = Literal["static", "dynamic"]
+
+
+class Advance(Protocol):
+    def __call__(
+        self,
+        stage: Stage,
+        *,
+        corpid: str | None = None,
+        corp_name: str | None = None,
+        agentid: int | None = None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class BindingOutcome:
+    qr_url: str | None
+    bound: bool
+    corpid: str | None
+    corp_name: str | None
+    app_installed: bool | None  # None: not checkable
+
+
+class NoQrCode(WorkflowError):
+    exit_code = ExitCode.PROVIDER
+
+    def __init__(self, sn: str) -> None:
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "workflow", "The partner service gave no binding QR code for {sn}."
+                ),
+                sn=sn,
+            ),
+            Message(QT_TRANSLATE_NOOP("workflow", "Ask the partner service's operator.")),
+        )
+
+
+class BindingPhase:
+    def __init__(
+        self,
+        *,
+        check_binding: Callable[[str], CorpBinding | None],
+        check_install: Callable[[str], Installation] | None,
+        qr_kind: QrKind,
+        poll_interval_s: float,
+        timeout_s: float,
+        qr_refresh_s: float = qr.DEFAULT_REFRESH_S,
+        qr_valid_s: float = qr.DEFAULT_VALID_S,
+    ) -> None:
+        self.check_binding = check_binding
+        self.check_install = check_install
+        self.qr_kind = qr_kind
+        self.poll_interval_s = poll_interval_s
+        self.timeout_s = timeout_s
+        self.qr_refresh_s = qr_refresh_s
+        self.qr_valid_s = qr_valid_s
+
+    def run(
+        self,
+        credential: Credential,
+        record: DeviceRecord,
+        *,
+        emit: Emitter,
+        device_state: DeviceState,
+        no_wait: bool,
+        advance: Advance,
+    ) -> BindingOutcome:
+        already_bound = record.reached(Stage.BOUND)
+        dynamic: qr.DynamicQr | None = None
+        code: qr.QrCode | None = None
+        if already_bound:
+            emit(
+                Step.QR,
+                Outcome.SKIPPED,
+                Message(
+                    QT_TRANSLATE_NOOP("workflow", "Already bound to {corp}: no QR code needed."),
+                    corp=record.corp_name or record.corpid or "?",
+                ),
+            )
+        else:
+            code, dynamic = self._qr(credential, emit)
+        if no_wait:
+            return BindingOutcome(
+                qr_url=code.url if code else None,
+                bound=already_bound,
+                corpid=record.corpid if already_bound else None,
+                corp_name=record.corp_name if already_bound else None,
+                app_installed=True if record.reached(Stage.APP_INSTALLED) else None,
+            )
+        if record.reached(Stage.APP_INSTALLED):
+            emit(
+                Step.BINDING,
+                Outcome.OK,
+                corpid=record.corpid,
+                corp_name=record.corp_name,
+                via="store",
+            )
+            emit(Step.APP, Outcome.OK, agentid=record.agentid, checkable=True)
+            return BindingOutcome(None, True, record.corpid, record.corp_name, True)
+        return self._watch(credential.sn, emit, device_state, advance, code, dynamic)
+
+    # -- QR ----------------------------------------------------------------------------------
+
+    def _qr(self, credential: Credential, emit: Emitter) -> tuple[qr.QrCode, qr.DynamicQr | None]:
+        """Static: the qr_code WeCom (or the partner service, or the inventory file) gave.
+        Dynamic: signed with the SecretNo (direct mode only: in cloud mode the app holds the
+        partner-cloud credential, not a WeCom SecretNo, so the partner's static code is used).
+        Static without a known qr_code falls back to the dynamic code, and says so."""
+        emit(Step.QR, Outcome.STARTED, device_sn=credential.sn)
+        cloud = credential.source is Source.PARTNER
+        reason: Message | None = None
+        if cloud or (self.qr_kind == "static" and credential.qr_code):
+            if not credential.qr_code:
+                raise NoQrCode(credential.sn)
+            code = qr.static_code(credential.qr_code, credential.secret)
+            dynamic = None
+        else:
+            if self.qr_kind == "static":
+                reason = Message(
+                    QT_TRANSLATE_NOOP(
+                        "workflow",
+                        "No static QR code is known for this SN; showing the dynamic one.",
+                    )
+                )
+            dynamic = qr.DynamicQr(
+                credential.sn,
+                credential.secret,
+                refresh_every_s=self.qr_refresh_s,
+                valid_s=self.qr_valid_s,
+            )
+            code = dynamic.current()
+        emit(Step.QR, Outcome.OK, reason, **_qr_data(code))
+        return code, dynamic
+
+    # -- binding and app ---------------------------------------------------------------------
+
+    def _watch(
+        self,
+        sn: str,
+        emit: Emitter,
+        device_state: DeviceState,
+        advance: Advance,
+        code: qr.QrCode | None,
+        dynamic: qr.DynamicQr | None,
+    ) -> BindingOutcome:
+        events: queue.Queue[WatchEvent | WatchResult] = queue.Queue()
+        # The watcher gets its own stop event: stopping it must not cancel the whole run.
+        stop = threading.Event()
+        watcher = BindingWatcher(
+            sn,
+            self.check_binding,
+            self.check_install,
+            poll_interval_s=self.poll_interval_s,
+            timeout_s=self.timeout_s,
+            on_event=events.put,
+            cancel=stop,
+        )
+        emit(
+            Step.BINDING,
+            Outcome.STARTED,
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "workflow",
+                    "Waiting for the enterprise admin to scan the QR code in WeCom "
+                    "(Workbench → Manage enterprise → Smart hardware → Add device).",
+                )
+            ),
+            device_sn=sn,
+        )
+
+        def watch() -> None:
+            try:
+                events.put(watcher.run())
+            except BaseException as exc:  # noqa: BLE001 - handed to the run's thread
+                events.put(WatchResult(False, None, None, None, None, False, _unexpected(exc)))
+
+        remove = device_state.subscribe(watcher.feed_device_state)
+        thread = threading.Thread(target=watch, name=f"watch-{sn}", daemon=True)
+        thread.start()
+        state = _WatchState()
+        try:
+            while True:
+                if emit.cancel.is_set():
+                    stop.set()
+                timeout = _CANCEL_POLL_S
+                if dynamic is not None and code is not None and not state.bound:
+                    due = code.issued_at + dynamic.refresh_every_s - time.time()
+                    timeout = max(0.0, min(timeout, due))
+                try:
+                    item = events.get(timeout=timeout)
+                except queue.Empty:
+                    if dynamic is not None and not state.bound:
+                        fresh = dynamic.current()
+                        if code is None or fresh.url != code.url:
+                            code = fresh
+                            emit(
+                                Step.QR,
+                                Outcome.PROGRESS,
+                                Message(QT_TRANSLATE_NOOP("workflow", "The QR code was renewed.")),
+                                **_qr_data(code),
+                            )
+                    continue
+                if isinstance(item, WatchResult):
+                    return self._finish(sn, item, state, code, emit)
+                self._on_watch_event(item, state, emit, advance)
+        finally:
+            stop.set()
+            thread.join()
+            remove()
+
+    def _on_watch_event(
+        self, event: WatchEvent, state: _WatchState, emit: Emitter, advance: Advance
+    ) -> None:
+        elapsed = round(event.elapsed_s, 1)
+        step = Step.APP if state.corpid else Step.BINDING
+        if event.kind == "waiting":
+            emit(step, Outcome.WAITING, elapsed_s=elapsed)
+        elif event.kind == "stuck":
+            emit(step, Outcome.RETRYING, event.reason, elapsed_s=elapsed)
+        elif event.kind == "bound" and event.via == "device":
+            state.bound = True
+            state.corp_name = event.corp_name
+            emit(
+                Step.BINDING,
+                Outcome.PROGRESS,
+                Message(
+                    QT_TRANSLATE_NOOP(
+                        "workflow", "The board reports it is bound to {corp}; confirming."
+                    ),
+                    corp=event.corp_name or "?",
+                ),
+                elapsed_s=elapsed,
+                corp_name=event.corp_name,
+                via="device",
+            )
+        elif event.kind == "bound" and event.corpid:
+            state.bound = True
+            state.corpid, state.corp_name = event.corpid, event.corp_name
+            advance(Stage.BOUND, corpid=event.corpid, corp_name=event.corp_name)
+            emit(
+                Step.BINDING,
+                Outcome.OK,
+                Message(
+                    QT_TRANSLATE_NOOP("workflow", "Bound to {corp}."),
+                    corp=event.corp_name or event.corpid,
+                ),
+                elapsed_s=elapsed,
+                corpid=event.corpid,
+                corp_name=event.corp_name,
+                via=event.via or "provider",
+            )
+            if self.check_install is not None:
+                emit(
+                    Step.APP,
+                    Outcome.STARTED,
+                    Message(
+                        QT_TRANSLATE_NOOP(
+                            "workflow", "Waiting for the companion app to be installed."
+                        )
+                    ),
+                    checkable=True,
+                )
+        elif event.kind == "not_checkable":
+            emit(
+                Step.APP,
+                Outcome.SKIPPED,
+                Message(
+                    QT_TRANSLATE_NOOP(
+                        "workflow",
+                        "The companion app cannot be checked: no partner service is configured.",
+                    )
+                ),
+                agentid=None,
+                checkable=False,
+            )
+        elif event.kind == "app_installed":
+            state.app_installed = True
+            advance(Stage.APP_INSTALLED, agentid=event.agentid)
+            emit(Step.APP, Outcome.OK, agentid=event.agentid, checkable=True)
+
+    def _finish(
+        self,
+        sn: str,
+        result: WatchResult,
+        state: _WatchState,
+        code: qr.QrCode | None,
+        emit: Emitter,
+    ) -> BindingOutcome:
+        if result.cancelled or emit.cancel.is_set():
+            raise Cancelled()
+        if result.error is not None:
+            raise result.error
+        if result.timed_out:
+            what = (
+                Message(QT_TRANSLATE_NOOP("workflow", "the companion app"))
+                if state.corpid
+                else Message(QT_TRANSLATE_NOOP("workflow", "the binding"))
+            )
+            raise BindingTimedOut(sn, result.elapsed_s, what)
+        return BindingOutcome(
+            qr_url=code.url if code else None,
+            bound=True,
+            corpid=result.corpid,
+            corp_name=result.corp_name,
+            app_installed=result.app_installed,
+        )
+
+
+@dataclass
+class _WatchState:
+    bound: bool = False
+    corpid: str | None = None
+    corp_name: str | None = None
+    app_installed: bool = False
+
+
+def _qr_data(code: qr.QrCode) -> dict[str, object]:
+    return {
+        "url": code.url,
+        "kind": code.kind,
+        "expires_at": int(code.expires_at) if code.expires_at is not None else None,
+    }
+
+
+def _unexpected(exc: BaseException) -> WorkflowError:
+    log.error("the binding watch failed", exc_info=exc)
+    return WorkflowError(
+        Message(
+            QT_TRANSLATE_NOOP(
+                "workflow", "Something unexpected went wrong; the details are in the log file."
+            )
+        )
+    )

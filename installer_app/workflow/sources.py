@@ -1,0 +1,198 @@
+"""Where a board's SN and SecretNo come from (``[credentials] source``).
+
+Each source gives a board the credential it already holds in this store when it has one (so a
+resumed or factory-reset board keeps its SN: an SN goes to at most one HW_ID, ever), and only
+otherwise takes a new one. Every source leaves the store holding the credential, reserved for the
+board, before the workflow writes anything to the device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from installer_app.provider.errors import BadSn, SnAlreadyRegistered
+from installer_app.provider.partner import PartnerClient
+from installer_app.provider.wecom import WecomClient
+from installer_app.secrets import Secret
+from installer_app.store.db import DeviceRecord, Source, Store
+from installer_app.workflow.errors import NoCredential, RegistrationConflict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A board's credential as the store holds it. ``secret`` is the SecretNo in direct mode,
+    the partner-cloud credential in cloud mode."""
+
+    sn: str
+    secret: Secret
+    qr_code: str | None
+    source: Source
+    resumed: bool  # the store already held it for this board before this run
+
+    @classmethod
+    def from_record(cls, store: Store, record: DeviceRecord, *, resumed: bool) -> Credential:
+        return cls(
+            sn=record.sn,
+            secret=store.secret_for(record.sn),
+            qr_code=record.qr_code or None,
+            source=record.source,
+            resumed=resumed,
+        )
+
+
+class CredentialSource(Protocol):
+    name: Source
+
+    def obtain(self, hw_id: str) -> Credential:
+        """The board's credential, reserved for it in the store. Raises InstallerError."""
+        ...
+
+
+def register_sn(prefix: str, hw_id_hex: str) -> str:
+    """The SN the ``register`` source gives a board: prefix + HW_ID in upper-case hex."""
+    return f"{prefix}{hw_id_hex.upper()}"
+
+
+class RegisterSource:
+    """WeCom ``add_device`` issues the SecretNo for SN = prefix + HW_ID.
+
+    Crash safety: ``begin_registration`` is recorded BEFORE add_device, and ``reserve`` clears it
+    in the same transaction that stores the SecretNo. A registration still pending on the next
+    run means WeCom may hold an SN whose SecretNo nobody kept; it was never written to a board
+    (writing comes after reserve), so it was never bound: delete it and register again.
+    """
+
+    name = Source.REGISTER
+
+    def __init__(
+        self, store: Store, wecom: WecomClient, *, model_id: str, sn_prefix: str, installer: str
+    ) -> None:
+        self._store = store
+        self._wecom = wecom
+        self._model_id = model_id
+        self._prefix = sn_prefix
+        self._installer = installer
+
+    def obtain(self, hw_id: str) -> Credential:
+        held = self._store.record_for_hw_id(hw_id)
+        if held is not None:
+            return Credential.from_record(self._store, held, resumed=True)
+        sn = register_sn(self._prefix, hw_id)
+        pending = any(
+            p.sn.upper() == sn.upper() and p.hw_id == hw_id
+            for p in self._store.pending_registrations()
+        )
+        if pending:
+            self._recover(sn)
+        self._store.begin_registration(sn, hw_id, self._model_id)
+        try:
+            device = self._wecom.add_device(self._model_id, sn)
+        except SnAlreadyRegistered:
+            record = self._store.record_for_sn(sn)
+            if record is not None and record.hw_id == hw_id:
+                return Credential.from_record(self._store, record, resumed=True)
+            # Not ours: forget the registration so that no later run deletes someone else's SN.
+            self._store.finish_registration(sn)
+            raise RegistrationConflict(sn, hw_id) from None
+        # Any other failure leaves the pending mark on purpose: the next run cannot know whether
+        # WeCom registered the SN, so it recovers (deletes it and registers again).
+        record = self._store.reserve(
+            device.device_sn,
+            hw_id,
+            device.secret_no,
+            source=Source.REGISTER,
+            model_id=self._model_id,
+            installer=self._installer,
+            qr_code=device.qr_code or None,
+        )
+        self._store.finish_registration(sn)
+        return Credential(
+            sn=record.sn,
+            secret=device.secret_no,
+            qr_code=record.qr_code,
+            source=Source.REGISTER,
+            resumed=False,
+        )
+
+    def _recover(self, sn: str) -> None:
+        """Delete the SN a crashed run may have registered, unless someone bound it meanwhile
+        (then it is not ours to delete: report the conflict)."""
+        log.warning("recovering the unfinished registration of %s", sn)
+        binding = self._probe_binding(sn)
+        if binding:
+            self._store.finish_registration(sn)
+            raise RegistrationConflict(sn, "?")
+        # BadSn: WeCom never registered it (the crash came before add_device reached WeCom).
+        with contextlib.suppress(BadSn):
+            self._wecom.del_device(sn)
+        self._store.finish_registration(sn)
+
+    def _probe_binding(self, sn: str) -> bool:
+        try:
+            return self._wecom.get_device_auth_info(sn) is not None
+        except BadSn:
+            return False
+
+
+class InventorySource:
+    """A free credential from the imported provider-admin export."""
+
+    name = Source.INVENTORY
+
+    def __init__(self, store: Store, *, model_id: str, installer: str) -> None:
+        self._store = store
+        self._model_id = model_id
+        self._installer = installer
+
+    def obtain(self, hw_id: str) -> Credential:
+        held = self._store.record_for_hw_id(hw_id)
+        if held is not None:
+            return Credential.from_record(self._store, held, resumed=True)
+        record = self._store.take_from_inventory(
+            hw_id, model_id=self._model_id or None, installer=self._installer
+        )
+        if record is None:
+            raise NoCredential()
+        return Credential.from_record(self._store, record, resumed=False)
+
+
+class PartnerSource:
+    """Cloud-to-cloud mode: the partner service issues SN + credential, idempotent by HW_ID, so a
+    crash between its answer and ``reserve`` is repaired by simply asking again."""
+
+    name = Source.PARTNER
+
+    def __init__(
+        self, store: Store, partner: PartnerClient, *, model_id: str, installer: str
+    ) -> None:
+        self._store = store
+        self._partner = partner
+        self._model_id = model_id
+        self._installer = installer
+
+    def obtain(self, hw_id: str) -> Credential:
+        held = self._store.record_for_hw_id(hw_id)
+        if held is not None:
+            return Credential.from_record(self._store, held, resumed=True)
+        device = self._partner.register_device(self._model_id, hw_id)
+        record = self._store.reserve(
+            device.device_sn,
+            hw_id,
+            device.credential,
+            source=Source.PARTNER,
+            model_id=self._model_id,
+            installer=self._installer,
+            qr_code=device.qr_code or None,
+        )
+        return Credential(
+            sn=record.sn,
+            secret=device.credential,
+            qr_code=record.qr_code,
+            source=Source.PARTNER,
+            resumed=False,
+        )

@@ -1,0 +1,200 @@
+"""Build a ready ``Provisioner`` from the settings: the store, the provider clients, the source.
+
+Both front ends call ``open_session`` and ``Session.close`` around their runs; every check of the
+settings the workflow depends on happens here, before any board is touched, so a missing corpid
+or secret is one clear ``ConfigError`` (exit 2) naming the setting, not a failure half-way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from installer_app.config import ENV_PARTNER_TOKEN, ENV_PROVIDER_SECRET, ConfigError, Settings
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider.partner import PartnerClient
+from installer_app.provider.wecom import CorpBinding, WecomClient
+from installer_app.store.db import Store
+from installer_app.store.keys import open_store
+from installer_app.workflow.binding import BindingPhase
+from installer_app.workflow.machine import Provisioner
+from installer_app.workflow.sources import (
+    CredentialSource,
+    InventorySource,
+    PartnerSource,
+    RegisterSource,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _missing(settings: Settings, key: str, hint: Message | None = None) -> ConfigError:
+    where = str(settings.source_file) if settings.source_file else "(defaults)"
+    return ConfigError(
+        Message(
+            QT_TRANSLATE_NOOP(
+                "workflow", "The setting {key} is needed to provision, but it is empty ({file})."
+            ),
+            key=key,
+            file=where,
+        ),
+        hint
+        or Message(
+            QT_TRANSLATE_NOOP(
+                "workflow", "Set it in the configuration file or in the settings dialog."
+            )
+        ),
+    )
+
+
+def _secret_hint(env: str) -> Message:
+    return Message(
+        QT_TRANSLATE_NOOP(
+            "workflow",
+            "Save it in the settings dialog (OS credential store), or set the environment "
+            "variable {env}.",
+        ),
+        env=env,
+    )
+
+
+def _inconsistent(settings: Settings) -> ConfigError:
+    return ConfigError(
+        Message(
+            QT_TRANSLATE_NOOP(
+                "workflow",
+                "[provider] mode = {mode} does not go with [credentials] source = {chosen} "
+                "({file}).",
+            ),
+            mode=settings.provider.mode,
+            chosen=settings.credentials.source,
+            file=str(settings.source_file) if settings.source_file else "(defaults)",
+        ),
+        Message(
+            QT_TRANSLATE_NOOP(
+                "workflow",
+                "Cloud-to-cloud mode takes its credentials from the partner service (source = "
+                "partner); direct mode uses register or inventory.",
+            )
+        ),
+    )
+
+
+def check_settings(settings: Settings) -> None:
+    """Raise ConfigError for the first setting the chosen mode and source need but lack."""
+    provider = settings.provider
+    cloud = provider.mode == "cloud"
+    if cloud != (settings.credentials.source == "partner"):
+        raise _inconsistent(settings)
+    if not provider.model_id:
+        raise _missing(settings, "[provider] model_id")
+    if cloud:
+        if not settings.partner.base_url:
+            raise _missing(settings, "[partner] base_url")
+        if not settings.partner_token:
+            raise _missing(settings, "partner token", _secret_hint(ENV_PARTNER_TOKEN))
+        return
+    if not provider.wecom_base_url:
+        raise _missing(settings, "[provider] wecom_base_url")
+    if not provider.corpid:
+        raise _missing(settings, "[provider] corpid")
+    if not settings.provider_secret:
+        raise _missing(settings, "provider secret", _secret_hint(ENV_PROVIDER_SECRET))
+
+
+@dataclass
+class Session:
+    """What one CLI command or one wizard window provisions with. ``close()`` when done."""
+
+    settings: Settings
+    data_dir: Path
+    store: Store
+    provisioner: Provisioner
+    wecom: WecomClient | None
+    partner: PartnerClient | None
+    _closing: threading.Event
+
+    def close(self) -> None:
+        """Idempotent. Stops provider retries in flight, then closes clients and store."""
+        self._closing.set()
+        for client in (self.wecom, self.partner):
+            if client is not None:
+                client.close()
+        self.store.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None = None) -> Session:
+    """Check the settings, open the store and the provider clients, build the Provisioner.
+
+    ``timeout_s`` overrides ``[binding] timeout_s`` (the CLI's ``--timeout``).
+    """
+    check_settings(settings)
+    closing = threading.Event()
+    store = open_store(settings, data_dir)
+    wecom: WecomClient | None = None
+    partner: PartnerClient | None = None
+    try:
+        provider = settings.provider
+        installer = settings.installer_name()
+        if settings.partner.base_url and settings.partner_token:
+            partner = PartnerClient(
+                settings.partner.base_url, settings.partner_token, cancel=closing
+            )
+        source: CredentialSource
+        check_binding: Callable[[str], CorpBinding | None]
+        if provider.mode == "cloud":
+            assert partner is not None
+            source = PartnerSource(store, partner, model_id=provider.model_id, installer=installer)
+            check_binding = partner.get_device
+        else:
+            assert settings.provider_secret is not None
+            wecom = WecomClient(
+                provider.wecom_base_url, provider.corpid, settings.provider_secret, cancel=closing
+            )
+            if settings.credentials.source == "inventory":
+                source = InventorySource(store, model_id=provider.model_id, installer=installer)
+            else:
+                source = RegisterSource(
+                    store,
+                    wecom,
+                    model_id=provider.model_id,
+                    sn_prefix=settings.credentials.sn_prefix,
+                    installer=installer,
+                )
+            check_binding = wecom.get_device_auth_info
+        binding = BindingPhase(
+            check_binding=check_binding,
+            check_install=partner.get_installation if partner is not None else None,
+            qr_kind=settings.binding.qr,
+            poll_interval_s=settings.binding.poll_interval_s,
+            timeout_s=timeout_s if timeout_s is not None else settings.binding.timeout_s,
+        )
+        provisioner = Provisioner(
+            store=store,
+            source=source,
+            binding=binding,
+            model_id=provider.model_id,
+            installer=installer,
+        )
+    except BaseException:
+        for client in (wecom, partner):
+            if client is not None:
+                client.close()
+        store.close()
+        raise
+    return Session(settings, data_dir, store, provisioner, wecom, partner, closing)
