@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -301,3 +302,24 @@ def test_page_escapes_enterprise_names(emulator: ProviderEmulator, http: httpx.C
     html = http.get("/").text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_emulator_logs_carry_no_secret(
+    emulator: ProviderEmulator, http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    tok = token(http)
+    reply = http.post(
+        "/cgi-bin/service/add_device",
+        params={"provider_access_token": tok},
+        json={"model_id": "WX-ATT-200", "device_sn": "LOG1"},
+    ).json()
+    secret_no = reply["device_info"]["secret_no"]
+    emulator.inject(AUTH_INFO, errcode=42001)
+    auth_info(http, tok, "LOG1")
+    http.get("/v1/devices/LOG1", headers={"Authorization": f"Bearer {EMULATOR_PARTNER_TOKEN}"})
+    ours = [r for r in caplog.records if r.name.startswith("installer_app")]
+    assert any("get_device_auth_info" in r.getMessage() for r in ours)
+    text = "\n".join(r.getMessage() for r in ours)
+    for secret in (tok, secret_no, EMULATOR_PROVIDER_SECRET, EMULATOR_PARTNER_TOKEN):
+        assert secret not in text

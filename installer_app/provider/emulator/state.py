@@ -165,6 +165,8 @@ class EmulatorState:
         self._installations: dict[str, Installation] = {}  # corpid -> installation
         self._tokens: dict[str, float] = {}  # token -> expires_at (wall time)
         self._auto_bind_at: dict[str, float] = {}  # sn_key -> when the automatic scan happens
+        # Each device is scanned automatically at most once per run, so an unbind sticks.
+        self._auto_scheduled: set[str] = set()
         self._counts: dict[str, int] = {}
         self._token_fetches = 0
         self._faults = _Faults()
@@ -309,6 +311,7 @@ class EmulatorState:
             self._installations.clear()
             self._tokens.clear()
             self._auto_bind_at.clear()
+            self._auto_scheduled.clear()
             self._counts.clear()
             self._token_fetches = 0
             self._faults = _Faults()
@@ -391,9 +394,13 @@ class EmulatorState:
             source=source,
         )
         self._devices[sn_key(device_sn)] = device
-        if self.auto_scan_after_s is not None:
-            self._auto_bind_at[sn_key(device_sn)] = now + self.auto_scan_after_s
+        self._schedule_auto_scan(sn_key(device_sn), now)
         return device
+
+    def _schedule_auto_scan(self, key: str, now: float) -> None:
+        if self.auto_scan_after_s is not None and key not in self._auto_scheduled:
+            self._auto_scheduled.add(key)
+            self._auto_bind_at[key] = now + self.auto_scan_after_s
 
     def _check_model(self, model_id: object) -> None:
         if model_id not in self.model_ids:
@@ -413,13 +420,8 @@ class EmulatorState:
         with self._lock:
             self._apply_due()
             device = self._device(device_sn)
-            key = sn_key(device.device_sn)
-            if (
-                self.auto_scan_after_s is not None
-                and not device.bound
-                and key not in self._auto_bind_at
-            ):
-                self._auto_bind_at[key] = self._clock() + self.auto_scan_after_s
+            if not device.bound:
+                self._schedule_auto_scan(sn_key(device.device_sn), self._clock())
             return device
 
     def device_auth_info(self, device_sn: object) -> Device:
@@ -437,6 +439,7 @@ class EmulatorState:
             key = sn_key(device.device_sn)
             del self._devices[key]
             self._auto_bind_at.pop(key, None)
+            self._auto_scheduled.discard(key)
             self._save()
 
     def list_devices(self, offset: object = 0, limit: object = 100) -> list[Device]:
