@@ -76,6 +76,11 @@ class _Server(ThreadingHTTPServer):
             self._conns.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (or stop() shutting its connection) is normal here; the default
+        # would print a traceback to stderr.
+        log.debug("emulator: connection from %s ended abruptly", client_address, exc_info=True)
+
     def close_connections(self) -> None:
         with self._conns_lock:
             conns = list(self._conns)
