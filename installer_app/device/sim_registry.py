@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import uuid
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,7 +38,12 @@ def registry_dir() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override)
-    return Path(platformdirs.user_runtime_dir(APP_NAME, APP_AUTHOR)) / "sim-ports"
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR platformdirs warns and falls back to a private /tmp folder,
+        # which suits the registry just as well.
+        warnings.simplefilter("ignore")
+        runtime = platformdirs.user_runtime_dir(APP_NAME, APP_AUTHOR)
+    return Path(runtime) / "sim-ports"
 
 
 def pseudo_serial_number(hw_id: bytes) -> str:
