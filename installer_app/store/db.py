@@ -39,6 +39,7 @@ from installer_app.secrets import Secret, redact
 from installer_app.store.errors import (
     CorruptStore,
     HwIdConflict,
+    RuleRefused,
     SnConflict,
     StageOrderError,
     StoreLocked,
@@ -818,12 +819,8 @@ class Store:
         try:
             yield
         except sqlite3.IntegrityError as exc:
-            # A trigger or constraint caught what the Python checks should have: still refuse.
-            text = str(exc)
-            log.error("store integrity check refused a change: %s", text)
-            if text.startswith("stage_order"):
-                raise StageOrderError("?", "?", "?") from None
-            raise SnConflict("?", None, "?") from None
+            log.error("store integrity rule refused a change: %s", exc)
+            raise RuleRefused(str(exc)) from None
         except sqlite3.OperationalError as exc:
             text = str(exc).lower()
             if "locked" in text or "busy" in text:

@@ -95,6 +95,26 @@ class StageOrderError(StoreError):
         )
 
 
+class RuleRefused(StoreError):
+    """The database's own rules (triggers, unique index) refused a change the Python checks let
+    through: kept as a last line of defence, e.g. against another program writing the file."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "store", "The store refused a change that would break its rules: {reason}."
+                ),
+                reason=reason,
+            ),
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "store", "Nothing was changed. Check the history of this board, then retry."
+                )
+            ),
+        )
+
+
 class CorruptStore(StoreError):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(
