@@ -1,10 +1,343 @@
-"""Subcommands of this group (filled in by the issue that owns it)."""
+"""``installer-app provision``: the whole workflow, headless, for one or several boards.
+
+The flow itself lives in installer_app/workflow; this module only picks the ports, answers the
+workflow's questions from flags, the environment or a prompt, and prints its events: lines for a
+person, or with ``--json`` one JSON object per line on stdout (the terminal QR code then goes to
+stderr). Several boards run in parallel threads; the exit code is the worst board's
+(workflow/outcome.py).
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import getpass
+import os
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, TextIO
+
+from installer_app.cli.context import CliContext, emit_json, say
+from installer_app.config import ConfigError, Settings
+from installer_app.device.errors import DeviceError
+from installer_app.device.ports import list_ports
+from installer_app.errors import ExitCode, InstallerError
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider.qr import render_terminal
+from installer_app.secrets import Secret, redact
+from installer_app.workflow.events import (
+    BoardInfo,
+    Outcome,
+    ProvisionResult,
+    ResumeQuestion,
+    Step,
+    WifiCredentials,
+    WorkflowEvent,
+)
+from installer_app.workflow.outcome import worst_exit_code
+from installer_app.workflow.wiring import open_session
+
+ENV_WIFI_PSK = "INSTALLER_WIFI_PSK"
+
+EXIT_CODES_HELP = """exit codes:
+  0  done (every board)
+  2  usage or configuration
+  3  device (not found, faulty, wrong model, or holding a credential this computer did not issue)
+  4  provider (WeCom or the partner service refused, or the SN is registered elsewhere)
+  5  timed out waiting for the binding or the companion app
+  6  no credential available (inventory empty)
+  with several boards: the worst one, in the order 130, 1, 2, 3, 4, 6, 5"""
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be above zero")
+    return value
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add this group's subcommands to ``sub`` with ``parents=[common]``."""
+    parser = sub.add_parser(
+        "provision",
+        parents=[common],
+        help="provision boards: credential, verify, lock, Wi-Fi, binding QR, binding watch",
+        description="Provision one or more boards end to end. The Wi-Fi password never goes on "
+        f"the command line: set {ENV_WIFI_PSK} or type it at the hidden prompt.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--port", action="append", metavar="PORT", help="a board's port (repeat for several)"
+    )
+    where.add_argument("--all", action="store_true", help="every detected board")
+    parser.add_argument("--wifi-ssid", metavar="S", help="join this Wi-Fi network")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    parser.add_argument(
+        "--no-wait", action="store_true", help="stop once the QR code is shown (not bound yet)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive,
+        metavar="S",
+        help="seconds to wait for the binding and the companion app ([binding] timeout_s)",
+    )
+    parser.set_defaults(handler=run_provision)
+
+
+class CliAnswers:
+    """The CLI's answers: carry on, resume, and the Wi-Fi given up front."""
+
+    def __init__(self, wifi: WifiCredentials | None) -> None:
+        self._wifi = wifi
+
+    def proceed_with_board(self, board: BoardInfo) -> Literal["continue", "skip", "factory_reset"]:
+        return "continue"
+
+    def resume_or_skip(self, question: ResumeQuestion) -> Literal["resume", "skip"]:
+        return "resume"
+
+    def wifi_credentials(self, current_ssid: str | None) -> WifiCredentials | None:
+        return self._wifi
+
+
+def wifi_from_args(ssid: str | None, env: Mapping[str, str]) -> WifiCredentials | None:
+    """The network to join: the SSID flag, the password from the environment or a hidden
+    prompt (asked once, before any board starts)."""
+    if not ssid:
+        return None
+    if not 1 <= len(ssid.encode("utf-8")) <= 32:
+        raise ConfigError(
+            Message(QT_TRANSLATE_NOOP("cli", "The Wi-Fi network name must be 1 to 32 bytes."))
+        )
+    psk = env.get(ENV_WIFI_PSK)
+    if psk is None:
+        if not sys.stdin.isatty():
+            raise ConfigError(
+                Message(
+                    QT_TRANSLATE_NOOP(
+                        "cli", "The Wi-Fi password for {ssid} is needed, and there is no terminal."
+                    ),
+                    ssid=ssid,
+                ),
+                Message(
+                    QT_TRANSLATE_NOOP("cli", "Set the environment variable {env}."),
+                    env=ENV_WIFI_PSK,
+                ),
+            )
+        prompt = Message(
+            QT_TRANSLATE_NOOP("cli", "Wi-Fi password for {ssid} (empty for an open network): "),
+            ssid=ssid,
+        )
+        psk = getpass.getpass(prompt.render(), stream=sys.stderr)
+    if not _psk_ok(psk):
+        raise ConfigError(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "cli",
+                    "The Wi-Fi password must be empty (open network), 8 to 63 characters, or 64 "
+                    "hex digits.",
+                )
+            )
+        )
+    return WifiCredentials(ssid=ssid, psk=Secret(psk))
+
+
+def _psk_ok(psk: str) -> bool:
+    size = len(psk.encode("utf-8"))
+    if size == 0 or 8 <= size <= 63:
+        return True
+    return size == 64 and all(c in "0123456789abcdefABCDEF" for c in psk)
+
+
+def _ports(args: argparse.Namespace, settings: Settings) -> list[str]:
+    if args.port:
+        return list(dict.fromkeys(args.port))
+    found = [p.device for p in list_ports(settings.device.allowlist) if p.likely or p.simulated]
+    if not found:
+        raise DeviceError(
+            Message(QT_TRANSLATE_NOOP("cli", "No board was found on any serial port.")),
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "cli", "Plug the board in (check the cable), or name its port with --port."
+                )
+            ),
+        )
+    return found
+
+
+_STEP_LABELS: dict[Step, Message] = {
+    Step.CONNECT: Message(QT_TRANSLATE_NOOP("cli", "Connect")),
+    Step.HELLO: Message(QT_TRANSLATE_NOOP("cli", "Board")),
+    Step.CREDENTIAL: Message(QT_TRANSLATE_NOOP("cli", "Credential")),
+    Step.WRITE: Message(QT_TRANSLATE_NOOP("cli", "Write")),
+    Step.VERIFY: Message(QT_TRANSLATE_NOOP("cli", "Verify")),
+    Step.COMMIT: Message(QT_TRANSLATE_NOOP("cli", "Lock")),
+    Step.WIFI: Message(QT_TRANSLATE_NOOP("cli", "Wi-Fi")),
+    Step.QR: Message(QT_TRANSLATE_NOOP("cli", "QR code")),
+    Step.BINDING: Message(QT_TRANSLATE_NOOP("cli", "Binding")),
+    Step.APP: Message(QT_TRANSLATE_NOOP("cli", "Companion app")),
+    Step.DONE: Message(QT_TRANSLATE_NOOP("cli", "Done")),
+}
+
+_OUTCOME_LABELS: dict[Outcome, Message] = {
+    Outcome.STARTED: Message(QT_TRANSLATE_NOOP("cli", "started")),
+    Outcome.PROGRESS: Message(QT_TRANSLATE_NOOP("cli", "in progress")),
+    Outcome.WAITING: Message(QT_TRANSLATE_NOOP("cli", "waiting")),
+    Outcome.RETRYING: Message(QT_TRANSLATE_NOOP("cli", "retrying")),
+    Outcome.OK: Message(QT_TRANSLATE_NOOP("cli", "ok")),
+    Outcome.SKIPPED: Message(QT_TRANSLATE_NOOP("cli", "skipped")),
+    Outcome.FAILED: Message(QT_TRANSLATE_NOOP("cli", "FAILED")),
+}
+
+# Plain data worth a person's eye, per step (the rest is in --json).
+_SHOWN = ("model_id", "hw_id", "state", "sn", "device_sn", "net_state", "corp_name", "agentid")
+
+
+class Printer:
+    """Renders events and results; one lock so parallel boards never interleave a line."""
+
+    def __init__(self, *, json_lines: bool, several: bool) -> None:
+        self.json_lines = json_lines
+        self.several = several
+        self._lock = threading.Lock()
+
+    @property
+    def qr_stream(self) -> TextIO:
+        return sys.stderr if self.json_lines else sys.stdout
+
+    def event(self, event: WorkflowEvent) -> None:
+        with self._lock:
+            if self.json_lines:
+                emit_json(event.to_json())
+            elif event.step is not Step.DONE:
+                say(self._line(event))
+            url = event.data.get("url")
+            if (
+                event.step is Step.QR
+                and isinstance(url, str)
+                and event.outcome
+                in (
+                    Outcome.OK,
+                    Outcome.PROGRESS,
+                )
+            ):
+                self._qr(event.port, url)
+
+    def _line(self, event: WorkflowEvent) -> str:
+        step = _STEP_LABELS[event.step].render()
+        line = f"{self._prefix(event.port)}{step}: {_OUTCOME_LABELS[event.outcome].render()}"
+        if event.reason is not None:
+            line += f" — {event.reason.render()}"
+        details = [f"{k}={event.data[k]}" for k in _SHOWN if event.data.get(k) not in (None, "")]
+        if details:
+            line += f" ({' '.join(details)})"
+        return line
+
+    def _prefix(self, port: str | None) -> str:
+        return f"[{port}] " if self.several and port else ""
+
+    def _qr(self, port: str | None, url: str) -> None:
+        stream = self.qr_stream
+        print(render_terminal(url), file=stream, flush=True)
+        label = Message(QT_TRANSLATE_NOOP("cli", "Scan in WeCom to bind the board: {url}"), url=url)
+        print(redact(self._prefix(port) + label.render()), file=stream, flush=True)
+
+    def result(self, result: ProvisionResult) -> None:
+        with self._lock:
+            if self.json_lines:
+                emit_json(result.to_json())
+                return
+            prefix = self._prefix(result.port)
+            if result.ok:
+                if result.corpid:
+                    text = Message(
+                        QT_TRANSLATE_NOOP(
+                            "cli", "Done: SN {sn} is bound to {corp}; companion app: {app}."
+                        ),
+                        sn=result.device_sn,
+                        corp=result.corp_name or result.corpid,
+                        app=_app_text(result.app_installed),
+                    )
+                else:
+                    text = Message(
+                        QT_TRANSLATE_NOOP(
+                            "cli", "Done: SN {sn} is provisioned; not bound yet (--no-wait)."
+                        ),
+                        sn=result.device_sn,
+                    )
+                say(prefix + text.render())
+                return
+            label = Message(QT_TRANSLATE_NOOP("cli", "Error")).render()
+            say(f"{prefix}{label}: {result.error.render() if result.error else '?'}", sys.stderr)
+            if result.hint is not None:
+                say(f"{prefix}  → {result.hint.render()}", sys.stderr)
+
+
+def _app_text(installed: bool | None) -> str:
+    if installed is None:
+        return Message(QT_TRANSLATE_NOOP("cli", "not checkable")).render()
+    if installed:
+        return Message(QT_TRANSLATE_NOOP("cli", "installed")).render()
+    return Message(QT_TRANSLATE_NOOP("cli", "not installed")).render()
+
+
+def run_provision(args: argparse.Namespace, ctx: CliContext) -> int:
+    try:
+        return _provision(args, ctx)
+    except InstallerError as exc:
+        if not args.json:
+            raise
+        # A script reading --json gets its result line even when nothing could start.
+        emit_json(
+            ProvisionResult(
+                ok=False, exit_code=exc.exit_code, error=exc.message, hint=exc.hint
+            ).to_json()
+        )
+        message, hint = exc.describe()
+        say(message + (f" → {hint}" if hint else ""), sys.stderr)
+        return exc.exit_code
+
+
+def _provision(args: argparse.Namespace, ctx: CliContext) -> int:
+    settings = ctx.settings
+    ports = _ports(args, settings)
+    wifi = wifi_from_args(args.wifi_ssid, os.environ)
+    session = open_session(settings, ctx.data_dir, timeout_s=args.timeout)
+    ctx.on_close(session.close)
+    printer = Printer(json_lines=args.json, several=len(ports) > 1)
+    cancel = threading.Event()
+    codes: dict[str, int] = {}
+    threads = []
+
+    def provision(port: str) -> None:
+        result = session.provisioner.run(
+            port,
+            answers=CliAnswers(wifi),
+            on_event=printer.event,
+            cancel=cancel,
+            no_wait=args.no_wait,
+        )
+        codes[port] = result.exit_code
+        printer.result(result)
+
+    for port in ports:
+        thread = threading.Thread(target=provision, args=(port,), name=f"provision-{port}")
+        thread.start()
+        threads.append(thread)
+    try:
+        _join(threads)
+    except KeyboardInterrupt:
+        cancel.set()
+        _join(threads)
+        return ExitCode.INTERRUPTED
+    return worst_exit_code(codes.get(port, ExitCode.FAILURE) for port in ports)
+
+
+def _join(threads: Sequence[threading.Thread]) -> None:
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)  # short joins keep Ctrl-C responsive

@@ -86,6 +86,7 @@ class ProvisionResult:
     qr_url: str | None = None
     error: Message | None = None
     port: str | None = None
+    hint: Message | None = None  # what to do about ``error``
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = {
@@ -102,6 +103,8 @@ class ProvisionResult:
         if self.error is not None:
             obj["error"] = self.error.render()
             obj["exit_code"] = self.exit_code
+            if self.hint is not None:
+                obj["hint"] = self.hint.render()
         return obj
 
 

@@ -183,6 +183,7 @@ class _Run:
             qr_url=self.qr_url,
             error=exc.message,
             port=self.port,
+            hint=exc.hint,
         )
 
     # -- the flow ----------------------------------------------------------------------------
