@@ -27,6 +27,7 @@ from installer_app.store.errors import (
     UnknownSn,
     WrongKey,
 )
+from installer_app.store.inventory import InventoryFileError, ParsedInventory, parse_inventory
 from installer_app.store.keys import SecretCipher, load_cipher, open_store
 
 __all__ = [
@@ -36,9 +37,11 @@ __all__ = [
     "EventRecord",
     "HwIdConflict",
     "ImportReport",
+    "InventoryFileError",
     "InventoryStats",
     "KeyFileError",
     "NoKeyStore",
+    "ParsedInventory",
     "PendingRegistration",
     "RuleRefused",
     "SecretCipher",
@@ -55,4 +58,5 @@ __all__ = [
     "WrongKey",
     "load_cipher",
     "open_store",
+    "parse_inventory",
 ]

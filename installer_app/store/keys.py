@@ -101,10 +101,13 @@ class SecretCipher:
             from keyring.errors import KeyringError
         except ImportError:  # pragma: no cover - keyring is a declared dependency
             raise NoKeyStore("keyring is not installed") from None
-        backend: Any = keyring.get_keyring()
+        try:
+            backend: Any = keyring.get_keyring()
+        except Exception as exc:  # noqa: BLE001 - a broken keyring set-up is "no credential store"
+            raise NoKeyStore(type(exc).__name__) from None
         module = type(backend).__module__
         if module.startswith(_USELESS_BACKENDS) or _priority(backend) <= 0:
-            raise NoKeyStore(type(backend).__name__)
+            raise NoKeyStore(f"{module}.{type(backend).__name__}")
         try:
             stored = keyring.get_password(KEYRING_SERVICE, KEYRING_KEY_NAME)
             if stored is None:
