@@ -13,11 +13,12 @@ SecretNo values become ``Secret`` objects as soon as they are read and are never
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def _file_error(path: Path, reason: Message) -> InventoryFileError:
     )
 
 
-def _read_csv(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
+def _read_csv(path: Path, data: bytes) -> Generator[tuple[int, list[str]], None, None]:
     if b"\x00" in data:
         raise _file_error(
             path, Message(QT_TRANSLATE_NOOP("store", "it is not a text or .xlsx file"))
@@ -140,7 +141,7 @@ def _read_csv(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
         ) from None
 
 
-def _read_xlsx(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _read_xlsx(path: Path) -> Generator[tuple[int, list[str]], None, None]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -156,13 +157,28 @@ def _read_xlsx(path: Path) -> Iterator[tuple[int, list[str]]]:
         ) from None
     try:
         sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1):
+        rows = enumerate(sheet.iter_rows(min_row=1, values_only=True), 1)
+        while True:
+            try:
+                number, values = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on bad XML
+                raise _file_error(
+                    path,
+                    Message(
+                        QT_TRANSLATE_NOOP(
+                            "store", "it is not a readable .xlsx workbook ({reason})"
+                        ),
+                        reason=type(exc).__name__,
+                    ),
+                ) from None
             yield number, [_cell(v) for v in values]
     finally:
         workbook.close()
 
 
-def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _rows(path: Path) -> Generator[tuple[int, list[str]], None, None]:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -230,7 +246,13 @@ def parse_inventory(path: Path, *, expected_model_id: str | None = None) -> Pars
     """Read ``path``; rows whose ``model_id`` differs from ``expected_model_id`` (when given and
     the row has one) are rejected. Raises ``InventoryFileError`` for a file that is not a table."""
     path = Path(path)
-    records = _rows(path)
+    with contextlib.closing(_rows(path)) as records:
+        return _parse_rows(path, records, expected_model_id)
+
+
+def _parse_rows(
+    path: Path, records: Iterator[tuple[int, list[str]]], expected_model_id: str | None
+) -> ParsedInventory:
     columns: dict[str, int] | None = None
     rows: list[InventoryRow] = []
     rejected: list[RejectedRow] = []

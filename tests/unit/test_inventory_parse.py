@@ -203,3 +203,25 @@ def test_quoted_fields_and_crlf(tmp_path: Path) -> None:
     path.write_bytes(b'"device_sn","secret_no"\r\n"SN1","a,b""c"\r\n')
     parsed = parse_inventory(path)
     assert parsed.rows[0].secret_no.reveal() == 'a,b"c'
+
+
+def test_xlsx_with_a_bad_header_closes_the_workbook(write_inventory: InventoryWriter) -> None:
+    # filterwarnings=error turns an unclosed workbook file into a failure here
+    path = write_inventory(
+        [("SN1", "a1", "a2")], name="dup.xlsx", headers=("SN", "secret_no", "调用凭证")
+    )
+    assert "appears twice" in file_error(path)
+
+
+def test_xlsx_with_a_broken_sheet(write_inventory: InventoryWriter, tmp_path: Path) -> None:
+    import zipfile
+
+    good = write_inventory(ROWS, name="good.xlsx")
+    broken = tmp_path / "broken-sheet.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(broken, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]  # cut in the middle of the XML
+            dst.writestr(item, data)
+    assert "not a readable .xlsx workbook" in file_error(broken)
