@@ -1,10 +1,145 @@
-"""Subcommands of this group (filled in by the issue that owns it)."""
+"""``installer-app demo``: the app against simulated boards and the local provider emulator.
+
+Without ``--headless`` the wizard opens in demo mode; where there is no display (or PySide6 does
+not start) the headless demo runs instead, and says why. The headless demo runs the whole flow in
+the terminal, and the emulator "scans" each QR code a few seconds after the board registers.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import logging
+import os
+import sys
 from typing import Any
+
+from installer_app.cli.context import CliContext, say
+from installer_app.cli.provision_cmds import CliAnswers, Printer, provision_boards
+from installer_app.demo import DEMO_SCAN_AFTER_S, DemoEnvironment
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.workflow.wiring import open_session
+
+log = logging.getLogger(__name__)
+
+HEADLESS_SCAN_AFTER_S = 5.0
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError("between 1 and 16")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add this group's subcommands to ``sub`` with ``parents=[common]``."""
+    parser = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="try the app with simulated boards and a local provider emulator",
+        description="Start the provider emulator and simulated boards (kept in DATA_DIR/demo), "
+        "then open the wizard in demo mode, or run the whole flow in the terminal.",
+    )
+    parser.add_argument("--headless", action="store_true", help="run in the terminal, no window")
+    parser.add_argument("--boards", type=_count, default=1, metavar="N", help="simulated boards")
+    parser.add_argument(
+        "--scan-after",
+        type=_seconds,
+        metavar="S",
+        help=f"the emulator scans each QR code S seconds after registration (default "
+        f"{HEADLESS_SCAN_AFTER_S:g} headless, {DEMO_SCAN_AFTER_S:g} in the wizard; 0: never, "
+        "use the emulator's operator page)",
+    )
+    parser.set_defaults(handler=run_demo)
+
+
+def no_display_reason() -> Message | None:
+    """Why the wizard cannot open here, or None when it can be tried."""
+    if importlib.util.find_spec("PySide6") is None:
+        return Message(QT_TRANSLATE_NOOP("cli", "PySide6 is not installed"))
+    if sys.platform.startswith("linux"):
+        platform = os.environ.get("QT_QPA_PLATFORM", "")
+        has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        if not has_display and platform not in ("offscreen", "minimal"):
+            return Message(QT_TRANSLATE_NOOP("cli", "there is no display (DISPLAY is not set)"))
+    return None
+
+
+def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
+    headless = bool(args.headless)
+    if not headless:
+        reason = no_display_reason()
+        if reason is not None:
+            say(
+                Message(
+                    QT_TRANSLATE_NOOP(
+                        "cli",
+                        "The wizard cannot open: {reason}. Running the demo "
+                        "in the terminal instead.",
+                    ),
+                    reason=reason,
+                ),
+                sys.stderr,
+            )
+            headless = True
+    scan_after = args.scan_after
+    if scan_after is None:
+        scan_after = HEADLESS_SCAN_AFTER_S if headless else DEMO_SCAN_AFTER_S
+    env = DemoEnvironment(
+        ctx.data_dir, boards=args.boards, auto_scan_after_s=scan_after or None
+    ).start()
+    ctx.on_close(env.stop)
+    if not headless:
+        try:
+            from installer_app.__main__ import launch_gui
+
+            return launch_gui([], demo=env)
+        except ImportError as exc:
+            log.warning("the wizard did not start: %s", exc)
+            say(
+                Message(
+                    QT_TRANSLATE_NOOP(
+                        "cli",
+                        "The wizard did not start ({reason}). Running the demo in the "
+                        "terminal instead.",
+                    ),
+                    reason=type(exc).__name__,
+                ),
+                sys.stderr,
+            )
+    return _headless(env, scan_after)
+
+
+def _headless(env: DemoEnvironment, scan_after: float) -> int:
+    say(
+        Message(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "Demo: provider emulator at {url} (operator page {page}); simulated boards on "
+                "{ports}; demo data in {folder}.",
+            ),
+            url=env.emulator.base_url,
+            page=env.emulator.operator_url,
+            ports=", ".join(env.ports),
+            folder=str(env.data_dir),
+        )
+    )
+    if scan_after:
+        say(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "cli", "The emulator plays the enterprise admin: it scans after {s} s."
+                ),
+                s=f"{scan_after:g}",
+            )
+        )
+    with open_session(env.settings, env.data_dir) as session:
+        printer = Printer(json_lines=False, several=len(env.ports) > 1)
+        return provision_boards(session, env.ports, printer, CliAnswers(None))

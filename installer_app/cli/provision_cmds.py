@@ -35,7 +35,7 @@ from installer_app.workflow.events import (
     WorkflowEvent,
 )
 from installer_app.workflow.outcome import worst_exit_code
-from installer_app.workflow.wiring import open_session
+from installer_app.workflow.wiring import Session, open_session
 
 ENV_WIFI_PSK = "INSTALLER_WIFI_PSK"
 
@@ -309,17 +309,26 @@ def _provision(args: argparse.Namespace, ctx: CliContext) -> int:
     session = open_session(settings, ctx.data_dir, timeout_s=args.timeout)
     ctx.on_close(session.close)
     printer = Printer(json_lines=args.json, several=len(ports) > 1)
+    return provision_boards(session, ports, printer, CliAnswers(wifi), no_wait=args.no_wait)
+
+
+def provision_boards(
+    session: Session,
+    ports: Sequence[str],
+    printer: Printer,
+    answers: CliAnswers,
+    *,
+    no_wait: bool = False,
+) -> int:
+    """Run the workflow for every port in parallel threads; the worst board's exit code.
+    Ctrl-C cancels every board (each stops promptly and consistently) and gives 130."""
     cancel = threading.Event()
     codes: dict[str, int] = {}
     threads = []
 
     def provision(port: str) -> None:
         result = session.provisioner.run(
-            port,
-            answers=CliAnswers(wifi),
-            on_event=printer.event,
-            cancel=cancel,
-            no_wait=args.no_wait,
+            port, answers=answers, on_event=printer.event, cancel=cancel, no_wait=no_wait
         )
         codes[port] = result.exit_code
         printer.result(result)
