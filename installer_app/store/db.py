@@ -908,8 +908,7 @@ class Store:
         process migrating at the same moment waits, then finds nothing left to do)."""
         with self._lock, self._errors():
             conn = self._connection()
-            with self._errors():
-                version = _read_version(conn)
+            version = _read_version(conn)
             if version > len(migrations):
                 raise StoreTooNew(self._path, version, len(migrations))
             while version < len(migrations):
