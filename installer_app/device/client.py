@@ -417,6 +417,14 @@ class DeviceClient:
     def factory_reset(self, hw_id: bytes) -> None:
         self._request(Command.FACTORY_RESET, [(Tag.CONFIRM, hw_id)])
 
+    def request(self, command: int, payload: bytes = b"") -> dict[int, bytes]:
+        """Send any request type with a raw TLV payload and return the response's fields.
+
+        For probing optional commands (UNKNOWN_COMMAND answers the probe) and for diagnostics;
+        the same retries and typed errors as the named commands.
+        """
+        return self._request(command, raw_payload=payload).fields
+
     def reboot(self) -> HelloInfo:
         """Restart the board and return its HELLO once it is back.
 
@@ -508,15 +516,16 @@ class DeviceClient:
 
     def _request(
         self,
-        command: Command,
+        command: int,
         fields: list[tuple[int, bytes]] | None = None,
         *,
         timeout: float | None = None,
         tries: int | None = None,
+        raw_payload: bytes | None = None,
     ) -> _Fields:
-        name = command.name
+        name = errors.command_name(command)
         try:
-            payload = encode_tlv(fields or [])
+            payload = raw_payload if raw_payload is not None else encode_tlv(fields or [])
         except ValueError:
             raise errors.BadValue(name) from None
         with self._request_lock:
@@ -540,7 +549,8 @@ class DeviceClient:
                     continue  # with a new seq, as after any ERROR
                 raise errors.error_response(name, code, message)
 
-    def _exchange(self, command: Command, payload: bytes, timeout: float, tries: int) -> Frame:
+    def _exchange(self, command: int, payload: bytes, timeout: float, tries: int) -> Frame:
+        name = errors.command_name(command)
         seq = self._next_seq()
         data = encode_frame(command, seq, payload)
         pending = _Pending(command, seq)
@@ -549,17 +559,15 @@ class DeviceClient:
         try:
             for attempt in range(1, tries + 1):
                 self._check_link()
-                log.debug(
-                    "-> %s seq=%d len=%d try %d/%d", command.name, seq, len(payload), attempt, tries
-                )
+                log.debug("-> %s seq=%d len=%d try %d/%d", name, seq, len(payload), attempt, tries)
                 self._write(data)
                 if pending.done.wait(timeout) or self._abandon_partial(pending):
                     if pending.error is not None:
                         raise pending.error
                     assert pending.frame is not None
                     return pending.frame
-                log.debug("%s seq=%d: no answer in %.2f s", command.name, seq, timeout)
-            raise DeviceTimeout(self.port_name, command.name, tries)
+                log.debug("%s seq=%d: no answer in %.2f s", name, seq, timeout)
+            raise DeviceTimeout(self.port_name, name, tries)
         finally:
             with self._pending_lock:
                 if self._pending is pending:
