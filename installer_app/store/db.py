@@ -26,11 +26,9 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
@@ -50,260 +48,51 @@ from installer_app.store.errors import (
 )
 from installer_app.store.inventory import ParsedInventory, RejectedRow, store_rejection
 from installer_app.store.keys import DecryptError, SecretCipher
+from installer_app.store.records import (
+    STAGE_ORDER,
+    DeviceRecord,
+    EventRecord,
+    ImportReport,
+    InventoryStats,
+    PendingRegistration,
+    Source,
+    Stage,
+    check_sn,
+    normalize_hw_id,
+)
+from installer_app.store.schema import MIGRATIONS, SCHEMA_VERSION, read_version, split_statements
+
+__all__ = [
+    "DB_FILENAME",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "STAGE_ORDER",
+    "DeviceRecord",
+    "EventRecord",
+    "ImportReport",
+    "InventoryStats",
+    "PendingRegistration",
+    "Source",
+    "Stage",
+    "Store",
+    "check_sn",
+    "normalize_hw_id",
+    "split_statements",
+]
 
 log = logging.getLogger(__name__)
 
 DB_FILENAME: Final = "installer.db"
 DEFAULT_BUSY_TIMEOUT_S: Final = 10.0
-_SN_RE = re.compile(r"[0-9A-Za-z]{1,128}")
-_HW_ID_RE = re.compile(r"[0-9a-f]{2,128}")
 _KEY_CHECK_SN = "KEYCHECK"
 _KEY_CHECK_VALUE = "installer-app key check"
 
-
-class Stage(StrEnum):
-    """Where an SN is in its life. ``FREE``: imported from the inventory, not given to a board."""
-
-    FREE = "free"
-    RESERVED = "reserved"
-    WRITTEN = "written"
-    VERIFIED = "verified"
-    COMMITTED = "committed"
-    BOUND = "bound"
-    APP_INSTALLED = "app_installed"
-
-    @property
-    def rank(self) -> int:
-        return STAGE_ORDER.index(self)
-
-
-STAGE_ORDER: Final[tuple[Stage, ...]] = tuple(Stage)
-
-
-class Source(StrEnum):
-    """Where a credential came from (``[credentials] source``)."""
-
-    REGISTER = "register"  # WeCom add_device issued it for this board
-    INVENTORY = "inventory"  # the provider admin's export, imported beforehand
-    PARTNER = "partner"  # the partner service issued it
-
-
-@dataclass(frozen=True)
-class DeviceRecord:
-    """One SN and what happened to it. Deliberately has no secret: see ``Store.secret_for``.
-
-    ``installer`` is the person behind the latest change; ``Store.events_for`` has who did each
-    step. Times are timezone-aware UTC; a stage that was skipped (a resumed board) has no time.
-    """
-
-    sn: str
-    hw_id: str | None  # lower-case hex; None while the credential is free in the inventory
-    model_id: str | None
-    qr_code: str | None
-    source: Source
-    stage: Stage
-    corpid: str | None
-    corp_name: str | None
-    agentid: int | None
-    installer: str | None
-    created_at: datetime
-    updated_at: datetime
-    reserved_at: datetime | None = None
-    written_at: datetime | None = None
-    verified_at: datetime | None = None
-    committed_at: datetime | None = None
-    bound_at: datetime | None = None
-    app_installed_at: datetime | None = None
-
-    @property
-    def is_free(self) -> bool:
-        return self.hw_id is None
-
-    def reached(self, stage: Stage) -> bool:
-        """True when the record is at ``stage`` or beyond."""
-        return self.stage.rank >= stage.rank
-
-    def time_of(self, stage: Stage) -> datetime | None:
-        if stage is Stage.FREE:
-            return self.created_at if self.source is Source.INVENTORY else None
-        value: datetime | None = getattr(self, f"{stage.value}_at")
-        return value
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """One line of the append-only history. ``what`` is a stage value, or ``imported``,
-    ``registration_started``, ``registration_abandoned`` or ``failed``."""
-
-    id: int
-    sn: str
-    hw_id: str | None
-    what: str
-    time: datetime
-    installer: str | None
-    detail: str | None
-
-
-@dataclass(frozen=True)
-class PendingRegistration:
-    """An add_device call that was started and may have reached WeCom without its SecretNo
-    reaching the store. The workflow deletes that never-bound SN at WeCom and registers again."""
-
-    sn: str
-    hw_id: str
-    model_id: str
-    started_at: datetime
-
-
-@dataclass(frozen=True)
-class InventoryStats:
-    """Counts over the credentials imported from inventory files (``model_id`` filtered)."""
-
-    total: int
-    free: int
-    assigned: int
-    by_stage: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """What ``import_inventory`` did. When ``rejected`` is not empty nothing was imported."""
-
-    imported: int
-    duplicates: int  # already in the store with the same SecretNo (an earlier import)
-    rejected: tuple[RejectedRow, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.rejected
-
-
-def normalize_hw_id(hw_id: str) -> str:
-    """Lower-case hex, as ``HelloInfo.hw_id_hex`` gives it; ``ValueError`` when not hex."""
-    value = hw_id.strip().lower()
-    if not _HW_ID_RE.fullmatch(value) or len(value) % 2:
-        raise ValueError(f"not a HW_ID in hex: {hw_id!r}")
-    return value
-
-
-def check_sn(sn: str) -> str:
-    """``sn`` unchanged when it follows WeCom's rule ([0-9A-Za-z], 1..128), else ValueError."""
-    if not _SN_RE.fullmatch(sn):
-        raise ValueError(f"not a valid SN: {sn!r}")
-    return sn
-
-
-# ---------------------------------------------------------------------------------------------
-# Schema. MIGRATIONS[i] takes the file from version i to i + 1; version 0 is an empty file.
-
-_STAGE_RANK_SQL = (
-    "instr(',free,reserved,written,verified,committed,bound,app_installed,', ',' || {} || ',')"
-)
-
-_MIGRATION_1 = f"""
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-INSERT INTO schema_version (version) VALUES (0);
-
-CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-
-CREATE TABLE credentials (
-    sn TEXT PRIMARY KEY COLLATE NOCASE
-        CHECK (length(sn) BETWEEN 1 AND 128 AND sn NOT GLOB '*[^0-9A-Za-z]*'),
-    secret_no_enc BLOB NOT NULL,
-    model_id TEXT,
-    qr_code TEXT,
-    source TEXT NOT NULL CHECK (source IN ('register', 'inventory', 'partner')),
-    hw_id TEXT CHECK (hw_id IS NULL OR (hw_id = lower(hw_id) AND length(hw_id) > 0)),
-    stage TEXT NOT NULL CHECK ({_STAGE_RANK_SQL.format("stage")} > 0),
-    corpid TEXT,
-    corp_name TEXT,
-    agentid INTEGER,
-    installer TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    reserved_at TEXT,
-    written_at TEXT,
-    verified_at TEXT,
-    committed_at TEXT,
-    bound_at TEXT,
-    app_installed_at TEXT,
-    CHECK ((hw_id IS NULL) = (stage = 'free'))
-);
--- A board holds one SN.
-CREATE UNIQUE INDEX credentials_one_sn_per_board ON credentials (hw_id) WHERE hw_id IS NOT NULL;
--- Taking a free credential finds one without scanning the assigned ones.
-CREATE INDEX credentials_free ON credentials (model_id, created_at) WHERE hw_id IS NULL;
-CREATE INDEX credentials_updated ON credentials (updated_at);
-
--- An SN goes to one board, ever.
-CREATE TRIGGER credentials_sn_stays_with_its_board
-BEFORE UPDATE OF hw_id ON credentials
-WHEN OLD.hw_id IS NOT NULL AND NEW.hw_id IS NOT OLD.hw_id
-BEGIN SELECT RAISE(ABORT, 'sn_conflict: an SN goes to one board only'); END;
-
-CREATE TRIGGER credentials_identity_is_fixed
-BEFORE UPDATE OF sn, secret_no_enc ON credentials
-WHEN NEW.sn IS NOT OLD.sn OR (OLD.hw_id IS NOT NULL AND NEW.secret_no_enc IS NOT OLD.secret_no_enc)
-BEGIN SELECT RAISE(ABORT, 'sn_conflict: an issued credential never changes'); END;
-
-CREATE TRIGGER credentials_stage_moves_forward
-BEFORE UPDATE OF stage ON credentials
-WHEN {_STAGE_RANK_SQL.format("NEW.stage")} < {_STAGE_RANK_SQL.format("OLD.stage")}
-BEGIN SELECT RAISE(ABORT, 'stage_order: stages only move forward'); END;
-
-CREATE TRIGGER credentials_assigned_are_kept
-BEFORE DELETE ON credentials
-WHEN OLD.hw_id IS NOT NULL
-BEGIN SELECT RAISE(ABORT, 'sn_conflict: an assigned credential is kept for ever'); END;
-
-CREATE TABLE events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    sn TEXT NOT NULL COLLATE NOCASE,
-    hw_id TEXT,
-    what TEXT NOT NULL,
-    time TEXT NOT NULL,
-    installer TEXT,
-    detail TEXT
-);
-CREATE INDEX events_sn ON events (sn);
-
-CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-
-CREATE TABLE pending_registrations (
-    sn TEXT PRIMARY KEY COLLATE NOCASE,
-    hw_id TEXT NOT NULL,
-    model_id TEXT NOT NULL,
-    started_at TEXT NOT NULL
-);
-"""
-
-MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1,)
-SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 _RECORD_COLUMNS = (
     "sn, hw_id, model_id, qr_code, source, stage, corpid, corp_name, agentid, installer, "
     "created_at, updated_at, reserved_at, written_at, verified_at, committed_at, bound_at, "
     "app_installed_at"
 )
-
-
-def split_statements(script: str) -> list[str]:
-    """Split a schema script into statements (trigger bodies kept whole)."""
-    statements: list[str] = []
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
-            continue
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        raise ValueError("schema script ends inside a statement")
-    return statements
 
 
 def _utc_now() -> datetime:
@@ -444,7 +233,7 @@ class Store:
 
     def schema_version(self) -> int:
         with self._read() as conn:
-            return _read_version(conn)
+            return read_version(conn)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -908,13 +697,13 @@ class Store:
         process migrating at the same moment waits, then finds nothing left to do)."""
         with self._lock, self._errors():
             conn = self._connection()
-            version = _read_version(conn)
+            version = read_version(conn)
             if version > len(migrations):
                 raise StoreTooNew(self._path, version, len(migrations))
             while version < len(migrations):
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    version = _read_version(conn)
+                    version = read_version(conn)
                     if version >= len(migrations):
                         conn.execute("COMMIT")
                         break
@@ -944,13 +733,3 @@ class Store:
             ok = False
         if not ok:
             raise WrongKey(self._path)
-
-
-def _read_version(conn: sqlite3.Connection) -> int:
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-    ).fetchone()
-    if exists is None:
-        return 0
-    row = conn.execute("SELECT version FROM schema_version").fetchone()
-    return int(row[0]) if row else 0

@@ -14,8 +14,8 @@ from typing import Any
 
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
-from installer_app.store.db import DeviceRecord, EventRecord
 from installer_app.store.errors import StoreError
+from installer_app.store.records import DeviceRecord, EventRecord
 
 
 class ExportError(StoreError):

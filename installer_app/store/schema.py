@@ -1,0 +1,124 @@
+"""The database schema and its migrations.
+
+``MIGRATIONS[i]`` takes a file from schema version i to i + 1 (version 0 is an empty file). Append a
+migration to change the schema; never edit one that has shipped. The exactly-once rules live here
+as triggers and a unique index, so they hold whatever program writes the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Final
+
+_STAGE_RANK_SQL = (
+    "instr(',free,reserved,written,verified,committed,bound,app_installed,', ',' || {} || ',')"
+)
+
+_MIGRATION_1 = f"""
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (0);
+
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+
+CREATE TABLE credentials (
+    sn TEXT PRIMARY KEY COLLATE NOCASE
+        CHECK (length(sn) BETWEEN 1 AND 128 AND sn NOT GLOB '*[^0-9A-Za-z]*'),
+    secret_no_enc BLOB NOT NULL,
+    model_id TEXT,
+    qr_code TEXT,
+    source TEXT NOT NULL CHECK (source IN ('register', 'inventory', 'partner')),
+    hw_id TEXT CHECK (hw_id IS NULL OR (hw_id = lower(hw_id) AND length(hw_id) > 0)),
+    stage TEXT NOT NULL CHECK ({_STAGE_RANK_SQL.format("stage")} > 0),
+    corpid TEXT,
+    corp_name TEXT,
+    agentid INTEGER,
+    installer TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    reserved_at TEXT,
+    written_at TEXT,
+    verified_at TEXT,
+    committed_at TEXT,
+    bound_at TEXT,
+    app_installed_at TEXT,
+    CHECK ((hw_id IS NULL) = (stage = 'free'))
+);
+-- A board holds one SN.
+CREATE UNIQUE INDEX credentials_one_sn_per_board ON credentials (hw_id) WHERE hw_id IS NOT NULL;
+-- Taking a free credential finds one without scanning the assigned ones.
+CREATE INDEX credentials_free ON credentials (model_id, created_at) WHERE hw_id IS NULL;
+CREATE INDEX credentials_updated ON credentials (updated_at);
+
+-- An SN goes to one board, ever.
+CREATE TRIGGER credentials_sn_stays_with_its_board
+BEFORE UPDATE OF hw_id ON credentials
+WHEN OLD.hw_id IS NOT NULL AND NEW.hw_id IS NOT OLD.hw_id
+BEGIN SELECT RAISE(ABORT, 'sn_conflict: an SN goes to one board only'); END;
+
+CREATE TRIGGER credentials_identity_is_fixed
+BEFORE UPDATE OF sn, secret_no_enc ON credentials
+WHEN NEW.sn IS NOT OLD.sn OR (OLD.hw_id IS NOT NULL AND NEW.secret_no_enc IS NOT OLD.secret_no_enc)
+BEGIN SELECT RAISE(ABORT, 'sn_conflict: an issued credential never changes'); END;
+
+CREATE TRIGGER credentials_stage_moves_forward
+BEFORE UPDATE OF stage ON credentials
+WHEN {_STAGE_RANK_SQL.format("NEW.stage")} < {_STAGE_RANK_SQL.format("OLD.stage")}
+BEGIN SELECT RAISE(ABORT, 'stage_order: stages only move forward'); END;
+
+CREATE TRIGGER credentials_assigned_are_kept
+BEFORE DELETE ON credentials
+WHEN OLD.hw_id IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'sn_conflict: an assigned credential is kept for ever'); END;
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sn TEXT NOT NULL COLLATE NOCASE,
+    hw_id TEXT,
+    what TEXT NOT NULL,
+    time TEXT NOT NULL,
+    installer TEXT,
+    detail TEXT
+);
+CREATE INDEX events_sn ON events (sn);
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+CREATE TABLE pending_registrations (
+    sn TEXT PRIMARY KEY COLLATE NOCASE,
+    hw_id TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    started_at TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1,)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a schema script into statements (trigger bodies kept whole)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError("schema script ends inside a statement")
+    return statements
+
+
+def read_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if exists is None:
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
