@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from installer_app.cli.context import CliContext, emit_json, say
+from installer_app.config import DEFAULT_ALLOWLIST, ConfigError, load_settings
 from installer_app.device.client import DeviceClient, DeviceStatus, HelloInfo
 from installer_app.device.ports import list_ports
 from installer_app.errors import ExitCode
@@ -112,11 +113,11 @@ def _open(args: argparse.Namespace, ctx: CliContext) -> DeviceClient:
 
 
 def cmd_ports(args: argparse.Namespace, ctx: CliContext) -> int:
+    # The file only, not ctx.settings: listing ports needs no secret, so it must not wake the
+    # OS credential store, and it must work even with a broken config file.
     try:
-        allowlist = ctx.settings.device.allowlist
-    except Exception:  # noqa: BLE001 - listing ports must work even with a broken config file
-        from installer_app.config import DEFAULT_ALLOWLIST
-
+        allowlist = load_settings(ctx.config_path).device.allowlist
+    except ConfigError:
         allowlist = DEFAULT_ALLOWLIST
     found = list_ports(allowlist)
     if args.json:

@@ -333,7 +333,13 @@ def port_holders(port: str) -> list[str]:
     return holders
 
 
-_NOT_FOUND_TEXTS = ("filenotfounderror", "cannot find the file", "no such file", "does not exist")
+_NOT_FOUND_TEXTS = (
+    "filenotfounderror",
+    "cannot find the file",
+    "no such file",
+    "does not exist",
+    "connection refused",  # socket:// with nothing listening
+)
 _DENIED_TEXTS = ("access is denied", "permission denied", "permissionerror")
 _BUSY_TEXTS = ("could not exclusively lock", "resource busy", "device or resource busy")
 _GONE_TEXTS = (

@@ -50,7 +50,7 @@ def test_refused_tcp_port() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]  # nobody listens once closed
-    with pytest.raises(errors.DeviceError):
+    with pytest.raises(errors.PortNotFound):
         DeviceClient.open(f"socket://127.0.0.1:{free}")
 
 

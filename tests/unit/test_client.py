@@ -99,7 +99,7 @@ def test_first_seq_is_random_in_range() -> None:
 
 def test_lost_response_is_retransmitted_with_same_seq(device: FakeDevice) -> None:
     device.handler = scripted(b"", b"")  # the first two requests get no answer
-    with open_client(device, response_timeout=FAST) as client:
+    with open_client(device, response_timeout=0.5) as client:
         client.identify()
     frames = device.frames()
     assert len(frames) == 3

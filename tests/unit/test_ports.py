@@ -6,14 +6,12 @@ pyserial's own ``ListPortInfo`` objects filled as a real bridge would fill them.
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Callable
 
 import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
-from installer_app.device import ports
+from installer_app.device import ports, sim_registry
 from installer_app.device.errors import PortNotFound
 from installer_app.device.ports import PortInfo, find_again, list_ports, parse_allowlist
 
@@ -74,18 +72,15 @@ def test_simulators_from_the_registry_are_listed_as_likely(
     os_ports: Callable[[list[ListPortInfo]], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     os_ports([usb("/dev/ttyS0", None, None)])
-    fake_registry = types.ModuleType("installer_app.device.sim_registry")
-    fake_registry.list_running = lambda: [  # type: ignore[attr-defined]
-        {
-            "device": "/dev/pts/9",
-            "description": "simulated WX-ATT-200",
-            "serial_number": "SIM-1",
-            "hw_id_hex": "240AC4123456",
-            "model_id": "WX-ATT-200",
-            "pid": 1234,
-        }
-    ]
-    monkeypatch.setitem(sys.modules, "installer_app.device.sim_registry", fake_registry)
+    entry = sim_registry.SimPortEntry(
+        device="/dev/pts/9",
+        description="simulated WX-ATT-200",
+        serial_number="SIM-1",
+        hw_id_hex="240AC4123456",
+        model_id="WX-ATT-200",
+        pid=1234,
+    )
+    monkeypatch.setattr(sim_registry, "list_running", lambda: [entry])
     found = list_ports()
     assert found[0] == PortInfo(
         device="/dev/pts/9",
@@ -104,13 +99,11 @@ def test_a_broken_registry_hides_no_real_port(
     os_ports: Callable[[list[ListPortInfo]], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     os_ports([usb("/dev/ttyUSB0", 0x10C4, 0xEA60)])
-    broken = types.ModuleType("installer_app.device.sim_registry")
 
     def explode() -> list[object]:
         raise OSError("registry unreadable")
 
-    broken.list_running = explode  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "installer_app.device.sim_registry", broken)
+    monkeypatch.setattr(sim_registry, "list_running", explode)
     assert [p.device for p in list_ports()] == ["/dev/ttyUSB0"]
 
 
