@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from installer_app.device.client import DeviceClient, HelloInfo, compute_proof
-from installer_app.device.errors import DeviceDisconnected, UnknownCommand
+from installer_app.device.client import DeviceClient, HelloInfo, VerifyResult, compute_proof
+from installer_app.device.errors import Busy, DeviceDisconnected, DeviceTimeout, UnknownCommand
 from installer_app.device.protocol import DeviceState as BoardState
 from installer_app.device.protocol import NetState
 from installer_app.errors import ExitCode, InstallerError
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 OpenDevice = Callable[[str], DeviceClient]
 DEFAULT_WIFI_ONLINE_WAIT_S = 30.0
+STEP_ATTEMPTS = 3  # device requests per step, each with the client's own 3 tries
 
 
 @dataclass(frozen=True)
@@ -350,8 +351,7 @@ class _Run:
 
     def _proof_ok(self, client: DeviceClient, credential: Credential) -> bool:
         """VERIFY with a fresh nonce; the proof is compared in constant time."""
-        nonce = secrets.token_bytes(16)
-        answer = self._call(lambda: client.verify(nonce))
+        nonce, answer = self._call(lambda: _verify(client))
         expected = compute_proof(credential.secret, nonce, credential.sn)
         return answer.sn == credential.sn and hmac.compare_digest(answer.proof, expected)
 
@@ -363,8 +363,7 @@ class _Run:
 
     def _verify(self, client: DeviceClient, credential: Credential) -> None:
         self.emit(Step.VERIFY, Outcome.STARTED, device_sn=credential.sn)
-        nonce = secrets.token_bytes(16)
-        answer = self._call(lambda: client.verify(nonce))
+        nonce, answer = self._call(lambda: _verify(client))
         expected = compute_proof(credential.secret, nonce, credential.sn)
         if answer.sn != credential.sn or not hmac.compare_digest(answer.proof, expected):
             raise ProofMismatch(credential.sn, answer.sn)
@@ -454,14 +453,24 @@ class _Run:
     # -- helpers -----------------------------------------------------------------------------
 
     def _call(self, request: Callable[[], T]) -> T:
-        """A device request; a port closed by cancel is reported as the cancel it is."""
-        self.emit.check_cancel()
-        try:
-            return request()
-        except DeviceDisconnected:
-            if self.emit.cancel.is_set():
-                raise Cancelled() from None
-            raise
+        """A device request, tried again (up to STEP_ATTEMPTS in all) when the device did not
+        answer: every request the workflow sends is idempotent, and the client already spent
+        its own three tries, so this only matters on a noisy, lossy link. A port closed by
+        cancel is reported as the cancel it is."""
+        attempt = 1
+        while True:
+            self.emit.check_cancel()
+            try:
+                return request()
+            except DeviceDisconnected:
+                if self.emit.cancel.is_set():
+                    raise Cancelled() from None
+                raise
+            except (DeviceTimeout, Busy) as exc:
+                if attempt >= STEP_ATTEMPTS:
+                    raise
+                attempt += 1
+                self.emit(self.emit.step, Outcome.RETRYING, exc.message, attempt=attempt)
 
     def _record(self) -> DeviceRecord:
         assert self.credential is not None
@@ -490,6 +499,12 @@ class _Run:
             corp_name=corp_name,
             agentid=agentid,
         )
+
+
+def _verify(client: DeviceClient) -> tuple[bytes, VerifyResult]:
+    """VERIFY with a fresh random nonce (a new one for every attempt)."""
+    nonce = secrets.token_bytes(16)
+    return nonce, client.verify(nonce)
 
 
 def _done_reason(bound: bool) -> Message:
