@@ -120,14 +120,40 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
 def cmd_simulate_device(args: argparse.Namespace, ctx: CliContext) -> int:
     config = config_from_args(args)
     state_file = Path(args.state_file).expanduser() if args.state_file else None
+    # Catch the stop signals before the port is announced: a script may send one at once.
+    with _StopSignals() as stop:
+        server = _start_server(args, config, state_file)
+        ctx.on_close(server.stop)
+        print(server.url, flush=True)
+        say(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "cli",
+                    "Simulated {model} (HW_ID {hw_id}) is waiting on {url}. Stop it with Ctrl-C.",
+                ),
+                model=config.model_id,
+                hw_id=server.simulator.hw_id_hex,
+                url=server.url,
+            )
+        )
+        while not stop.wait(0.5):
+            pass
+        server.stop()
+    say(Message(QT_TRANSLATE_NOOP("cli", "Simulated board stopped.")))
+    return ExitCode.OK
+
+
+def _start_server(
+    args: argparse.Namespace, config: SimulatorConfig, state_file: Path | None
+) -> PtySimulator | TcpSimulator:
     server: PtySimulator | TcpSimulator
     try:
         if args.pty:
             server = PtySimulator(config, state_file)
-            url = server.start()
+            server.start()
         else:
             server = TcpSimulator(config, state_file)
-            url = server.start(args.tcp)
+            server.start(args.tcp)
     except OSError as exc:
         raise SimulatorOptionError(
             Message(
@@ -140,39 +166,28 @@ def cmd_simulate_device(args: argparse.Namespace, ctx: CliContext) -> int:
                 )
             ),
         ) from exc
-    ctx.on_close(server.stop)
-    print(url, flush=True)
-    say(
-        Message(
-            QT_TRANSLATE_NOOP(
-                "cli",
-                "Simulated {model} (HW_ID {hw_id}) is waiting on {url}. Stop it with Ctrl-C.",
-            ),
-            model=config.model_id,
-            hw_id=server.simulator.hw_id_hex,
-            url=url,
-        )
-    )
-    _wait_for_stop_signal()
-    server.stop()
-    say(Message(QT_TRANSLATE_NOOP("cli", "Simulated board stopped.")))
-    return ExitCode.OK
+    return server
 
 
-def _wait_for_stop_signal() -> None:
-    """Block until SIGINT or SIGTERM (or Ctrl-Break on Windows)."""
-    stop = threading.Event()
+class _StopSignals:
+    """While active, SIGINT and SIGTERM (and Ctrl-Break on Windows) set an event instead of
+    killing the process, so the simulator can unregister its port on the way out."""
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._previous: dict[int, Any] = {}
 
-    wanted = [signal.SIGINT, signal.SIGTERM]
-    if sys.platform == "win32":
-        wanted.append(signal.SIGBREAK)
-    previous = {sig: signal.signal(sig, on_signal) for sig in wanted}
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for sig, handler in previous.items():
+    def __enter__(self) -> threading.Event:
+        wanted = [signal.SIGINT, signal.SIGTERM]
+        if sys.platform == "win32":
+            wanted.append(signal.SIGBREAK)
+        for sig in wanted:
+            self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self._stop
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._stop.set()

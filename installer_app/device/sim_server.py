@@ -32,6 +32,8 @@ _READ_SIZE = 4096
 class _SimServer:
     """What the pty and TCP servers share: the board, the registry entry, unplug and re-plug."""
 
+    write_grace_s = _WRITE_GRACE_S
+
     def __init__(self, config: SimulatorConfig, state_file: Path | None = None) -> None:
         self.config = config
         self.state_file = state_file
@@ -227,7 +229,7 @@ class PtySimulator(_SimServer):
             if fd is None:
                 return  # unplugged: the bytes go nowhere
             view = memoryview(data)
-            deadline = time.monotonic() + _WRITE_GRACE_S
+            deadline = time.monotonic() + self.write_grace_s
             while view:
                 try:
                     written = os.write(fd, view)
@@ -320,7 +322,7 @@ class TcpSimulator(_SimServer):
                     conn.close()  # one host at a time, like a serial port
                 else:
                     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    conn.settimeout(_WRITE_GRACE_S)
+                    conn.settimeout(self.write_grace_s)
                     with self._io_lock:
                         self._client = conn
             if client is not None and client in ready:
