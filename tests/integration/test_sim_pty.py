@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -173,3 +174,23 @@ def test_output_without_a_reader_is_dropped_without_blocking(sim_pty: RunningSim
     assert time.monotonic() - started < 30  # bounded, not stuck
     with RawLink.open(sim_pty.url) as link:
         assert link.request(Command.HELLO).type == Command.HELLO | RESPONSE_BIT
+
+
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
+def test_stop_leaves_no_thread_and_no_fd(make_sim: MakeSim, transport: str) -> None:
+    threads_before = set(threading.enumerate())
+    fds_before = len(os.listdir("/dev/fd"))
+    sim = make_sim(transport, noise=True, binding_probe=lambda sn: None, unplug_on="IDENTIFY")
+    with RawLink.open(sim.url) as link:
+        link.request(Command.HELLO)
+        with pytest.raises(serial.SerialException):
+            link.request(Command.IDENTIFY, timeout=5.0)  # unplugs, then re-plugs by itself
+    serial_number = sim_registry.pseudo_serial_number(sim.simulator.hw_id)
+    registered(serial_number)
+    sim.unplug()
+    sim.replug()
+    sim.stop()
+    sim.stop()  # twice is harmless
+    assert set(threading.enumerate()) - threads_before == set()
+    assert len(os.listdir("/dev/fd")) == fds_before
+    assert sim_registry.list_running() == []
