@@ -44,6 +44,7 @@ class _SimServer:
         self._url: str | None = None
         self._stopping = threading.Event()
         self._replugger: threading.Thread | None = None
+        self._replug_lock = threading.Lock()  # stop() sees every re-plug thread started
 
     # ----------------------------------------------------------------- public API
     @property
@@ -69,8 +70,9 @@ class _SimServer:
             return self._plug_in()
 
     def stop(self) -> None:
-        self._stopping.set()
-        replugger = self._replugger
+        with self._replug_lock:
+            self._stopping.set()
+            replugger = self._replugger
         if replugger is not None and replugger is not threading.current_thread():
             replugger.join(timeout=10)
         with self._plug_lock:
@@ -131,13 +133,14 @@ class _SimServer:
 
     def _unplug_requested(self) -> None:
         # Called by the board's worker with its lock held: hand over to a thread of our own.
-        if self._stopping.is_set():
-            return
-        previous = self._replugger
-        if previous is not None and previous.is_alive():
-            return
-        self._replugger = threading.Thread(target=self._unplug_then_replug, daemon=True)
-        self._replugger.start()
+        with self._replug_lock:
+            if self._stopping.is_set():
+                return
+            previous = self._replugger
+            if previous is not None and previous.is_alive():
+                return
+            self._replugger = threading.Thread(target=self._unplug_then_replug, daemon=True)
+            self._replugger.start()
 
     def _unplug_then_replug(self) -> None:
         self.unplug()
