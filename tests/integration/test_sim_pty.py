@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -134,7 +135,8 @@ def test_unplug_and_replug(sim_pty: RunningSim) -> None:
         assert sim_registry.list_running() == []
         with pytest.raises(serial.SerialException):
             link.request(Command.HELLO, timeout=2.0)
-    assert not os.path.exists(old_url)
+    if sys.platform.startswith("linux"):  # macOS keeps its /dev/ttys* nodes around
+        assert not os.path.exists(old_url)
     new_url = sim_pty.replug()
     assert registered(serial_number).device == new_url
     with RawLink.open(new_url) as link:
