@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 OpenDevice = Callable[[str], DeviceClient]
 DEFAULT_WIFI_ONLINE_WAIT_S = 30.0
+_CANCEL_SLICE_S = 0.1
 STEP_ATTEMPTS = 3  # device requests per step, each with the client's own 3 tries
 
 
@@ -150,17 +151,18 @@ class _Run:
                 )
             )
         finally:
+            # Not joined: the watcher ends by itself within one slice, and a run must not wait
+            # for it (closing an already closed client is harmless).
             done.set()
             if self.client is not None:
                 self.client.close()
-            watcher.join()
 
     def _close_on_cancel(self, done: threading.Event) -> None:
         """Cancel stops a request in flight at once: closing the port aborts it."""
         while not done.is_set():
-            if self.emit.cancel.wait(0.1):
+            if self.emit.cancel.wait(_CANCEL_SLICE_S):
                 client = self.client
-                if client is not None:
+                if client is not None and not done.is_set():
                     client.close()
                 return
 

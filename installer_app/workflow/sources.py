@@ -109,8 +109,7 @@ class RegisterSource:
             model_id=self._model_id,
             installer=self._installer,
             qr_code=device.qr_code or None,
-        )
-        self._store.finish_registration(sn)
+        )  # reserve clears the pending registration in the same transaction
         return Credential(
             sn=record.sn,
             secret=device.secret_no,
