@@ -287,3 +287,13 @@ def test_secrets_never_reach_logs_or_the_uart(
         assert value.decode() not in caplog.text
         assert value not in board.log
         assert value not in board.raw
+
+
+def test_a_request_during_the_flash_write_waits_its_turn(make_board: MakeBoard) -> None:
+    board = make_board(commit_latency_s=0.2)
+    board.request(Command.WRITE, [(Tag.SN, SN), (Tag.SECRET_NO, SECRET)])
+    board.sim.feed(encode_frame(Command.COMMIT, 60) + encode_frame(Command.HELLO, 61))
+    board.wait_for(lambda: len(board.responses) == 2)
+    commit, hello = board.responses
+    assert (commit.seq, hello.seq) == (60, 61)
+    assert hello.fields()[Tag.STATE] == bytes([DeviceState.PROVISIONED])
