@@ -34,7 +34,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reas
 
 ROOT = Path(__file__).resolve().parents[2]
 WIFI_PSK = "kill-test-wifi-pass"
-STEPS = ("connect", "hello", "credential", "write", "verify", "commit", "wifi", "qr", "binding", "app")
+STEPS = (
+    "connect",
+    "hello",
+    "credential",
+    "write",
+    "verify",
+    "commit",
+    "wifi",
+    "qr",
+    "binding",
+    "app",
+)
 
 
 @dataclass
