@@ -15,6 +15,7 @@ optional second one polls the binding probe. Every touch of the board's state an
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import heapq
@@ -715,9 +716,8 @@ class DeviceSimulator:
             self.faults.flash_fail_next -= 1
             self._log("E", "flash", "program failed at 0x3f0000, credential not stored")
             raise _Reject(ErrorCode.FLASH_FAIL, _ERROR_TEXT[ErrorCode.FLASH_FAIL])
-        self._flash.sn, self._flash.secret_no = sn, secret
+        self._store(dataclasses.replace(self._flash, sn=sn, secret_no=secret))
         self._staged = None
-        self._file.save(self._flash)
         self._log("I", "prov", f"credential committed to flash, sn={sn}")
         # WeCom registration starts once the answer is out, so its events follow the response.
         return b"", self.config.commit_latency_s, self._update_wecom
@@ -735,8 +735,7 @@ class DeviceSimulator:
             raise _Reject(
                 ErrorCode.BAD_VALUE, "PSK must be empty, 8..63 bytes of UTF-8 or 64 hex digits"
             )
-        self._flash.ssid, self._flash.psk = ssid, Secret(psk)
-        self._file.save(self._flash)
+        self._store(dataclasses.replace(self._flash, ssid=ssid, psk=Secret(psk)))
         self._log("I", "wifi", f"credentials stored, joining '{ssid}'")
         return b"", 0.0, self._start_join
 
@@ -770,12 +769,20 @@ class DeviceSimulator:
         confirm = fields.get(Tag.CONFIRM)
         if confirm is None or not hmac.compare_digest(confirm, self._flash.hw_id):
             raise _Reject(ErrorCode.BAD_VALUE, "CONFIRM must equal HW_ID")
-        self._flash = _Flash(hw_id=self._flash.hw_id)
+        self._store(_Flash(hw_id=self._flash.hw_id))
         self._staged = None
-        self._file.save(self._flash)
         self._log("W", "prov", "factory reset: credential and Wi-Fi erased")
         # Wi-Fi is forgotten (the network drops); an ethernet link stays up.
         return b"", 0.0, self._start_join if self.config.wifi else self._update_wecom
+
+    def _store(self, flash: _Flash) -> None:
+        """Write ``flash`` and make it current; FLASH_FAIL (nothing changed) when writing fails."""
+        try:
+            self._file.save(flash)
+        except SimulatorStateError:
+            log.exception("simulator flash write failed")
+            raise _Reject(ErrorCode.FLASH_FAIL, _ERROR_TEXT[ErrorCode.FLASH_FAIL]) from None
+        self._flash = flash
 
     # ----------------------------------------------------------------- events, network, WeCom
     def _state_fields(self) -> list[tuple[int, bytes]]:
@@ -879,8 +886,10 @@ class DeviceSimulator:
     def _apply_binding(self, corp_name: str | None) -> None:
         changed = corp_name != self._flash.bound_corp
         if changed:
-            self._flash.bound_corp = corp_name
-            self._file.save(self._flash)
+            try:
+                self._store(dataclasses.replace(self._flash, bound_corp=corp_name))
+            except _Reject:
+                self._flash.bound_corp = corp_name  # a cache: keep it in RAM at least
         if self._wecom not in (WecomState.WAITING_BIND, WecomState.BOUND):
             return  # the REGISTERED step picks it up
         target = WecomState.BOUND if corp_name is not None else WecomState.WAITING_BIND

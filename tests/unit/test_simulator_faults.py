@@ -4,6 +4,7 @@ unplug, and what the state file keeps."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -216,3 +217,17 @@ def test_helpers() -> None:
     assert cut_utf8("aé", 2) == b"a"
     assert cut_utf8("abc", 128) == b"abc"
     assert encode_frame(Command.HELLO, 1) == bytes.fromhex("a55a01010100 00d9fa".replace(" ", ""))
+
+
+def test_an_unwritable_flash_answers_flash_fail(make_board: MakeBoard, tmp_path: Path) -> None:
+    folder = tmp_path / "flash"
+    board = make_board(state_file=folder / "board.json")
+    write(board)
+    shutil.rmtree(folder)
+    folder.write_text("a file where the folder was")  # the next write cannot happen
+    reply = board.request(Command.COMMIT)
+    assert reply.fields()[Tag.ERROR_CODE] == bytes([ErrorCode.FLASH_FAIL])
+    assert board.sim.state == DeviceState.STAGED
+    wifi = board.request(Command.SET_WIFI, [(Tag.SSID, b"office"), (Tag.PSK, b"")])
+    assert wifi.fields()[Tag.ERROR_CODE] == bytes([ErrorCode.FLASH_FAIL])
+    assert board.sim.wifi_ssid is None
