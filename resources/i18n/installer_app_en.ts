@@ -2,9 +2,1190 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en_US">
 <context>
+    <name>BindPage</name>
+    <message>
+        <source>Bind the board to the enterprise</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The enterprise&apos;s admin scans this code with WeCom on their phone.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>For the enterprise admin (超级管理员 / 设备管理员)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Workbench</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Manage the enterprise</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Smart hardware</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add a device</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Scan the code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>In the WeCom mobile app:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Device online</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bound to an enterprise</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Companion app installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing happens? Make sure the admin scans from 智慧硬件 → 添加设备 (not the ordinary scanner), that the phone is online, and that the board&apos;s network light is on. A code that is more than 30 minutes old is renewed here by itself.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Demo</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open the emulator&apos;s scan page</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Simulate the admin&apos;s scan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting for {minutes}:{seconds:02d}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bound to {enterprise}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not checkable without a partner service.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ConnectPage</name>
+    <message>
+        <source>Connect the board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Plug the board into this computer with a USB data cable. It appears below by itself.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Blink (identify)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The selected board blinks its LED and beeps for 5 seconds.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provision this board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select the board to provision, then press Provision.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No board found yet. Check that:
+• the cable carries data (some USB cables only charge);
+• the USB-serial driver (CP210x, CH340/CH9102 or FTDI) is installed;
+• on Linux, your user is in the dialout group (sudo usermod -aG dialout $USER, then log in again);
+• the board is powered and its USB port is the console port.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Asking {port} to blink…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{port} is blinking and beeping for 5 seconds.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CrashDialog</name>
+    <message>
+        <source>Something went wrong</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The installer hit an unexpected error. The board&apos;s record is safe: every step is saved as it happens. You can continue, or quit and start again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The details are in the log file: {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The details below were written to the log.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Continue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DevicePage</name>
+    <message>
+        <source>The board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading the board…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Opening the port…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Firmware:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HW_ID:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>State:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Factory reset…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Skip this board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Continue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Asking the board who it is (HELLO)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board answered.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This board already holds a credential</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Continue resumes where it stopped; skip leaves it as it is.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Already provisioned: SN {sn}, state {state}, this computer&apos;s record: {stage}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A blank board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Continue to give it a credential and lock it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resume this board?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>It stopped at the stage &apos;{stage}&apos; with SN {sn}{bound}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resume continues from that stage without taking a new credential.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Factory reset the board {model} with HW_ID {hw_id} (SN {sn})?
+
+It loses its credential and Wi-Fi settings. A board bound to an enterprise must also be removed there.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Factory reset</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DonePage</name>
+    <message>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board is provisioned and bound.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HW_ID:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enterprise:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Companion app:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Finished:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save installation report (PDF)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Next device</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not checkable (no partner service)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not installed yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save installation report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installation report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot write {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Binding QR code:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Report saved to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>HistoryDialog</name>
+    <message>
+        <source>History</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search SN, HW_ID, enterprise or installer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HW_ID</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enterprise</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n board(s)</source>
+        <translation>
+            <numerusform>%n board</numerusform>
+            <numerusform>%n boards</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Export history</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CSV (*.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>Exported %n board(s) to {path}</source>
+        <translation>
+            <numerusform>Exported %n board to {path}</numerusform>
+            <numerusform>Exported %n boards to {path}</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>LogPane</name>
+    <message>
+        <source>Log</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>WeCom device installer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Write</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Retry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Back to the port list</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Opening the local record…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ready.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The local record is not open yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} is done.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board was skipped; nothing was changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopped. The board&apos;s record is kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This step failed: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Retry resumes from where it stopped; nothing is taken twice.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No QR code to scan yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>NetworkPage</name>
+    <message>
+        <source>The board&apos;s network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board reaches WeCom by itself over Wi-Fi.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wi-Fi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>empty for an open network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Network name (SSID):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Password:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keep the board&apos;s network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Send to the board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Live state</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Network: not known yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom: not known yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A Wi-Fi password has 8 to 63 characters.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Network: {state}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom: {state}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PortList</name>
+    <message>
+        <source>Serial ports</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(simulated board)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(likely the board)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>QrView</name>
+    <message>
+        <source>Binding QR code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No QR code yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Direct (device talks to WeCom)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cloud-to-cloud (through the partner service)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>saved — type to replace</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not set</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Mode:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom API URL:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider corpid:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider secret:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Device model_id:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Partner service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Partner URL:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer token:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provisioning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Register each board with WeCom</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Imported inventory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Static (printed once)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dynamic (renewed while shown)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>System language</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Credential source:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN prefix:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>QR code:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Binding poll interval:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Language:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer name:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Testing…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot save {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The settings were saved; the secret is kept for this session only.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StartPage</name>
+    <message>
+        <source>Ready to install</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the profile below, then connect the first board.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Active profile</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>counting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Mode:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Device model:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Credential source:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Credentials left:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider account</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not checked yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>History…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect a board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Direct (device talks to WeCom)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cloud-to-cloud</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Register each board with WeCom</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Imported inventory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Partner service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(not set — open Settings)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Demo mode: a simulated board and a local WeCom emulator stand in for real hardware and a real account. Nothing leaves this computer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>issued on demand</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n credential(s) available</source>
+        <translation>
+            <numerusform>%n credential available</numerusform>
+            <numerusform>%n credentials available</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Checking the provider account…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The provider account works.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The provider account has a problem: see below and open Settings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>WritePage</name>
+    <message>
+        <source>Writing the credential</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keep the board plugged in until the last step is done.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%v of %m steps</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Obtain an SN and its credential</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Write them to the board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verify (the board proves it holds the credential)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Lock it into flash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>already done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(resumed from this computer&apos;s record)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>cli</name>
     <message>
         <source>Error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All checked settings work.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>PySide6 is not installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>there is no display (DISPLAY is not set)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The wizard cannot open: {reason}. Running the demo in the terminal instead.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The wizard did not start ({reason}). Running the demo in the terminal instead.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Demo: provider emulator at {url} (operator page {page}); simulated boards on {ports}; demo data in {folder}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The emulator plays the enterprise admin: it scans after {s} s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Board on {port}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Firmware</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HW ID</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Protocol</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No serial ports found. Plug the board in.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>likely</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>simulated</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Port</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Serial</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Network: {net}   WeCom: {wecom}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bound to: {corp}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board on {port} is blinking and beeping for 5 seconds.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restarting the board on {port}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board is back.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refusing to erase without --yes: factory-reset deletes the board&apos;s SN, credential and Wi-Fi settings, and a board bound to an enterprise stops working until it is provisioned again. Run installer-app device info --port {port} to see which board it is, then add --yes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Board {model} (HW ID {hw_id}, SN {sn}) on {port} was reset: its state is now {state}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The Wi-Fi network name must be 1 to 32 bytes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The Wi-Fi password for {ssid} is needed, and there is no terminal.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set the environment variable {env}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wi-Fi password for {ssid} (empty for an open network): </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The Wi-Fi password must be empty (open network), 8 to 63 characters, or 64 hex digits.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No board was found on any serial port.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Plug the board in (check the cable), or name its port with --port.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Credential</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Write</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verify</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Lock</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wi-Fi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>QR code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Binding</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Companion app</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>started</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>in progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>retrying</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ok</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>FAILED</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Scan in WeCom to bind the board: {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done: SN {sn} is bound to {corp}; companion app: {app}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done: SN {sn} is provisioned; not bound yet (--no-wait).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not checkable</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The simulator cannot start with these options: {why}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>See installer-app simulate-device --help.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Simulated {model} (HW_ID {hw_id}) is waiting on {url}. Stop it with Ctrl-C.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Simulated board stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The simulator cannot open its port: {why}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On Windows use --tcp; with --tcp choose a free port (0: any).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Imported {imported} credentials from {file}; {duplicates} were already in the store.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was imported from {file}: {count} rows are rejected.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>  row {row}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Correct or remove these rows, then import the whole file again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Inventory: {total} credentials, {free} free, {assigned} given to boards.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wrote {count} boards to {file}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No boards in the history yet.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -56,6 +1237,861 @@
     </message>
     <message>
         <source>Set {env} in the environment instead.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>device</name>
+    <message>
+        <source>The device sent a malformed answer to {command}: {problem}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check that the port belongs to a supported board and that its firmware is up to date.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the device reported error {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The device refused {command}: {what} ({detail}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The device refused {command}: {what}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it could not read the request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try again; if it keeps happening, update the app.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>its firmware does not know this command</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Update the board&apos;s firmware.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a value was missing, too long or not allowed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the SN, the credential or the confirmation sent.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is already provisioned with another credential</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This board belongs to another SN. Use installer-app device factory-reset only if you are sure it must be provisioned again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no credential has been written to it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Write the credential first, then try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>writing its flash failed; nothing was stored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try again; if it fails again the board is faulty: set it aside.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it stayed busy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wait a few seconds and try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No answer from the device on {port} to {command} after {tries} tries.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>device not answering: check the cable, the power, and that this is the right port</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The serial port {port} does not exist.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Plug the board in, then run installer-app ports to see the ports there are.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The serial port {port} is in use by {holders}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The serial port {port} is in use by another program.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>close the other program (e.g. a serial monitor), then try again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>add your user to the dialout group: sudo usermod -aG dialout $USER, then log out and in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close any other program using the port, or check the port&apos;s permissions.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Permission denied opening the serial port {port}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The device on {port} was disconnected.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check that the cable is plugged in firmly, then try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The device on {port} speaks provisioning protocol version {proto}; this app speaks version 1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Update the app or the board&apos;s firmware.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot use the serial port {port}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unplug and re-plug the board, then run installer-app ports.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The simulator&apos;s state file {path} is unreadable.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete it to start with a blank board, or pass another file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot write the simulator&apos;s state file {path}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the folder exists and is writable.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>emulator</name>
+    <message>
+        <source>Provider emulator at {url} stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider emulator running at {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Operator page (open it in a browser): {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings for installer-app:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The emulator&apos;s test secrets (not real ones) go into the environment:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model ids it knows: {models}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>State file: {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>State is kept in memory only.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Devices are bound automatically {seconds} s after they are registered.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Press Ctrl-C to stop.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot listen on {host}:{port}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose another --port, or stop the program using this one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot read the emulator state file {path}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check its permissions: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The emulator state file {path} is damaged.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete it or pass another --state file to start empty.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>provider</name>
+    <message>
+        <source>WeCom provider API: not configured (not needed in cloud mode).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>corpid</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>provider secret</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom provider API: the {missing} is not set.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set [provider] corpid in the settings file, and the provider secret in the credential store or INSTALLER_PROVIDER_SECRET.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom provider API at {host}: corpid {corpid} and provider secret work.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Partner service: not configured; whether the companion app is installed cannot be checked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>URL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>installer token</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Partner service: the {missing} is not set.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set [partner] base_url in the settings file, and the installer token in the credential store or INSTALLER_PARTNER_TOKEN.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Partner service at {host}: the installer token works.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The provider API reported an error (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The WeCom provider API is busy (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The app retries on its own; if this persists, try again in a few minutes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom is busy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom refused the provider secret (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The provider secret in settings is wrong: copy it again from the provider admin (服务商管理后台) and save it in settings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom refused the corpid (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The corpid in settings is wrong: use the provider&apos;s corpid shown in the provider admin.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom refused the access token even after a refresh (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wait a minute and try again; if it persists, check the provider secret.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>access token refused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom is rate limiting this account (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The app waits and tries again; a per-minute block lasts about a minute.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>rate limited</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom reports too many concurrent calls (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The app waits and tries again; run fewer installer stations at once.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>too many concurrent calls</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom rejected the SN or does not know it (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The SN source is wrong: check the SN prefix in settings or the inventory file (SNs are 1 to 128 letters and digits).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This SN is already registered with WeCom (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Its SecretNo cannot be fetched again: import it from the provider admin&apos;s export, or use a new SN.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The device is not bound to any enterprise yet (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An enterprise admin scans the binding QR code in the WeCom app.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom says this device&apos;s SecretNo is invalid (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The device must get new credentials: reset its SecretNo in the provider admin, then provision it again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom does not know this model (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>model_id in settings is wrong: use a model id from the provider admin.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The provider API answered errcode {errcode}: {errmsg}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Look the code up in the WeCom documentation, or send this message to the provider admin.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The partner service refused the installer token.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The installer token in settings is wrong or revoked: ask the partner for a new one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The partner service is rate limiting this installer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The app waits as the service asks and tries again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The partner service does not know this SN.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Register the device with the partner service first, or check the SN.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot reach {host} ({detail}): check the network.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the network connection and the server address in settings; the app retries on its own.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>network down or server unreachable</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{host} answered HTTP {status} without the expected JSON ({detail}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the server address in settings: it must point at the WeCom API or the partner service.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The request to the provider was cancelled.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{reason}, retrying in {seconds} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>connection timed out</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no answer in time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>connection failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>connection dropped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>network error {kind}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>server error HTTP {status}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not a JSON object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unexpected HTTP status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>fields missing from the answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The binding QR link is not valid: {problem}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the provider settings; switch to the dynamic QR code if this persists.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it would carry a secret</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it does not point at WeCom&apos;s binding page</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it has no hw_code</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>store</name>
+    <message>
+        <source>SN {sn} is already in the store with another SecretNo.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} is already assigned to board {held_by}; it cannot go to board {wanted_by}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An SN is given to one board only, ever. Use another SN, or check the history for the board that holds it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Board {hw_id} already holds SN {held_sn}; it cannot also get {sn}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resume the board with the SN it already holds.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} is not in the store.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} is {current}; it cannot move to {wanted} (stages only move forward).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The store refused a change that would break its rules: {reason}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was changed. Check the history of this board, then retry.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The database file is damaged: {file} ({reason}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keep a copy of the file, then restore it from a backup or move it away to start a new one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The database {file} was written by a newer version of the app (schema {found}, this version knows {known}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Update the app to open it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The database {file} stayed busy in another program for too long.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close the other copy of the app that uses it, then try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot use the database {file}: {reason}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the folder&apos;s permissions and free space, or pick --data-dir.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>To keep the key in a file only you can read instead, set key_file in the [store] section of the configuration, or the environment variable {env}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This computer has no credential store to keep the database key ({reason}), so the app will not keep device secrets.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The key file {file} can be read by other users (permissions {mode}); the app will not use it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run: chmod 600 {file}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot use the key file {file}: {reason}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The key file holds one line of base64 (32 bytes). Restore it from your backup; without it the stored SecretNos cannot be read.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The encryption key does not match the database {file}: its SecretNos were stored with another key.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use the key file or credential store this database was created with.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot write {file}: {reason}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a folder you can write to.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot import {file}: {reason}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use the file exported by the provider admin: UTF-8 CSV (comma or tab) or .xlsx, with the columns device_sn and secret_no (or 设备SN and 调用凭证).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is not a text or .xlsx file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is not UTF-8 text (bad byte at offset {offset})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is not a valid CSV file ({reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is not a readable .xlsx workbook ({reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is an old .xls workbook; save it as .xlsx or CSV in Excel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the column {column} appears twice</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it has no {column} column (columns found: {found})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no device_sn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} is not valid: 1 to 128 letters A-Z, a-z and digits</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} has no SecretNo</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the SecretNo of SN {sn} is not valid: 1 to 128 printable ASCII characters without spaces</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} appears again (first on row {first})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} is for model {model}, not the configured {expected}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} is already in the store with another SecretNo</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>workflow</name>
+    <message>
+        <source>The partner service gave no binding QR code for {sn}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask the partner service&apos;s operator.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Already bound to {corp}: no QR code needed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No static QR code is known for this SN; showing the dynamic one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting for the enterprise admin to scan the QR code in WeCom (Workbench → Manage enterprise → Smart hardware → Add device).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The QR code was renewed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board reports it is bound to {corp}; confirming.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bound to {corp}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting for the companion app to be installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The companion app cannot be checked: no partner service is configured.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the companion app</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the binding</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Something unexpected went wrong; the details are in the log file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This board is a {found}, but the app is set up for {expected}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect a {expected} board, or change [provider] model_id in the settings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Board {hw_id} is already provisioned with SN {sn}, which this computer did not issue. It was left untouched.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provision it from the computer that issued that SN, or factory-reset it if you are sure it is not in use.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board did not prove the credential of SN {sn} (it reports SN {device_sn}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the cable and try again; if it repeats, the board is faulty.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No unused SN is left in the inventory.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import a new export from the provider admin: installer-app inventory import FILE.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} for board {hw_id} is already registered with WeCom, but not by this computer. Nothing was written to the board.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provision the board from the computer that registered it, or ask the provider admin to delete the SN if it was never used.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopped at the installer&apos;s request.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start again with the same board: it resumes where it stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board was skipped; nothing was changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gave up waiting for {what} of SN {sn} after {s} s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run provision again for the same board: it resumes and waits again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board already holds this credential.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Factory reset of the board.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board already holds SN {sn}: resuming where it stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The credential is already locked in.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board&apos;s network was left as it is.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This board has no Wi-Fi (it does not know SET_WIFI).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board is not online yet; check the network name and password. The binding can go ahead meanwhile.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board is provisioned and bound.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board is provisioned; the QR code is ready for the binding.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The setting {key} is needed to provision, but it is empty ({file}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set it in the configuration file or in the settings dialog.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save it in the settings dialog (OS credential store), or set the environment variable {env}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>[provider] mode = {mode} does not go with [credentials] source = {chosen} ({file}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cloud-to-cloud mode takes its credentials from the partner service (source = partner); direct mode uses register or inventory.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

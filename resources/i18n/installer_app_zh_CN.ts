@@ -2,61 +2,2100 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>BindPage</name>
+    <message>
+        <source>Bind the board to the enterprise</source>
+        <translation>将设备绑定到企业</translation>
+    </message>
+    <message>
+        <source>The enterprise&apos;s admin scans this code with WeCom on their phone.</source>
+        <translation>请企业管理员用手机企业微信扫描此二维码。</translation>
+    </message>
+    <message>
+        <source>For the enterprise admin (超级管理员 / 设备管理员)</source>
+        <translation>企业管理员操作步骤（超级管理员 / 设备管理员）</translation>
+    </message>
+    <message>
+        <source>Workbench</source>
+        <translation>工作台</translation>
+    </message>
+    <message>
+        <source>Manage the enterprise</source>
+        <translation>管理企业</translation>
+    </message>
+    <message>
+        <source>Smart hardware</source>
+        <translation>智慧硬件</translation>
+    </message>
+    <message>
+        <source>Add a device</source>
+        <translation>添加设备</translation>
+    </message>
+    <message>
+        <source>Scan the code</source>
+        <translation>扫码</translation>
+    </message>
+    <message>
+        <source>In the WeCom mobile app:</source>
+        <translation>在手机企业微信中：</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Device online</source>
+        <translation>设备已联网</translation>
+    </message>
+    <message>
+        <source>Bound to an enterprise</source>
+        <translation>已绑定企业</translation>
+    </message>
+    <message>
+        <source>Companion app installed</source>
+        <translation>硬件应用已安装</translation>
+    </message>
+    <message>
+        <source>Nothing happens? Make sure the admin scans from 智慧硬件 → 添加设备 (not the ordinary scanner), that the phone is online, and that the board&apos;s network light is on. A code that is more than 30 minutes old is renewed here by itself.</source>
+        <translation>扫码后没有反应？请确认管理员是在“智慧硬件 → 添加设备”中扫码（而不是用普通的“扫一扫”），手机已联网，且设备的网络指示灯已亮起。二维码超过 30 分钟会在此自动更新。</translation>
+    </message>
+    <message>
+        <source>Demo</source>
+        <translation>演示</translation>
+    </message>
+    <message>
+        <source>Open the emulator&apos;s scan page</source>
+        <translation>打开模拟服务的扫码页面</translation>
+    </message>
+    <message>
+        <source>Simulate the admin&apos;s scan</source>
+        <translation>模拟管理员扫码</translation>
+    </message>
+    <message>
+        <source>Waiting for {minutes}:{seconds:02d}</source>
+        <translation>已等待 {minutes}:{seconds:02d}</translation>
+    </message>
+    <message>
+        <source>Bound to {enterprise}</source>
+        <translation>已绑定到 {enterprise}</translation>
+    </message>
+    <message>
+        <source>Not checkable without a partner service.</source>
+        <translation>未配置合作伙伴服务，无法检查。</translation>
+    </message>
+</context>
+<context>
+    <name>ConnectPage</name>
+    <message>
+        <source>Connect the board</source>
+        <translation>连接设备</translation>
+    </message>
+    <message>
+        <source>Plug the board into this computer with a USB data cable. It appears below by itself.</source>
+        <translation>请用 USB 数据线将设备连接到这台电脑，设备会自动显示在下方。</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>返回</translation>
+    </message>
+    <message>
+        <source>Blink (identify)</source>
+        <translation>闪灯识别</translation>
+    </message>
+    <message>
+        <source>The selected board blinks its LED and beeps for 5 seconds.</source>
+        <translation>所选设备的指示灯将闪烁并蜂鸣 5 秒。</translation>
+    </message>
+    <message>
+        <source>Provision this board</source>
+        <translation>配置此设备</translation>
+    </message>
+    <message>
+        <source>Select the board to provision, then press Provision.</source>
+        <translation>请选择要配置的设备，然后点击“配置此设备”。</translation>
+    </message>
+    <message>
+        <source>No board found yet. Check that:
+• the cable carries data (some USB cables only charge);
+• the USB-serial driver (CP210x, CH340/CH9102 or FTDI) is installed;
+• on Linux, your user is in the dialout group (sudo usermod -aG dialout $USER, then log in again);
+• the board is powered and its USB port is the console port.</source>
+        <translation>尚未发现设备。请检查：
+• 数据线支持数据传输（部分 USB 线只能充电）；
+• 已安装 USB 转串口驱动（CP210x、CH340/CH9102 或 FTDI）；
+• 在 Linux 上，当前用户已加入 dialout 组（执行 sudo usermod -aG dialout $USER 后重新登录）；
+• 设备已通电，且插的是设备的调试串口（console）所在的 USB 口。</translation>
+    </message>
+    <message>
+        <source>Asking {port} to blink…</source>
+        <translation>正在让 {port} 上的设备闪灯…</translation>
+    </message>
+    <message>
+        <source>{port} is blinking and beeping for 5 seconds.</source>
+        <translation>{port} 上的设备正在闪灯并蜂鸣，持续 5 秒。</translation>
+    </message>
+</context>
+<context>
+    <name>CrashDialog</name>
+    <message>
+        <source>Something went wrong</source>
+        <translation>出现问题</translation>
+    </message>
+    <message>
+        <source>The installer hit an unexpected error. The board&apos;s record is safe: every step is saved as it happens. You can continue, or quit and start again.</source>
+        <translation>安装工具遇到了意外错误。设备的记录不会丢失：每完成一步都已及时保存。您可以继续，或退出后重新开始。</translation>
+    </message>
+    <message>
+        <source>The details are in the log file: {path}</source>
+        <translation>详细信息已写入日志文件：{path}</translation>
+    </message>
+    <message>
+        <source>The details below were written to the log.</source>
+        <translation>以下详细信息已写入日志。</translation>
+    </message>
+    <message>
+        <source>Copy details</source>
+        <translation>复制详细信息</translation>
+    </message>
+    <message>
+        <source>Continue</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+</context>
+<context>
+    <name>DevicePage</name>
+    <message>
+        <source>The board</source>
+        <translation>当前设备</translation>
+    </message>
+    <message>
+        <source>Reading the board…</source>
+        <translation>正在读取设备信息…</translation>
+    </message>
+    <message>
+        <source>Opening the port…</source>
+        <translation>正在打开端口…</translation>
+    </message>
+    <message>
+        <source>Board</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation>端口：</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>型号：</translation>
+    </message>
+    <message>
+        <source>Firmware:</source>
+        <translation>固件：</translation>
+    </message>
+    <message>
+        <source>HW_ID:</source>
+        <translation>HW_ID：</translation>
+    </message>
+    <message>
+        <source>State:</source>
+        <translation>状态：</translation>
+    </message>
+    <message>
+        <source>SN:</source>
+        <translation>SN：</translation>
+    </message>
+    <message>
+        <source>Factory reset…</source>
+        <translation>恢复出厂设置…</translation>
+    </message>
+    <message>
+        <source>Skip this board</source>
+        <translation>跳过此设备</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>从中断处继续</translation>
+    </message>
+    <message>
+        <source>Continue</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Asking the board who it is (HELLO)…</source>
+        <translation>正在读取设备身份（HELLO）…</translation>
+    </message>
+    <message>
+        <source>The board answered.</source>
+        <translation>设备已应答。</translation>
+    </message>
+    <message>
+        <source>This board already holds a credential</source>
+        <translation>此设备已写入调用凭证</translation>
+    </message>
+    <message>
+        <source>Continue resumes where it stopped; skip leaves it as it is.</source>
+        <translation>点击“继续”将从上次中断处接着进行；点击“跳过此设备”则不做任何改动。</translation>
+    </message>
+    <message>
+        <source>Already provisioned: SN {sn}, state {state}, this computer&apos;s record: {stage}.</source>
+        <translation>已配置：SN {sn}，状态 {state}，本机记录：{stage}。</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>A blank board</source>
+        <translation>空白设备</translation>
+    </message>
+    <message>
+        <source>Continue to give it a credential and lock it.</source>
+        <translation>点击“继续”为其写入调用凭证并锁定。</translation>
+    </message>
+    <message>
+        <source>Resume this board?</source>
+        <translation>是否继续配置此设备？</translation>
+    </message>
+    <message>
+        <source>It stopped at the stage &apos;{stage}&apos; with SN {sn}{bound}.</source>
+        <translation>上次停在“{stage}”阶段，SN {sn}{bound}。</translation>
+    </message>
+    <message>
+        <source>Resume continues from that stage without taking a new credential.</source>
+        <translation>“从中断处继续”会接着该阶段进行，不会再占用新的调用凭证。</translation>
+    </message>
+    <message>
+        <source>Factory reset the board {model} with HW_ID {hw_id} (SN {sn})?
+
+It loses its credential and Wi-Fi settings. A board bound to an enterprise must also be removed there.</source>
+        <translation>确定要将设备 {model}（HW_ID {hw_id}，SN {sn}）恢复出厂设置吗？
+
+设备的调用凭证和 Wi-Fi 设置将被清除。如果设备已绑定企业，还需在该企业中将其删除。</translation>
+    </message>
+    <message>
+        <source>Factory reset</source>
+        <translation>恢复出厂设置</translation>
+    </message>
+</context>
+<context>
+    <name>DonePage</name>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>The board is provisioned and bound.</source>
+        <translation>设备已配置并完成绑定。</translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation>摘要</translation>
+    </message>
+    <message>
+        <source>SN:</source>
+        <translation>SN：</translation>
+    </message>
+    <message>
+        <source>HW_ID:</source>
+        <translation>HW_ID：</translation>
+    </message>
+    <message>
+        <source>Enterprise:</source>
+        <translation>企业：</translation>
+    </message>
+    <message>
+        <source>Companion app:</source>
+        <translation>硬件应用：</translation>
+    </message>
+    <message>
+        <source>Finished:</source>
+        <translation>完成时间：</translation>
+    </message>
+    <message>
+        <source>Installer:</source>
+        <translation>安装人员：</translation>
+    </message>
+    <message>
+        <source>Save installation report (PDF)…</source>
+        <translation>保存安装报告（PDF）…</translation>
+    </message>
+    <message>
+        <source>Next device</source>
+        <translation>下一台设备</translation>
+    </message>
+    <message>
+        <source>installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <source>not checkable (no partner service)</source>
+        <translation>无法检查（未配置合作伙伴服务）</translation>
+    </message>
+    <message>
+        <source>not installed yet</source>
+        <translation>尚未安装</translation>
+    </message>
+    <message>
+        <source>Save installation report</source>
+        <translation>保存安装报告</translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message>
+        <source>Installation report</source>
+        <translation>安装报告</translation>
+    </message>
+    <message>
+        <source>Cannot write {path}</source>
+        <translation>无法写入 {path}</translation>
+    </message>
+    <message>
+        <source>Binding QR code:</source>
+        <translation>绑定二维码：</translation>
+    </message>
+    <message>
+        <source>Report saved to {path}</source>
+        <translation>报告已保存到 {path}</translation>
+    </message>
+</context>
+<context>
+    <name>HistoryDialog</name>
+    <message>
+        <source>History</source>
+        <translation>历史记录</translation>
+    </message>
+    <message>
+        <source>Search SN, HW_ID, enterprise or installer</source>
+        <translation>搜索 SN、HW_ID、企业或安装人员</translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <source>SN</source>
+        <translation>SN</translation>
+    </message>
+    <message>
+        <source>HW_ID</source>
+        <translation>HW_ID</translation>
+    </message>
+    <message>
+        <source>Stage</source>
+        <translation>阶段</translation>
+    </message>
+    <message>
+        <source>Enterprise</source>
+        <translation>企业</translation>
+    </message>
+    <message>
+        <source>Installer</source>
+        <translation>安装人员</translation>
+    </message>
+    <message>
+        <source>Last change</source>
+        <translation>最后更新</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n board(s)</source>
+        <translation>
+            <numerusform>共 %n 台设备</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Export history</source>
+        <translation>导出历史记录</translation>
+    </message>
+    <message>
+        <source>CSV (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message numerus="yes">
+        <source>Exported %n board(s) to {path}</source>
+        <translation>
+            <numerusform>已将 %n 台设备导出到 {path}</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>LogPane</name>
+    <message>
+        <source>Log</source>
+        <translation>日志</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>WeCom device installer</source>
+        <translation>企业微信设备安装工具</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation>连接</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Write</source>
+        <translation>写入</translation>
+    </message>
+    <message>
+        <source>Network</source>
+        <translation>网络</translation>
+    </message>
+    <message>
+        <source>Bind</source>
+        <translation>绑定</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Log</source>
+        <translation>日志</translation>
+    </message>
+    <message>
+        <source>Retry</source>
+        <translation>重试</translation>
+    </message>
+    <message>
+        <source>Back to the port list</source>
+        <translation>返回端口列表</translation>
+    </message>
+    <message>
+        <source>Opening the local record…</source>
+        <translation>正在打开本地记录…</translation>
+    </message>
+    <message>
+        <source>Ready.</source>
+        <translation>就绪。</translation>
+    </message>
+    <message>
+        <source>The local record is not open yet.</source>
+        <translation>本地记录尚未打开。</translation>
+    </message>
+    <message>
+        <source>SN {sn} is done.</source>
+        <translation>SN {sn} 已完成。</translation>
+    </message>
+    <message>
+        <source>The board was skipped; nothing was changed.</source>
+        <translation>已跳过此设备，未做任何改动。</translation>
+    </message>
+    <message>
+        <source>Stopped. The board&apos;s record is kept.</source>
+        <translation>已停止。设备的记录已保留。</translation>
+    </message>
+    <message>
+        <source>This step failed: {message}</source>
+        <translation>此步骤失败：{message}</translation>
+    </message>
+    <message>
+        <source>Retry resumes from where it stopped; nothing is taken twice.</source>
+        <translation>点击“重试”将从中断处继续，不会重复占用 SN 或调用凭证。</translation>
+    </message>
+    <message>
+        <source>No QR code to scan yet.</source>
+        <translation>暂无可扫描的二维码。</translation>
+    </message>
+</context>
+<context>
+    <name>NetworkPage</name>
+    <message>
+        <source>The board&apos;s network</source>
+        <translation>设备网络</translation>
+    </message>
+    <message>
+        <source>The board reaches WeCom by itself over Wi-Fi.</source>
+        <translation>设备通过 Wi-Fi 自行连接企业微信。</translation>
+    </message>
+    <message>
+        <source>Wi-Fi</source>
+        <translation>Wi-Fi</translation>
+    </message>
+    <message>
+        <source>empty for an open network</source>
+        <translation>开放网络请留空</translation>
+    </message>
+    <message>
+        <source>Network name (SSID):</source>
+        <translation>网络名称 (SSID)：</translation>
+    </message>
+    <message>
+        <source>Password:</source>
+        <translation>密码：</translation>
+    </message>
+    <message>
+        <source>Keep the board&apos;s network</source>
+        <translation>保留设备现有网络</translation>
+    </message>
+    <message>
+        <source>Send to the board</source>
+        <translation>发送到设备</translation>
+    </message>
+    <message>
+        <source>Live state</source>
+        <translation>实时状态</translation>
+    </message>
+    <message>
+        <source>Network: not known yet</source>
+        <translation>网络：尚未获取</translation>
+    </message>
+    <message>
+        <source>WeCom: not known yet</source>
+        <translation>企业微信：尚未获取</translation>
+    </message>
+    <message>
+        <source>A Wi-Fi password has 8 to 63 characters.</source>
+        <translation>Wi-Fi 密码应为 8 到 63 个字符。</translation>
+    </message>
+    <message>
+        <source>Network: {state}</source>
+        <translation>网络：{state}</translation>
+    </message>
+    <message>
+        <source>WeCom: {state}</source>
+        <translation>企业微信：{state}</translation>
+    </message>
+</context>
+<context>
+    <name>PortList</name>
+    <message>
+        <source>Serial ports</source>
+        <translation>串口</translation>
+    </message>
+    <message>
+        <source>(simulated board)</source>
+        <translation>（模拟设备）</translation>
+    </message>
+    <message>
+        <source>(likely the board)</source>
+        <translation>（可能是设备）</translation>
+    </message>
+</context>
+<context>
+    <name>QrView</name>
+    <message>
+        <source>Binding QR code</source>
+        <translation>绑定二维码</translation>
+    </message>
+    <message>
+        <source>No QR code yet</source>
+        <translation>暂无二维码</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>WeCom provider</source>
+        <translation>企业微信服务商</translation>
+    </message>
+    <message>
+        <source>Direct (device talks to WeCom)</source>
+        <translation>硬件直连（设备直接连接企业微信）</translation>
+    </message>
+    <message>
+        <source>Cloud-to-cloud (through the partner service)</source>
+        <translation>云对云（经由合作伙伴服务）</translation>
+    </message>
+    <message>
+        <source>saved — type to replace</source>
+        <translation>已保存，输入新值即可替换</translation>
+    </message>
+    <message>
+        <source>not set</source>
+        <translation>未设置</translation>
+    </message>
+    <message>
+        <source>Mode:</source>
+        <translation>接入方式：</translation>
+    </message>
+    <message>
+        <source>WeCom API URL:</source>
+        <translation>企业微信 API 地址：</translation>
+    </message>
+    <message>
+        <source>Provider corpid:</source>
+        <translation>服务商 corpid：</translation>
+    </message>
+    <message>
+        <source>Provider secret:</source>
+        <translation>服务商密钥 (provider_secret)：</translation>
+    </message>
+    <message>
+        <source>Device model_id:</source>
+        <translation>设备 model_id：</translation>
+    </message>
+    <message>
+        <source>Partner service</source>
+        <translation>合作伙伴服务</translation>
+    </message>
+    <message>
+        <source>Partner URL:</source>
+        <translation>合作伙伴服务地址：</translation>
+    </message>
+    <message>
+        <source>Installer token:</source>
+        <translation>安装人员令牌：</translation>
+    </message>
+    <message>
+        <source>Provisioning</source>
+        <translation>设备配置</translation>
+    </message>
+    <message>
+        <source>Register each board with WeCom</source>
+        <translation>逐台向企业微信注册设备</translation>
+    </message>
+    <message>
+        <source>Imported inventory</source>
+        <translation>导入的库存</translation>
+    </message>
+    <message>
+        <source>Static (printed once)</source>
+        <translation>静态（只需打印一次）</translation>
+    </message>
+    <message>
+        <source>Dynamic (renewed while shown)</source>
+        <translation>动态（显示期间自动更新）</translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation> 秒</translation>
+    </message>
+    <message>
+        <source>System language</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <source>Credential source:</source>
+        <translation>凭证来源：</translation>
+    </message>
+    <message>
+        <source>SN prefix:</source>
+        <translation>SN 前缀：</translation>
+    </message>
+    <message>
+        <source>QR code:</source>
+        <translation>二维码：</translation>
+    </message>
+    <message>
+        <source>Binding poll interval:</source>
+        <translation>绑定查询间隔：</translation>
+    </message>
+    <message>
+        <source>Language:</source>
+        <translation>语言：</translation>
+    </message>
+    <message>
+        <source>Installer name:</source>
+        <translation>安装人员姓名：</translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation>测试连接</translation>
+    </message>
+    <message>
+        <source>Saved to {path}</source>
+        <translation>已保存到 {path}</translation>
+    </message>
+    <message>
+        <source>Testing…</source>
+        <translation>正在测试…</translation>
+    </message>
+    <message>
+        <source>Cannot save {path}: {reason}</source>
+        <translation>无法保存 {path}：{reason}</translation>
+    </message>
+    <message>
+        <source>The settings were saved; the secret is kept for this session only.</source>
+        <translation>设置已保存；密钥仅在本次运行期间保留。</translation>
+    </message>
+</context>
+<context>
+    <name>StartPage</name>
+    <message>
+        <source>Ready to install</source>
+        <translation>准备安装</translation>
+    </message>
+    <message>
+        <source>Check the profile below, then connect the first board.</source>
+        <translation>请核对下方的当前设置，然后连接第一台设备。</translation>
+    </message>
+    <message>
+        <source>Active profile</source>
+        <translation>当前设置</translation>
+    </message>
+    <message>
+        <source>counting…</source>
+        <translation>正在统计…</translation>
+    </message>
+    <message>
+        <source>Mode:</source>
+        <translation>接入方式：</translation>
+    </message>
+    <message>
+        <source>Device model:</source>
+        <translation>设备型号：</translation>
+    </message>
+    <message>
+        <source>Credential source:</source>
+        <translation>凭证来源：</translation>
+    </message>
+    <message>
+        <source>Credentials left:</source>
+        <translation>剩余凭证：</translation>
+    </message>
+    <message>
+        <source>Installer:</source>
+        <translation>安装人员：</translation>
+    </message>
+    <message>
+        <source>Provider account</source>
+        <translation>服务商账号</translation>
+    </message>
+    <message>
+        <source>Not checked yet</source>
+        <translation>尚未检查</translation>
+    </message>
+    <message>
+        <source>Check again</source>
+        <translation>重新检查</translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation>设置…</translation>
+    </message>
+    <message>
+        <source>History…</source>
+        <translation>历史记录…</translation>
+    </message>
+    <message>
+        <source>Connect a board</source>
+        <translation>连接设备</translation>
+    </message>
+    <message>
+        <source>Direct (device talks to WeCom)</source>
+        <translation>硬件直连（设备直接连接企业微信）</translation>
+    </message>
+    <message>
+        <source>Cloud-to-cloud</source>
+        <translation>云对云</translation>
+    </message>
+    <message>
+        <source>Register each board with WeCom</source>
+        <translation>逐台向企业微信注册设备</translation>
+    </message>
+    <message>
+        <source>Imported inventory</source>
+        <translation>导入的库存</translation>
+    </message>
+    <message>
+        <source>Partner service</source>
+        <translation>合作伙伴服务</translation>
+    </message>
+    <message>
+        <source>(not set — open Settings)</source>
+        <translation>（未设置，请打开“设置”）</translation>
+    </message>
+    <message>
+        <source>Demo mode: a simulated board and a local WeCom emulator stand in for real hardware and a real account. Nothing leaves this computer.</source>
+        <translation>演示模式：由模拟设备和本地企业微信模拟服务代替真实硬件和真实账号，所有数据都不会离开这台电脑。</translation>
+    </message>
+    <message>
+        <source>issued on demand</source>
+        <translation>按需获取</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n credential(s) available</source>
+        <translation>
+            <numerusform>可用凭证 %n 个</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Checking the provider account…</source>
+        <translation>正在检查服务商账号…</translation>
+    </message>
+    <message>
+        <source>The provider account works.</source>
+        <translation>服务商账号可正常使用。</translation>
+    </message>
+    <message>
+        <source>The provider account has a problem: see below and open Settings.</source>
+        <translation>服务商账号有问题：请查看下方说明，并打开“设置”修改。</translation>
+    </message>
+</context>
+<context>
+    <name>WritePage</name>
+    <message>
+        <source>Writing the credential</source>
+        <translation>正在写入调用凭证</translation>
+    </message>
+    <message>
+        <source>Keep the board plugged in until the last step is done.</source>
+        <translation>所有步骤完成前，请勿拔下设备。</translation>
+    </message>
+    <message>
+        <source>%v of %m steps</source>
+        <translation>已完成 %v/%m 步</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>步骤</translation>
+    </message>
+    <message>
+        <source>Obtain an SN and its credential</source>
+        <translation>获取 SN 及其调用凭证</translation>
+    </message>
+    <message>
+        <source>Write them to the board</source>
+        <translation>写入设备</translation>
+    </message>
+    <message>
+        <source>Verify (the board proves it holds the credential)</source>
+        <translation>校验（设备证明已持有该调用凭证）</translation>
+    </message>
+    <message>
+        <source>Lock it into flash</source>
+        <translation>锁定并写入闪存</translation>
+    </message>
+    <message>
+        <source>already done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>SN {sn}</source>
+        <translation>SN {sn}</translation>
+    </message>
+    <message>
+        <source>(resumed from this computer&apos;s record)</source>
+        <translation>（根据本机记录继续）</translation>
+    </message>
+</context>
+<context>
     <name>cli</name>
     <message>
         <source>Error</source>
-        <translation type="unfinished"></translation>
+        <translation>错误</translation>
+    </message>
+    <message>
+        <source>All checked settings work.</source>
+        <translation>所检查的设置均正常。</translation>
+    </message>
+    <message>
+        <source>PySide6 is not installed</source>
+        <translation>未安装 PySide6</translation>
+    </message>
+    <message>
+        <source>there is no display (DISPLAY is not set)</source>
+        <translation>没有可用的显示器（未设置 DISPLAY）</translation>
+    </message>
+    <message>
+        <source>The wizard cannot open: {reason}. Running the demo in the terminal instead.</source>
+        <translation>无法打开向导：{reason}。改为在终端中运行演示。</translation>
+    </message>
+    <message>
+        <source>The wizard did not start ({reason}). Running the demo in the terminal instead.</source>
+        <translation>向导未能启动（{reason}）。改为在终端中运行演示。</translation>
+    </message>
+    <message>
+        <source>Demo: provider emulator at {url} (operator page {page}); simulated boards on {ports}; demo data in {folder}.</source>
+        <translation>演示：服务商模拟服务位于 {url}（操作页面 {page}）；模拟设备位于 {ports}；演示数据保存在 {folder}。</translation>
+    </message>
+    <message>
+        <source>The emulator plays the enterprise admin: it scans after {s} s.</source>
+        <translation>模拟服务将扮演企业管理员，在 {s} 秒后自动扫码。</translation>
+    </message>
+    <message>
+        <source>Board on {port}</source>
+        <translation>{port} 上的设备</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>型号</translation>
+    </message>
+    <message>
+        <source>Firmware</source>
+        <translation>固件</translation>
+    </message>
+    <message>
+        <source>HW ID</source>
+        <translation>HW_ID</translation>
+    </message>
+    <message>
+        <source>Protocol</source>
+        <translation>协议</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>SN</source>
+        <translation>SN</translation>
+    </message>
+    <message>
+        <source>No serial ports found. Plug the board in.</source>
+        <translation>未找到串口。请连接设备。</translation>
+    </message>
+    <message>
+        <source>likely</source>
+        <translation>可能是设备</translation>
+    </message>
+    <message>
+        <source>simulated</source>
+        <translation>模拟设备</translation>
+    </message>
+    <message>
+        <source>Port</source>
+        <translation>端口</translation>
+    </message>
+    <message>
+        <source>Serial</source>
+        <translation>序列号</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>描述</translation>
+    </message>
+    <message>
+        <source>Network: {net}   WeCom: {wecom}</source>
+        <translation>网络：{net}   企业微信：{wecom}</translation>
+    </message>
+    <message>
+        <source>Bound to: {corp}</source>
+        <translation>已绑定：{corp}</translation>
+    </message>
+    <message>
+        <source>The board on {port} is blinking and beeping for 5 seconds.</source>
+        <translation>{port} 上的设备正在闪灯并蜂鸣，持续 5 秒。</translation>
+    </message>
+    <message>
+        <source>Restarting the board on {port}…</source>
+        <translation>正在重启 {port} 上的设备…</translation>
+    </message>
+    <message>
+        <source>The board is back.</source>
+        <translation>设备已重启完成。</translation>
+    </message>
+    <message>
+        <source>Refusing to erase without --yes: factory-reset deletes the board&apos;s SN, credential and Wi-Fi settings, and a board bound to an enterprise stops working until it is provisioned again. Run installer-app device info --port {port} to see which board it is, then add --yes.</source>
+        <translation>未指定 --yes，不执行擦除：factory-reset 会删除设备的 SN、调用凭证和 Wi-Fi 设置，已绑定企业的设备在重新配置之前将无法使用。请先运行 installer-app device info --port {port} 确认是哪台设备，再加上 --yes。</translation>
+    </message>
+    <message>
+        <source>Board {model} (HW ID {hw_id}, SN {sn}) on {port} was reset: its state is now {state}.</source>
+        <translation>{port} 上的设备 {model}（HW_ID {hw_id}，SN {sn}）已恢复出厂设置，当前状态为 {state}。</translation>
+    </message>
+    <message>
+        <source>The Wi-Fi network name must be 1 to 32 bytes.</source>
+        <translation>Wi-Fi 网络名称必须为 1 到 32 个字节。</translation>
+    </message>
+    <message>
+        <source>The Wi-Fi password for {ssid} is needed, and there is no terminal.</source>
+        <translation>需要 {ssid} 的 Wi-Fi 密码，但当前没有可供输入的终端。</translation>
+    </message>
+    <message>
+        <source>Set the environment variable {env}.</source>
+        <translation>请设置环境变量 {env}。</translation>
+    </message>
+    <message>
+        <source>Wi-Fi password for {ssid} (empty for an open network): </source>
+        <translation>{ssid} 的 Wi-Fi 密码（开放网络请留空）： </translation>
+    </message>
+    <message>
+        <source>The Wi-Fi password must be empty (open network), 8 to 63 characters, or 64 hex digits.</source>
+        <translation>Wi-Fi 密码必须为空（开放网络）、8 到 63 个字符，或 64 位十六进制数。</translation>
+    </message>
+    <message>
+        <source>No board was found on any serial port.</source>
+        <translation>所有串口上都未发现设备。</translation>
+    </message>
+    <message>
+        <source>Plug the board in (check the cable), or name its port with --port.</source>
+        <translation>请连接设备（并检查数据线），或用 --port 指定其端口。</translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation>连接</translation>
+    </message>
+    <message>
+        <source>Board</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Credential</source>
+        <translation>调用凭证</translation>
+    </message>
+    <message>
+        <source>Write</source>
+        <translation>写入</translation>
+    </message>
+    <message>
+        <source>Verify</source>
+        <translation>校验</translation>
+    </message>
+    <message>
+        <source>Lock</source>
+        <translation>锁定</translation>
+    </message>
+    <message>
+        <source>Wi-Fi</source>
+        <translation>Wi-Fi</translation>
+    </message>
+    <message>
+        <source>QR code</source>
+        <translation>二维码</translation>
+    </message>
+    <message>
+        <source>Binding</source>
+        <translation>绑定</translation>
+    </message>
+    <message>
+        <source>Companion app</source>
+        <translation>硬件应用</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>started</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>in progress</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>retrying</source>
+        <translation>重试中</translation>
+    </message>
+    <message>
+        <source>ok</source>
+        <translation>成功</translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation>已跳过</translation>
+    </message>
+    <message>
+        <source>FAILED</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>Scan in WeCom to bind the board: {url}</source>
+        <translation>请在企业微信中扫码绑定设备：{url}</translation>
+    </message>
+    <message>
+        <source>Done: SN {sn} is bound to {corp}; companion app: {app}.</source>
+        <translation>完成：SN {sn} 已绑定到 {corp}；硬件应用：{app}。</translation>
+    </message>
+    <message>
+        <source>Done: SN {sn} is provisioned; not bound yet (--no-wait).</source>
+        <translation>完成：SN {sn} 已配置，尚未绑定（--no-wait）。</translation>
+    </message>
+    <message>
+        <source>not checkable</source>
+        <translation>无法检查</translation>
+    </message>
+    <message>
+        <source>installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <source>not installed</source>
+        <translation>未安装</translation>
+    </message>
+    <message>
+        <source>The simulator cannot start with these options: {why}.</source>
+        <translation>模拟设备无法以这些选项启动：{why}。</translation>
+    </message>
+    <message>
+        <source>See installer-app simulate-device --help.</source>
+        <translation>请查看 installer-app simulate-device --help。</translation>
+    </message>
+    <message>
+        <source>Simulated {model} (HW_ID {hw_id}) is waiting on {url}. Stop it with Ctrl-C.</source>
+        <translation>模拟设备 {model}（HW_ID {hw_id}）正在 {url} 上等待连接。按 Ctrl-C 停止。</translation>
+    </message>
+    <message>
+        <source>Simulated board stopped.</source>
+        <translation>模拟设备已停止。</translation>
+    </message>
+    <message>
+        <source>The simulator cannot open its port: {why}.</source>
+        <translation>模拟设备无法打开端口：{why}。</translation>
+    </message>
+    <message>
+        <source>On Windows use --tcp; with --tcp choose a free port (0: any).</source>
+        <translation>在 Windows 上请使用 --tcp；使用 --tcp 时请选择一个空闲端口（0 表示任意端口）。</translation>
+    </message>
+    <message>
+        <source>Imported {imported} credentials from {file}; {duplicates} were already in the store.</source>
+        <translation>已从 {file} 导入 {imported} 个调用凭证；另有 {duplicates} 个已在本地数据库中。</translation>
+    </message>
+    <message>
+        <source>Nothing was imported from {file}: {count} rows are rejected.</source>
+        <translation>未从 {file} 导入任何内容：有 {count} 行不符合要求。</translation>
+    </message>
+    <message>
+        <source>  row {row}: {reason}</source>
+        <translation>  第 {row} 行：{reason}</translation>
+    </message>
+    <message>
+        <source>Correct or remove these rows, then import the whole file again.</source>
+        <translation>请修正或删除这些行，然后重新导入整个文件。</translation>
+    </message>
+    <message>
+        <source>Inventory: {total} credentials, {free} free, {assigned} given to boards.</source>
+        <translation>库存：共 {total} 个调用凭证，{free} 个未使用，{assigned} 个已分配给设备。</translation>
+    </message>
+    <message>
+        <source>Wrote {count} boards to {file}.</source>
+        <translation>已将 {count} 台设备写入 {file}。</translation>
+    </message>
+    <message>
+        <source>No boards in the history yet.</source>
+        <translation>历史记录中还没有设备。</translation>
     </message>
 </context>
 <context>
     <name>config</name>
     <message>
         <source>Setting {key} in {file}: {problem}</source>
-        <translation type="unfinished"></translation>
+        <translation>{file} 中的设置项 {key}：{problem}</translation>
     </message>
     <message>
         <source>Correct the file, or remove the key to use the default.</source>
-        <translation type="unfinished"></translation>
+        <translation>请修改该文件，或删除此设置项以使用默认值。</translation>
     </message>
     <message>
         <source>must be above zero</source>
-        <translation type="unfinished"></translation>
+        <translation>必须大于零</translation>
     </message>
     <message>
         <source>expected {kind}, found {found!r}</source>
-        <translation type="unfinished"></translation>
+        <translation>应为 {kind}，实际为 {found!r}</translation>
     </message>
     <message>
         <source>must be one of {choices}</source>
-        <translation type="unfinished"></translation>
+        <translation>必须是以下之一：{choices}</translation>
     </message>
     <message>
         <source>unknown section</source>
-        <translation type="unfinished"></translation>
+        <translation>未知的配置节</translation>
     </message>
     <message>
         <source>unknown key{hint}</source>
-        <translation type="unfinished"></translation>
+        <translation>未知的设置项{hint}</translation>
     </message>
     <message>
         <source>The configuration file {file} does not exist.</source>
-        <translation type="unfinished"></translation>
+        <translation>配置文件 {file} 不存在。</translation>
     </message>
     <message>
         <source>Cannot read {file}: {reason}</source>
-        <translation type="unfinished"></translation>
+        <translation>无法读取 {file}：{reason}</translation>
     </message>
     <message>
         <source>{file} is not valid TOML: {reason}</source>
-        <translation type="unfinished"></translation>
+        <translation>{file} 不是有效的 TOML 文件：{reason}</translation>
     </message>
     <message>
         <source>This computer has no usable credential store ({reason}).</source>
-        <translation type="unfinished"></translation>
+        <translation>这台电脑没有可用的系统密钥库（{reason}）。</translation>
     </message>
     <message>
         <source>Set {env} in the environment instead.</source>
-        <translation type="unfinished"></translation>
+        <translation>请改为设置环境变量 {env}。</translation>
+    </message>
+</context>
+<context>
+    <name>device</name>
+    <message>
+        <source>The device sent a malformed answer to {command}: {problem}.</source>
+        <translation>设备对 {command} 的应答格式有误：{problem}。</translation>
+    </message>
+    <message>
+        <source>Check that the port belongs to a supported board and that its firmware is up to date.</source>
+        <translation>请确认该端口连接的是受支持的设备，且设备固件为最新版本。</translation>
+    </message>
+    <message>
+        <source>the device reported error {code}</source>
+        <translation>设备报告错误 {code}</translation>
+    </message>
+    <message>
+        <source>The device refused {command}: {what} ({detail}).</source>
+        <translation>设备拒绝了 {command}：{what}（{detail}）。</translation>
+    </message>
+    <message>
+        <source>The device refused {command}: {what}.</source>
+        <translation>设备拒绝了 {command}：{what}。</translation>
+    </message>
+    <message>
+        <source>it could not read the request</source>
+        <translation>设备无法解析该请求</translation>
+    </message>
+    <message>
+        <source>Try again; if it keeps happening, update the app.</source>
+        <translation>请重试；如果问题反复出现，请更新本工具。</translation>
+    </message>
+    <message>
+        <source>its firmware does not know this command</source>
+        <translation>设备固件不支持此命令</translation>
+    </message>
+    <message>
+        <source>Update the board&apos;s firmware.</source>
+        <translation>请升级设备固件。</translation>
+    </message>
+    <message>
+        <source>a value was missing, too long or not allowed</source>
+        <translation>某个字段缺失、过长或取值不允许</translation>
+    </message>
+    <message>
+        <source>Check the SN, the credential or the confirmation sent.</source>
+        <translation>请检查发送的 SN、调用凭证或确认信息。</translation>
+    </message>
+    <message>
+        <source>it is already provisioned with another credential</source>
+        <translation>设备已写入另一个调用凭证</translation>
+    </message>
+    <message>
+        <source>This board belongs to another SN. Use installer-app device factory-reset only if you are sure it must be provisioned again.</source>
+        <translation>此设备已属于另一个 SN。只有在确认需要重新配置时，才可使用 installer-app device factory-reset。</translation>
+    </message>
+    <message>
+        <source>no credential has been written to it</source>
+        <translation>设备中尚未写入调用凭证</translation>
+    </message>
+    <message>
+        <source>Write the credential first, then try again.</source>
+        <translation>请先写入调用凭证，然后重试。</translation>
+    </message>
+    <message>
+        <source>writing its flash failed; nothing was stored</source>
+        <translation>写入闪存失败，未保存任何内容</translation>
+    </message>
+    <message>
+        <source>Try again; if it fails again the board is faulty: set it aside.</source>
+        <translation>请重试；如果再次失败，说明设备有故障，请将其放到一边。</translation>
+    </message>
+    <message>
+        <source>it stayed busy</source>
+        <translation>设备持续忙碌</translation>
+    </message>
+    <message>
+        <source>Wait a few seconds and try again.</source>
+        <translation>请等待几秒后重试。</translation>
+    </message>
+    <message>
+        <source>No answer from the device on {port} to {command} after {tries} tries.</source>
+        <translation>{port} 上的设备对 {command} 无应答（已尝试 {tries} 次）。</translation>
+    </message>
+    <message>
+        <source>device not answering: check the cable, the power, and that this is the right port</source>
+        <translation>设备无应答：请检查数据线和电源，并确认选择了正确的端口</translation>
+    </message>
+    <message>
+        <source>The serial port {port} does not exist.</source>
+        <translation>串口 {port} 不存在。</translation>
+    </message>
+    <message>
+        <source>Plug the board in, then run installer-app ports to see the ports there are.</source>
+        <translation>请连接设备，然后运行 installer-app ports 查看现有端口。</translation>
+    </message>
+    <message>
+        <source>The serial port {port} is in use by {holders}.</source>
+        <translation>串口 {port} 正被 {holders} 占用。</translation>
+    </message>
+    <message>
+        <source>The serial port {port} is in use by another program.</source>
+        <translation>串口 {port} 正被其他程序占用。</translation>
+    </message>
+    <message>
+        <source>close the other program (e.g. a serial monitor), then try again</source>
+        <translation>请关闭占用该端口的程序（例如串口监视器），然后重试</translation>
+    </message>
+    <message>
+        <source>add your user to the dialout group: sudo usermod -aG dialout $USER, then log out and in</source>
+        <translation>请将当前用户加入 dialout 组：执行 sudo usermod -aG dialout $USER，然后注销并重新登录</translation>
+    </message>
+    <message>
+        <source>Close any other program using the port, or check the port&apos;s permissions.</source>
+        <translation>请关闭其他占用该端口的程序，或检查端口权限。</translation>
+    </message>
+    <message>
+        <source>Permission denied opening the serial port {port}.</source>
+        <translation>没有权限打开串口 {port}。</translation>
+    </message>
+    <message>
+        <source>The device on {port} was disconnected.</source>
+        <translation>{port} 上的设备已断开连接。</translation>
+    </message>
+    <message>
+        <source>Check that the cable is plugged in firmly, then try again.</source>
+        <translation>请确认数据线已插牢，然后重试。</translation>
+    </message>
+    <message>
+        <source>The device on {port} speaks provisioning protocol version {proto}; this app speaks version 1.</source>
+        <translation>{port} 上的设备使用第 {proto} 版配置协议，本工具仅支持第 1 版。</translation>
+    </message>
+    <message>
+        <source>Update the app or the board&apos;s firmware.</source>
+        <translation>请更新本工具或设备固件。</translation>
+    </message>
+    <message>
+        <source>Cannot use the serial port {port}: {reason}</source>
+        <translation>无法使用串口 {port}：{reason}</translation>
+    </message>
+    <message>
+        <source>Unplug and re-plug the board, then run installer-app ports.</source>
+        <translation>请拔下并重新插上设备，然后运行 installer-app ports。</translation>
+    </message>
+    <message>
+        <source>The simulator&apos;s state file {path} is unreadable.</source>
+        <translation>无法读取模拟设备的状态文件 {path}。</translation>
+    </message>
+    <message>
+        <source>Delete it to start with a blank board, or pass another file.</source>
+        <translation>删除该文件即可从空白设备开始，或指定另一个文件。</translation>
+    </message>
+    <message>
+        <source>Cannot write the simulator&apos;s state file {path}.</source>
+        <translation>无法写入模拟设备的状态文件 {path}。</translation>
+    </message>
+    <message>
+        <source>Check the folder exists and is writable.</source>
+        <translation>请确认该文件夹存在且可写。</translation>
+    </message>
+</context>
+<context>
+    <name>emulator</name>
+    <message>
+        <source>Provider emulator at {url} stopped.</source>
+        <translation>位于 {url} 的服务商模拟服务已停止。</translation>
+    </message>
+    <message>
+        <source>Provider emulator running at {url}</source>
+        <translation>服务商模拟服务正在运行：{url}</translation>
+    </message>
+    <message>
+        <source>Operator page (open it in a browser): {url}</source>
+        <translation>操作页面（请在浏览器中打开）：{url}</translation>
+    </message>
+    <message>
+        <source>Settings for installer-app:</source>
+        <translation>installer-app 的设置：</translation>
+    </message>
+    <message>
+        <source>The emulator&apos;s test secrets (not real ones) go into the environment:</source>
+        <translation>模拟服务的测试密钥（并非真实密钥）通过以下环境变量提供：</translation>
+    </message>
+    <message>
+        <source>Model ids it knows: {models}</source>
+        <translation>已知的 model_id：{models}</translation>
+    </message>
+    <message>
+        <source>State file: {path}</source>
+        <translation>状态文件：{path}</translation>
+    </message>
+    <message>
+        <source>State is kept in memory only.</source>
+        <translation>状态仅保存在内存中。</translation>
+    </message>
+    <message>
+        <source>Devices are bound automatically {seconds} s after they are registered.</source>
+        <translation>设备注册 {seconds} 秒后将自动绑定。</translation>
+    </message>
+    <message>
+        <source>Press Ctrl-C to stop.</source>
+        <translation>按 Ctrl-C 停止。</translation>
+    </message>
+    <message>
+        <source>Cannot listen on {host}:{port}: {reason}</source>
+        <translation>无法在 {host}:{port} 上监听：{reason}</translation>
+    </message>
+    <message>
+        <source>Choose another --port, or stop the program using this one.</source>
+        <translation>请用 --port 换一个端口，或停止占用此端口的程序。</translation>
+    </message>
+    <message>
+        <source>Cannot read the emulator state file {path}.</source>
+        <translation>无法读取模拟服务的状态文件 {path}。</translation>
+    </message>
+    <message>
+        <source>Check its permissions: {reason}</source>
+        <translation>请检查文件权限：{reason}</translation>
+    </message>
+    <message>
+        <source>The emulator state file {path} is damaged.</source>
+        <translation>模拟服务的状态文件 {path} 已损坏。</translation>
+    </message>
+    <message>
+        <source>Delete it or pass another --state file to start empty.</source>
+        <translation>请删除该文件，或用 --state 指定另一个文件，以空状态启动。</translation>
+    </message>
+</context>
+<context>
+    <name>provider</name>
+    <message>
+        <source>WeCom provider API: not configured (not needed in cloud mode).</source>
+        <translation>企业微信服务商接口：未配置（云对云模式下无需配置）。</translation>
+    </message>
+    <message>
+        <source>corpid</source>
+        <translation>corpid</translation>
+    </message>
+    <message>
+        <source>provider secret</source>
+        <translation>服务商密钥 (provider_secret)</translation>
+    </message>
+    <message>
+        <source>WeCom provider API: the {missing} is not set.</source>
+        <translation>企业微信服务商接口：未设置 {missing}。</translation>
+    </message>
+    <message>
+        <source>Set [provider] corpid in the settings file, and the provider secret in the credential store or INSTALLER_PROVIDER_SECRET.</source>
+        <translation>请在设置文件中填写 [provider] corpid，并将服务商密钥保存到系统密钥库或环境变量 INSTALLER_PROVIDER_SECRET。</translation>
+    </message>
+    <message>
+        <source>WeCom provider API at {host}: corpid {corpid} and provider secret work.</source>
+        <translation>企业微信服务商接口（{host}）：corpid {corpid} 和服务商密钥均可用。</translation>
+    </message>
+    <message>
+        <source>Partner service: not configured; whether the companion app is installed cannot be checked.</source>
+        <translation>合作伙伴服务：未配置，无法检查硬件应用是否已安装。</translation>
+    </message>
+    <message>
+        <source>URL</source>
+        <translation>地址 (URL)</translation>
+    </message>
+    <message>
+        <source>installer token</source>
+        <translation>安装人员令牌</translation>
+    </message>
+    <message>
+        <source>Partner service: the {missing} is not set.</source>
+        <translation>合作伙伴服务：未设置 {missing}。</translation>
+    </message>
+    <message>
+        <source>Set [partner] base_url in the settings file, and the installer token in the credential store or INSTALLER_PARTNER_TOKEN.</source>
+        <translation>请在设置文件中填写 [partner] base_url，并将安装人员令牌保存到系统密钥库或环境变量 INSTALLER_PARTNER_TOKEN。</translation>
+    </message>
+    <message>
+        <source>Partner service at {host}: the installer token works.</source>
+        <translation>合作伙伴服务（{host}）：安装人员令牌可用。</translation>
+    </message>
+    <message>
+        <source>The provider API reported an error (errcode {errcode}).</source>
+        <translation>服务商接口返回错误（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>The WeCom provider API is busy (errcode {errcode}).</source>
+        <translation>企业微信服务商接口繁忙（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>The app retries on its own; if this persists, try again in a few minutes.</source>
+        <translation>本工具会自动重试；如果问题持续，请过几分钟再试。</translation>
+    </message>
+    <message>
+        <source>WeCom is busy</source>
+        <translation>企业微信繁忙</translation>
+    </message>
+    <message>
+        <source>WeCom refused the provider secret (errcode {errcode}).</source>
+        <translation>企业微信拒绝了服务商密钥（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>The provider secret in settings is wrong: copy it again from the provider admin (服务商管理后台) and save it in settings.</source>
+        <translation>设置中的服务商密钥 (provider_secret) 不正确：请从服务商管理后台重新复制，并保存到设置中。</translation>
+    </message>
+    <message>
+        <source>WeCom refused the corpid (errcode {errcode}).</source>
+        <translation>企业微信拒绝了 corpid（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>The corpid in settings is wrong: use the provider&apos;s corpid shown in the provider admin.</source>
+        <translation>设置中的 corpid 不正确：请使用服务商管理后台显示的服务商 corpid。</translation>
+    </message>
+    <message>
+        <source>WeCom refused the access token even after a refresh (errcode {errcode}).</source>
+        <translation>刷新后企业微信仍拒绝访问令牌（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>Wait a minute and try again; if it persists, check the provider secret.</source>
+        <translation>请等待一分钟后重试；如果问题持续，请检查服务商密钥。</translation>
+    </message>
+    <message>
+        <source>access token refused</source>
+        <translation>访问令牌被拒绝</translation>
+    </message>
+    <message>
+        <source>WeCom is rate limiting this account (errcode {errcode}).</source>
+        <translation>此账号调用企业微信接口过于频繁，已被限流（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>The app waits and tries again; a per-minute block lasts about a minute.</source>
+        <translation>本工具会等待后自动重试；按分钟计的限流约持续一分钟。</translation>
+    </message>
+    <message>
+        <source>rate limited</source>
+        <translation>调用过于频繁（被限流）</translation>
+    </message>
+    <message>
+        <source>WeCom reports too many concurrent calls (errcode {errcode}).</source>
+        <translation>企业微信提示并发调用过多（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>The app waits and tries again; run fewer installer stations at once.</source>
+        <translation>本工具会等待后自动重试；请减少同时工作的安装工位。</translation>
+    </message>
+    <message>
+        <source>too many concurrent calls</source>
+        <translation>并发调用过多</translation>
+    </message>
+    <message>
+        <source>WeCom rejected the SN or does not know it (errcode {errcode}).</source>
+        <translation>企业微信拒绝了此 SN，或查无此 SN（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>The SN source is wrong: check the SN prefix in settings or the inventory file (SNs are 1 to 128 letters and digits).</source>
+        <translation>SN 来源有误：请检查设置中的 SN 前缀或库存文件（SN 由 1 到 128 个字母和数字组成）。</translation>
+    </message>
+    <message>
+        <source>This SN is already registered with WeCom (errcode {errcode}).</source>
+        <translation>此 SN 已在企业微信注册过（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>Its SecretNo cannot be fetched again: import it from the provider admin&apos;s export, or use a new SN.</source>
+        <translation>无法再次获取它的调用凭证 (SecretNo)：请从服务商管理后台导出的文件中导入，或改用新的 SN。</translation>
+    </message>
+    <message>
+        <source>The device is not bound to any enterprise yet (errcode {errcode}).</source>
+        <translation>设备尚未绑定任何企业（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>An enterprise admin scans the binding QR code in the WeCom app.</source>
+        <translation>请企业管理员在企业微信中扫描绑定二维码。</translation>
+    </message>
+    <message>
+        <source>WeCom says this device&apos;s SecretNo is invalid (errcode {errcode}).</source>
+        <translation>企业微信提示此设备的调用凭证 (SecretNo) 无效（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>The device must get new credentials: reset its SecretNo in the provider admin, then provision it again.</source>
+        <translation>需要为设备更换调用凭证：请在服务商管理后台重置其 SecretNo，然后重新配置设备。</translation>
+    </message>
+    <message>
+        <source>WeCom does not know this model (errcode {errcode}).</source>
+        <translation>企业微信中不存在此型号（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>model_id in settings is wrong: use a model id from the provider admin.</source>
+        <translation>设置中的 model_id 不正确：请使用服务商管理后台中的型号 ID (model_id)。</translation>
+    </message>
+    <message>
+        <source>The provider API answered errcode {errcode}: {errmsg}</source>
+        <translation>服务商接口返回 errcode {errcode}：{errmsg}</translation>
+    </message>
+    <message>
+        <source>Look the code up in the WeCom documentation, or send this message to the provider admin.</source>
+        <translation>请在企业微信开发文档中查询该错误码，或将此信息发给服务商管理员。</translation>
+    </message>
+    <message>
+        <source>The partner service refused the installer token.</source>
+        <translation>合作伙伴服务拒绝了安装人员令牌。</translation>
+    </message>
+    <message>
+        <source>The installer token in settings is wrong or revoked: ask the partner for a new one.</source>
+        <translation>设置中的安装人员令牌不正确或已被吊销：请向合作伙伴申请新的令牌。</translation>
+    </message>
+    <message>
+        <source>The partner service is rate limiting this installer.</source>
+        <translation>此安装人员调用合作伙伴服务过于频繁，已被限流。</translation>
+    </message>
+    <message>
+        <source>The app waits as the service asks and tries again.</source>
+        <translation>本工具会按服务要求的时间等待，然后自动重试。</translation>
+    </message>
+    <message>
+        <source>The partner service does not know this SN.</source>
+        <translation>合作伙伴服务中没有此 SN。</translation>
+    </message>
+    <message>
+        <source>Register the device with the partner service first, or check the SN.</source>
+        <translation>请先在合作伙伴服务中注册设备，或检查 SN。</translation>
+    </message>
+    <message>
+        <source>Cannot reach {host} ({detail}): check the network.</source>
+        <translation>无法连接 {host}（{detail}）：请检查网络。</translation>
+    </message>
+    <message>
+        <source>Check the network connection and the server address in settings; the app retries on its own.</source>
+        <translation>请检查网络连接和设置中的服务器地址；本工具会自动重试。</translation>
+    </message>
+    <message>
+        <source>network down or server unreachable</source>
+        <translation>网络中断或服务器无法访问</translation>
+    </message>
+    <message>
+        <source>{host} answered HTTP {status} without the expected JSON ({detail}).</source>
+        <translation>{host} 返回了 HTTP {status}，但不是预期的 JSON（{detail}）。</translation>
+    </message>
+    <message>
+        <source>Check the server address in settings: it must point at the WeCom API or the partner service.</source>
+        <translation>请检查设置中的服务器地址：它必须指向企业微信接口或合作伙伴服务。</translation>
+    </message>
+    <message>
+        <source>The request to the provider was cancelled.</source>
+        <translation>对服务商接口的请求已取消。</translation>
+    </message>
+    <message>
+        <source>{reason}, retrying in {seconds} s</source>
+        <translation>{reason}，{seconds} 秒后重试</translation>
+    </message>
+    <message>
+        <source>connection timed out</source>
+        <translation>连接超时</translation>
+    </message>
+    <message>
+        <source>no answer in time</source>
+        <translation>未及时应答</translation>
+    </message>
+    <message>
+        <source>connection failed</source>
+        <translation>连接失败</translation>
+    </message>
+    <message>
+        <source>connection dropped</source>
+        <translation>连接中断</translation>
+    </message>
+    <message>
+        <source>network error {kind}</source>
+        <translation>网络错误 {kind}</translation>
+    </message>
+    <message>
+        <source>server error HTTP {status}</source>
+        <translation>服务器错误 HTTP {status}</translation>
+    </message>
+    <message>
+        <source>not a JSON object</source>
+        <translation>不是 JSON 对象</translation>
+    </message>
+    <message>
+        <source>unexpected HTTP status</source>
+        <translation>意外的 HTTP 状态码</translation>
+    </message>
+    <message>
+        <source>fields missing from the answer</source>
+        <translation>应答中缺少字段</translation>
+    </message>
+    <message>
+        <source>The binding QR link is not valid: {problem}</source>
+        <translation>绑定二维码链接无效：{problem}</translation>
+    </message>
+    <message>
+        <source>Check the provider settings; switch to the dynamic QR code if this persists.</source>
+        <translation>请检查服务商设置；如果问题持续，请改用动态二维码。</translation>
+    </message>
+    <message>
+        <source>it would carry a secret</source>
+        <translation>链接中会包含密钥</translation>
+    </message>
+    <message>
+        <source>it does not point at WeCom&apos;s binding page</source>
+        <translation>链接未指向企业微信的绑定页面</translation>
+    </message>
+    <message>
+        <source>it has no hw_code</source>
+        <translation>链接中缺少 hw_code</translation>
+    </message>
+</context>
+<context>
+    <name>store</name>
+    <message>
+        <source>SN {sn} is already in the store with another SecretNo.</source>
+        <translation>SN {sn} 已在本地数据库中，但对应的调用凭证 (SecretNo) 不同。</translation>
+    </message>
+    <message>
+        <source>SN {sn} is already assigned to board {held_by}; it cannot go to board {wanted_by}.</source>
+        <translation>SN {sn} 已分配给设备 {held_by}，不能再分配给设备 {wanted_by}。</translation>
+    </message>
+    <message>
+        <source>An SN is given to one board only, ever. Use another SN, or check the history for the board that holds it.</source>
+        <translation>每个 SN 只能分配给一台设备，不能重复使用。请改用其他 SN，或在历史记录中查找持有该 SN 的设备。</translation>
+    </message>
+    <message>
+        <source>Board {hw_id} already holds SN {held_sn}; it cannot also get {sn}.</source>
+        <translation>设备 {hw_id} 已持有 SN {held_sn}，不能再分配 {sn}。</translation>
+    </message>
+    <message>
+        <source>Resume the board with the SN it already holds.</source>
+        <translation>请使用该设备已持有的 SN 继续配置。</translation>
+    </message>
+    <message>
+        <source>SN {sn} is not in the store.</source>
+        <translation>本地数据库中没有 SN {sn}。</translation>
+    </message>
+    <message>
+        <source>SN {sn} is {current}; it cannot move to {wanted} (stages only move forward).</source>
+        <translation>SN {sn} 当前处于 {current} 阶段，不能转到 {wanted}（阶段只能向前推进）。</translation>
+    </message>
+    <message>
+        <source>The store refused a change that would break its rules: {reason}.</source>
+        <translation>本地数据库拒绝了一项违反其规则的修改：{reason}。</translation>
+    </message>
+    <message>
+        <source>Nothing was changed. Check the history of this board, then retry.</source>
+        <translation>未做任何修改。请查看此设备的历史记录，然后重试。</translation>
+    </message>
+    <message>
+        <source>The database file is damaged: {file} ({reason}).</source>
+        <translation>数据库文件已损坏：{file}（{reason}）。</translation>
+    </message>
+    <message>
+        <source>Keep a copy of the file, then restore it from a backup or move it away to start a new one.</source>
+        <translation>请先保留该文件的副本，然后从备份恢复，或将其移走以新建数据库。</translation>
+    </message>
+    <message>
+        <source>The database {file} was written by a newer version of the app (schema {found}, this version knows {known}).</source>
+        <translation>数据库 {file} 由更新版本的本工具写入（结构版本 {found}，当前版本最高支持 {known}）。</translation>
+    </message>
+    <message>
+        <source>Update the app to open it.</source>
+        <translation>请更新本工具后再打开。</translation>
+    </message>
+    <message>
+        <source>The database {file} stayed busy in another program for too long.</source>
+        <translation>数据库 {file} 被其他程序占用的时间过长。</translation>
+    </message>
+    <message>
+        <source>Close the other copy of the app that uses it, then try again.</source>
+        <translation>请关闭正在使用它的另一个本工具实例，然后重试。</translation>
+    </message>
+    <message>
+        <source>Cannot use the database {file}: {reason}.</source>
+        <translation>无法使用数据库 {file}：{reason}。</translation>
+    </message>
+    <message>
+        <source>Check the folder&apos;s permissions and free space, or pick --data-dir.</source>
+        <translation>请检查文件夹权限和剩余空间，或用 --data-dir 指定其他目录。</translation>
+    </message>
+    <message>
+        <source>To keep the key in a file only you can read instead, set key_file in the [store] section of the configuration, or the environment variable {env}.</source>
+        <translation>如需改为将密钥保存在仅您可读的文件中，请在配置文件的 [store] 节设置 key_file，或设置环境变量 {env}。</translation>
+    </message>
+    <message>
+        <source>This computer has no credential store to keep the database key ({reason}), so the app will not keep device secrets.</source>
+        <translation>这台电脑没有可保存数据库密钥的系统密钥库（{reason}），因此本工具不会保存设备密钥。</translation>
+    </message>
+    <message>
+        <source>The key file {file} can be read by other users (permissions {mode}); the app will not use it.</source>
+        <translation>密钥文件 {file} 可被其他用户读取（权限 {mode}），本工具不会使用它。</translation>
+    </message>
+    <message>
+        <source>Run: chmod 600 {file}</source>
+        <translation>请运行：chmod 600 {file}</translation>
+    </message>
+    <message>
+        <source>Cannot use the key file {file}: {reason}.</source>
+        <translation>无法使用密钥文件 {file}：{reason}。</translation>
+    </message>
+    <message>
+        <source>The key file holds one line of base64 (32 bytes). Restore it from your backup; without it the stored SecretNos cannot be read.</source>
+        <translation>密钥文件应为一行 base64（32 字节）。请从备份中恢复；没有它，已保存的调用凭证 (SecretNo) 将无法读取。</translation>
+    </message>
+    <message>
+        <source>The encryption key does not match the database {file}: its SecretNos were stored with another key.</source>
+        <translation>加密密钥与数据库 {file} 不匹配：其中的调用凭证 (SecretNo) 是用另一个密钥保存的。</translation>
+    </message>
+    <message>
+        <source>Use the key file or credential store this database was created with.</source>
+        <translation>请使用创建该数据库时所用的密钥文件或系统密钥库。</translation>
+    </message>
+    <message>
+        <source>Cannot write {file}: {reason}.</source>
+        <translation>无法写入 {file}：{reason}。</translation>
+    </message>
+    <message>
+        <source>Choose a folder you can write to.</source>
+        <translation>请选择一个有写入权限的文件夹。</translation>
+    </message>
+    <message>
+        <source>Cannot import {file}: {reason}.</source>
+        <translation>无法导入 {file}：{reason}。</translation>
+    </message>
+    <message>
+        <source>Use the file exported by the provider admin: UTF-8 CSV (comma or tab) or .xlsx, with the columns device_sn and secret_no (or 设备SN and 调用凭证).</source>
+        <translation>请使用服务商管理后台导出的文件：UTF-8 编码的 CSV（逗号或制表符分隔）或 .xlsx，包含 device_sn 和 secret_no 列（或“设备SN”和“调用凭证”列）。</translation>
+    </message>
+    <message>
+        <source>it is not a text or .xlsx file</source>
+        <translation>不是文本文件或 .xlsx 文件</translation>
+    </message>
+    <message>
+        <source>it is not UTF-8 text (bad byte at offset {offset})</source>
+        <translation>不是 UTF-8 文本（偏移 {offset} 处有无效字节）</translation>
+    </message>
+    <message>
+        <source>it is not a valid CSV file ({reason})</source>
+        <translation>不是有效的 CSV 文件（{reason}）</translation>
+    </message>
+    <message>
+        <source>it is not a readable .xlsx workbook ({reason})</source>
+        <translation>不是可读取的 .xlsx 工作簿（{reason}）</translation>
+    </message>
+    <message>
+        <source>{reason}</source>
+        <translation>{reason}</translation>
+    </message>
+    <message>
+        <source>it is an old .xls workbook; save it as .xlsx or CSV in Excel</source>
+        <translation>这是旧版 .xls 工作簿，请在 Excel 中另存为 .xlsx 或 CSV</translation>
+    </message>
+    <message>
+        <source>the column {column} appears twice</source>
+        <translation>列 {column} 出现了两次</translation>
+    </message>
+    <message>
+        <source>it has no {column} column (columns found: {found})</source>
+        <translation>缺少 {column} 列（已找到的列：{found}）</translation>
+    </message>
+    <message>
+        <source>no device_sn</source>
+        <translation>缺少 device_sn</translation>
+    </message>
+    <message>
+        <source>SN {sn} is not valid: 1 to 128 letters A-Z, a-z and digits</source>
+        <translation>SN {sn} 无效：应为 1 到 128 个字母（A-Z、a-z）或数字</translation>
+    </message>
+    <message>
+        <source>SN {sn} has no SecretNo</source>
+        <translation>SN {sn} 缺少调用凭证 (SecretNo)</translation>
+    </message>
+    <message>
+        <source>the SecretNo of SN {sn} is not valid: 1 to 128 printable ASCII characters without spaces</source>
+        <translation>SN {sn} 的调用凭证 (SecretNo) 无效：应为 1 到 128 个不含空格的可打印 ASCII 字符</translation>
+    </message>
+    <message>
+        <source>SN {sn} appears again (first on row {first})</source>
+        <translation>SN {sn} 重复出现（首次出现在第 {first} 行）</translation>
+    </message>
+    <message>
+        <source>SN {sn} is for model {model}, not the configured {expected}</source>
+        <translation>SN {sn} 属于型号 {model}，而不是设置中的 {expected}</translation>
+    </message>
+    <message>
+        <source>it is empty</source>
+        <translation>文件为空</translation>
+    </message>
+    <message>
+        <source>SN {sn} is already in the store with another SecretNo</source>
+        <translation>SN {sn} 已在本地数据库中，但对应的调用凭证 (SecretNo) 不同</translation>
+    </message>
+</context>
+<context>
+    <name>workflow</name>
+    <message>
+        <source>The partner service gave no binding QR code for {sn}.</source>
+        <translation>合作伙伴服务没有返回 {sn} 的绑定二维码。</translation>
+    </message>
+    <message>
+        <source>Ask the partner service&apos;s operator.</source>
+        <translation>请联系合作伙伴服务的运维人员。</translation>
+    </message>
+    <message>
+        <source>Already bound to {corp}: no QR code needed.</source>
+        <translation>已绑定到 {corp}，无需扫码。</translation>
+    </message>
+    <message>
+        <source>No static QR code is known for this SN; showing the dynamic one.</source>
+        <translation>此 SN 没有静态二维码，改为显示动态二维码。</translation>
+    </message>
+    <message>
+        <source>Waiting for the enterprise admin to scan the QR code in WeCom (Workbench → Manage enterprise → Smart hardware → Add device).</source>
+        <translation>等待企业管理员在企业微信中扫码（工作台 → 管理企业 → 智慧硬件 → 添加设备 → 扫码）。</translation>
+    </message>
+    <message>
+        <source>The QR code was renewed.</source>
+        <translation>二维码已更新。</translation>
+    </message>
+    <message>
+        <source>The board reports it is bound to {corp}; confirming.</source>
+        <translation>设备报告已绑定到 {corp}，正在确认。</translation>
+    </message>
+    <message>
+        <source>Bound to {corp}.</source>
+        <translation>已绑定到 {corp}。</translation>
+    </message>
+    <message>
+        <source>Waiting for the companion app to be installed.</source>
+        <translation>正在等待硬件应用安装。</translation>
+    </message>
+    <message>
+        <source>The companion app cannot be checked: no partner service is configured.</source>
+        <translation>无法检查硬件应用：未配置合作伙伴服务。</translation>
+    </message>
+    <message>
+        <source>the companion app</source>
+        <translation>硬件应用安装</translation>
+    </message>
+    <message>
+        <source>the binding</source>
+        <translation>绑定</translation>
+    </message>
+    <message>
+        <source>Something unexpected went wrong; the details are in the log file.</source>
+        <translation>发生了意外错误，详细信息见日志文件。</translation>
+    </message>
+    <message>
+        <source>This board is a {found}, but the app is set up for {expected}.</source>
+        <translation>此设备型号为 {found}，但本工具设置的型号是 {expected}。</translation>
+    </message>
+    <message>
+        <source>Connect a {expected} board, or change [provider] model_id in the settings.</source>
+        <translation>请连接 {expected} 型号的设备，或在设置中修改 [provider] model_id。</translation>
+    </message>
+    <message>
+        <source>Board {hw_id} is already provisioned with SN {sn}, which this computer did not issue. It was left untouched.</source>
+        <translation>设备 {hw_id} 已配置了 SN {sn}，但该 SN 并非由这台电脑分配。未对设备做任何改动。</translation>
+    </message>
+    <message>
+        <source>Provision it from the computer that issued that SN, or factory-reset it if you are sure it is not in use.</source>
+        <translation>请在分配该 SN 的电脑上配置此设备；如果确认它已不再使用，可将其恢复出厂设置。</translation>
+    </message>
+    <message>
+        <source>The board did not prove the credential of SN {sn} (it reports SN {device_sn}).</source>
+        <translation>设备未通过 SN {sn} 的调用凭证校验（设备报告的 SN 为 {device_sn}）。</translation>
+    </message>
+    <message>
+        <source>Check the cable and try again; if it repeats, the board is faulty.</source>
+        <translation>请检查数据线后重试；如果反复出现，说明设备有故障。</translation>
+    </message>
+    <message>
+        <source>No unused SN is left in the inventory.</source>
+        <translation>库存中已没有未使用的 SN。</translation>
+    </message>
+    <message>
+        <source>Import a new export from the provider admin: installer-app inventory import FILE.</source>
+        <translation>请从服务商管理后台导出新文件并导入：installer-app inventory import FILE。</translation>
+    </message>
+    <message>
+        <source>SN {sn} for board {hw_id} is already registered with WeCom, but not by this computer. Nothing was written to the board.</source>
+        <translation>设备 {hw_id} 的 SN {sn} 已在企业微信注册，但不是由这台电脑注册的。未向设备写入任何内容。</translation>
+    </message>
+    <message>
+        <source>Provision the board from the computer that registered it, or ask the provider admin to delete the SN if it was never used.</source>
+        <translation>请在注册该 SN 的电脑上配置此设备；如果该 SN 从未使用过，请联系服务商管理员将其删除。</translation>
+    </message>
+    <message>
+        <source>Stopped at the installer&apos;s request.</source>
+        <translation>已按安装人员的要求停止。</translation>
+    </message>
+    <message>
+        <source>Start again with the same board: it resumes where it stopped.</source>
+        <translation>用同一台设备重新开始即可，将从中断处继续。</translation>
+    </message>
+    <message>
+        <source>The board was skipped; nothing was changed.</source>
+        <translation>已跳过此设备，未做任何改动。</translation>
+    </message>
+    <message>
+        <source>Gave up waiting for {what} of SN {sn} after {s} s.</source>
+        <translation>SN {sn} 等待{what}已超过 {s} 秒，已停止等待。</translation>
+    </message>
+    <message>
+        <source>Run provision again for the same board: it resumes and waits again.</source>
+        <translation>请对同一台设备再次运行 provision，将从中断处继续并重新等待。</translation>
+    </message>
+    <message>
+        <source>The board already holds this credential.</source>
+        <translation>设备已持有此调用凭证。</translation>
+    </message>
+    <message>
+        <source>Factory reset of the board.</source>
+        <translation>设备已恢复出厂设置。</translation>
+    </message>
+    <message>
+        <source>The board already holds SN {sn}: resuming where it stopped.</source>
+        <translation>设备已持有 SN {sn}，从中断处继续。</translation>
+    </message>
+    <message>
+        <source>The credential is already locked in.</source>
+        <translation>调用凭证已锁定。</translation>
+    </message>
+    <message>
+        <source>The board&apos;s network was left as it is.</source>
+        <translation>设备网络保持不变。</translation>
+    </message>
+    <message>
+        <source>This board has no Wi-Fi (it does not know SET_WIFI).</source>
+        <translation>此设备不支持 Wi-Fi（不支持 SET_WIFI 命令）。</translation>
+    </message>
+    <message>
+        <source>The board is not online yet; check the network name and password. The binding can go ahead meanwhile.</source>
+        <translation>设备尚未联网，请检查网络名称和密码。绑定可以同时进行。</translation>
+    </message>
+    <message>
+        <source>The board is provisioned and bound.</source>
+        <translation>设备已配置并完成绑定。</translation>
+    </message>
+    <message>
+        <source>The board is provisioned; the QR code is ready for the binding.</source>
+        <translation>设备已配置，绑定二维码已就绪。</translation>
+    </message>
+    <message>
+        <source>The setting {key} is needed to provision, but it is empty ({file}).</source>
+        <translation>配置设备需要设置项 {key}，但它为空（{file}）。</translation>
+    </message>
+    <message>
+        <source>Set it in the configuration file or in the settings dialog.</source>
+        <translation>请在配置文件或“设置”对话框中填写。</translation>
+    </message>
+    <message>
+        <source>Save it in the settings dialog (OS credential store), or set the environment variable {env}.</source>
+        <translation>请在“设置”对话框中保存（存入系统密钥库），或设置环境变量 {env}。</translation>
+    </message>
+    <message>
+        <source>[provider] mode = {mode} does not go with [credentials] source = {chosen} ({file}).</source>
+        <translation>[provider] mode = {mode} 与 [credentials] source = {chosen} 不匹配（{file}）。</translation>
+    </message>
+    <message>
+        <source>Cloud-to-cloud mode takes its credentials from the partner service (source = partner); direct mode uses register or inventory.</source>
+        <translation>云对云模式从合作伙伴服务获取调用凭证（source = partner）；硬件直连模式使用 register 或 inventory。</translation>
     </message>
 </context>
 </TS>
