@@ -8,7 +8,12 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-pytest_plugins = ["tests.fixtures.device", "tests.fixtures.provider", "tests.fixtures.store"]
+pytest_plugins = [
+    "tests.fixtures.device",
+    "tests.fixtures.provider",
+    "tests.fixtures.store",
+    "tests.fixtures.workflow",
+]
 
 
 @pytest.fixture(autouse=True)

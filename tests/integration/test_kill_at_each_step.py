@@ -26,9 +26,7 @@ from installer_app.device.protocol import DeviceState
 from installer_app.secrets import Secret
 from installer_app.store import open_store
 from tests.fixtures.provider import EMULATOR_PARTNER_TOKEN, EMULATOR_PROVIDER_SECRET
-from tests.fixtures.workflow import WorkflowEnv, wf_fixture
-
-__all__ = ["wf_fixture"]
+from tests.fixtures.workflow import WorkflowEnv
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")]
 

@@ -17,9 +17,7 @@ import pytest
 from installer_app.config import save_settings
 from installer_app.store.db import DB_FILENAME
 from tests.fixtures.provider import EMULATOR_PARTNER_TOKEN, EMULATOR_PROVIDER_SECRET
-from tests.fixtures.workflow import WorkflowEnv, wf_fixture
-
-__all__ = ["wf_fixture"]
+from tests.fixtures.workflow import WorkflowEnv
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_KEYS = {"event", "ok", "device_sn", "hw_id", "corpid", "corp_name", "app_installed"}

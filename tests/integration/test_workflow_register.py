@@ -10,9 +10,7 @@ from installer_app.device.protocol import DeviceState
 from installer_app.errors import ExitCode
 from installer_app.store.db import Stage
 from installer_app.workflow.events import Outcome, Step, WorkflowEvent
-from tests.fixtures.workflow import WorkflowEnv, wf_fixture
-
-__all__ = ["wf_fixture"]
+from tests.fixtures.workflow import WorkflowEnv
 
 
 def scan_when_qr_shown(wf: WorkflowEnv) -> tuple[threading.Event, object]:

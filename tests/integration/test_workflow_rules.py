@@ -22,9 +22,7 @@ from installer_app.store.inventory import InventoryRow, ParsedInventory
 from installer_app.workflow.events import Outcome, Step, WifiCredentials, WorkflowEvent
 from installer_app.workflow.wiring import Session
 from tests.fixtures.device import RunningSim
-from tests.fixtures.workflow import MODEL_ID, ScriptedAnswers, WorkflowEnv, wf_fixture
-
-__all__ = ["wf_fixture"]
+from tests.fixtures.workflow import MODEL_ID, ScriptedAnswers, WorkflowEnv
 
 
 def scan_on_qr(wf: WorkflowEnv, corp_name: str = "Acme Ltd") -> Callable[[WorkflowEvent], None]:

@@ -91,6 +91,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY the client's delayed ACK
+    # holds the body back ~40 ms on every request.
+    disable_nagle_algorithm = True
     server_version = "ProviderEmulator/1"
     timeout = 120  # an idle keep-alive connection is dropped after this
     server: _Server
