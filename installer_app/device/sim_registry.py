@@ -1,8 +1,10 @@
 """Where running simulators announce their ports, so port discovery lists them like USB boards.
 
-Each served port is one small JSON file in ``$INSTALLER_SIM_REGISTRY`` (default: the platformdirs
-user runtime dir ``/sim-ports``). A file whose process has died, or whose device path is gone, is
-not listed; the files of dead processes are removed when seen.
+Each served port is one small JSON file in ``$INSTALLER_SIM_REGISTRY`` (default: ``sim-ports`` in
+the user's runtime dir: ``$XDG_RUNTIME_DIR/installer-app`` when that is a private folder, else
+``installer-app-<uid>`` in the temporary directory; platformdirs' runtime dir on Windows and macOS).
+A file whose process has died, or whose device path is gone, is not listed;
+the files of dead processes are removed when seen.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
+import tempfile
 import uuid
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -38,12 +41,27 @@ def registry_dir() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override)
-    with warnings.catch_warnings():
-        # Without XDG_RUNTIME_DIR platformdirs warns and falls back to a private /tmp folder,
-        # which suits the registry just as well.
-        warnings.simplefilter("ignore")
-        runtime = platformdirs.user_runtime_dir(APP_NAME, APP_AUTHOR)
-    return Path(runtime) / "sim-ports"
+    if sys.platform in ("win32", "darwin"):
+        # platformdirs' runtime dir there is a per-user temporary folder and never warns.
+        return Path(platformdirs.user_runtime_dir(APP_NAME, APP_AUTHOR)) / "sim-ports"
+    # On Linux and the BSDs platformdirs warns (RuntimeDirWarning) when XDG_RUNTIME_DIR is unset
+    # or unfit, as in a plain shell or a service, and `installer-app ports` must stay quiet.
+    # (Silencing it with warnings.catch_warnings is not thread-safe: the GUI lists ports on a
+    # worker.) So use XDG_RUNTIME_DIR only when it is a private folder of ours, else a per-user
+    # folder in the temporary directory.
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and _private_dir(Path(runtime)):
+        return Path(runtime) / APP_NAME / "sim-ports"
+    return Path(tempfile.gettempdir()) / f"{APP_NAME}-{os.getuid()}" / "sim-ports"
+
+
+def _private_dir(path: Path) -> bool:
+    """An existing real folder owned by this user that no one else can enter."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
 
 
 def pseudo_serial_number(hw_id: bytes) -> str:
@@ -58,7 +76,9 @@ def describe(model_id: str) -> str:
 def register(entry: SimPortEntry) -> Path:
     """Announce a port; returns the handle to give to ``unregister``."""
     directory = registry_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    # Owner-only: another user must not announce ports to this one.
+    directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, exist_ok=True)
     path = directory / f"{entry.pid}-{uuid.uuid4().hex}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(entry)), encoding="utf-8")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,32 @@ def test_default_directory_is_the_runtime_dir(monkeypatch: pytest.MonkeyPatch) -
     path = sim_registry.registry_dir()
     assert path.name == "sim-ports"
     assert "installer-app" in str(path)
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="XDG_RUNTIME_DIR is Unix-only")
+def test_no_runtime_dir_lists_without_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `installer-app ports` in a plain shell: no XDG_RUNTIME_DIR, warnings are errors.
+    monkeypatch.delenv("INSTALLER_SIM_REGISTRY")
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sim_registry.list_running() == []
+        handle = sim_registry.register(entry("socket://127.0.0.1:5555"))
+        assert [e.device for e in sim_registry.list_running()] == ["socket://127.0.0.1:5555"]
+    assert handle.parent == tmp_path / f"installer-app-{os.getuid()}" / "sim-ports"
+    assert handle.parent.parent.stat().st_mode & 0o077 == 0  # other users cannot add entries
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="XDG_RUNTIME_DIR is Unix-only")
+def test_private_runtime_dir_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INSTALLER_SIM_REGISTRY")
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    assert sim_registry.registry_dir() == runtime / "installer-app" / "sim-ports"
+    runtime.chmod(0o755)  # not private: not trusted
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert sim_registry.registry_dir().parent == tmp_path / f"installer-app-{os.getuid()}"
