@@ -1327,7 +1327,7 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>device not answering: check the cable, the power, and that this is the right port</source>
-        <translation>设备无应答：请检查数据线和电源，并确认选择了正确的端口</translation>
+        <translation>设备无应答：请检查数据线和电源，并确认选择了正确的端口。</translation>
     </message>
     <message>
         <source>The serial port {port} does not exist.</source>
@@ -1347,11 +1347,11 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>close the other program (e.g. a serial monitor), then try again</source>
-        <translation>请关闭占用该端口的程序（例如串口监视器），然后重试</translation>
+        <translation>请关闭占用该端口的程序（例如串口监视器），然后重试。</translation>
     </message>
     <message>
         <source>add your user to the dialout group: sudo usermod -aG dialout $USER, then log out and in</source>
-        <translation>请将当前用户加入 dialout 组：执行 sudo usermod -aG dialout $USER，然后注销并重新登录</translation>
+        <translation>请将当前用户加入 dialout 组：执行 sudo usermod -aG dialout $USER，然后注销并重新登录。</translation>
     </message>
     <message>
         <source>Close any other program using the port, or check the port&apos;s permissions.</source>
@@ -1939,7 +1939,7 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Already bound to {corp}: no QR code needed.</source>
-        <translation>已绑定到 {corp}，无需扫码。</translation>
+        <translation>已绑定到 {corp}，无需扫描二维码。</translation>
     </message>
     <message>
         <source>No static QR code is known for this SN; showing the dynamic one.</source>
@@ -1947,7 +1947,7 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Waiting for the enterprise admin to scan the QR code in WeCom (Workbench → Manage enterprise → Smart hardware → Add device).</source>
-        <translation>等待企业管理员在企业微信中扫码（工作台 → 管理企业 → 智慧硬件 → 添加设备 → 扫码）。</translation>
+        <translation>等待企业管理员在企业微信中扫描二维码（工作台 → 管理企业 → 智慧硬件 → 添加设备 → 扫码）。</translation>
     </message>
     <message>
         <source>The QR code was renewed.</source>
