@@ -124,3 +124,31 @@ def test_find_again_after_replug(make_sim: Callable[..., RunningSim]) -> None:
     assert find_again(previous, board.simulator.hw_id, 10.0) == board.url
     # Without the old entry, the HW_ID alone finds it.
     assert find_again(None, board.simulator.hw_id, 10.0) == board.url
+
+
+def test_close_after_the_peer_reset_leaks_no_socket() -> None:
+    # pyserial's socket:// close() skips closing its socket when shutdown() fails, as it does
+    # after a reset; the client must close it itself (else a ResourceWarning, an error here).
+    import gc
+    import socket
+    import struct
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        client = DeviceClient.open(f"socket://127.0.0.1:{server.getsockname()[1]}")
+        try:
+            peer, _ = server.accept()
+            peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            peer.close()  # linger 0: the close sends RST
+            deadline = time.monotonic() + 30
+            while client.link_lost is None:
+                assert time.monotonic() < deadline, "the reader never saw the reset"
+                time.sleep(0.01)
+            sock = client._port._socket
+            assert sock is not None
+        finally:
+            client.close()
+    assert sock.fileno() == -1
+    del sock
+    gc.collect()  # a leaked socket would warn here, and warnings are errors
