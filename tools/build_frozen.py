@@ -279,6 +279,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "version"
     ]
     if not args.no_build:
+        import importlib.util
+
+        if importlib.util.find_spec("PyInstaller") is None:
+            print("FAIL build: PyInstaller is not installed (pip install -e '.[build]')")
+            return 1
         extra = {}
         if args.console:
             extra["INSTALLER_CONSOLE"] = "1"
