@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import (
     QByteArray,
@@ -97,18 +97,33 @@ def check_platform(_ws: Any) -> str:
     return f"running on {app.platformName()}; platforms {', '.join(present)}"
 
 
-def _finished_messages(ts_bytes: bytes) -> list[tuple[str, str, str]]:
+class TsMessage(NamedTuple):
+    context: str
+    source: str
+    comment: str | None  # Qt's disambiguation
+    expected: str  # what QCoreApplication.translate must return (plural forms: for n = 1)
+    n: int
+
+
+def _finished_messages(ts_bytes: bytes) -> list[TsMessage]:
     found = []
     for context in ET.fromstring(ts_bytes).iter("context"):
         name = context.findtext("name") or ""
         for message in context.iter("message"):
             source = message.findtext("source")
             translation = message.find("translation")
-            if source is None or translation is None or not translation.text:
+            if source is None or translation is None:
                 continue
             if translation.get("type") in ("unfinished", "obsolete", "vanished"):
                 continue
-            found.append((name, source, translation.text))
+            comment = message.findtext("comment")
+            if message.get("numerus") == "yes":
+                forms = [form.text or "" for form in translation.iter("numerusform")]
+                if forms and forms[0]:
+                    # Chinese has one plural form; translate() fills in %n itself.
+                    found.append(TsMessage(name, source, comment, forms[0].replace("%n", "1"), 1))
+            elif translation.text:
+                found.append(TsMessage(name, source, comment, translation.text, -1))
     return found
 
 
@@ -130,12 +145,12 @@ def check_translations(_ws: Any) -> str:
             messages = _finished_messages(i18n.joinpath(ts_name).read_bytes())
             app.installTranslator(translator)
             try:
-                for context, source, expected in messages:
-                    got = QCoreApplication.translate(context, source)
-                    if got != expected:
+                for m in messages:
+                    got = QCoreApplication.translate(m.context, m.source, m.comment, m.n)
+                    if got != m.expected:
                         raise QtCheckFailed(
-                            f"{qm_path.name} translates {source!r} as {got!r}, the .ts says "
-                            f"{expected!r}: rebuild it with tools/build_translations.py"
+                            f"{qm_path.name} translates {m.source!r} as {got!r}, the .ts says "
+                            f"{m.expected!r}: rebuild it with tools/build_translations.py"
                         )
             finally:
                 app.removeTranslator(translator)
@@ -243,7 +258,7 @@ class FirstPaintExit(QObject):
         self._app = app
         self._done = False
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if (
             not self._done
             and event.type() == QEvent.Type.Paint
