@@ -32,6 +32,12 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     )
 
 
+def provision(board: RunningSim) -> None:
+    with DeviceClient.open(board.url) as client:
+        client.write("WXA2000012345", Secret("8f14e45fceea167a5a36dedd4bea2543"))
+        client.commit()
+
+
 @pytest.fixture(params=["pty", "tcp"])
 def board(request: pytest.FixtureRequest, make_sim: Callable[..., RunningSim]) -> RunningSim:
     return make_sim(str(request.param))
@@ -54,9 +60,7 @@ def test_device_info_json(board: RunningSim) -> None:
 
 def test_device_info_for_people_after_provisioning(make_sim: Callable[..., RunningSim]) -> None:
     board = make_sim("pty")
-    with DeviceClient.open(board.url) as client:
-        client.write("WXA2000012345", Secret("8f14e45fceea167a5a36dedd4bea2543"))
-        client.commit()
+    provision(board)
     result = run("device", "info", "--port", board.url)
     assert result.returncode == 0, result.stderr
     assert "WX-ATT-200" in result.stdout
@@ -84,9 +88,7 @@ def test_status_identify_reboot(make_sim: Callable[..., RunningSim]) -> None:
 
 def test_factory_reset_needs_yes_and_names_the_board(make_sim: Callable[..., RunningSim]) -> None:
     board = make_sim("pty")
-    with DeviceClient.open(board.url) as client:
-        client.write("WXA2000012345", Secret("8f14e45fceea167a5a36dedd4bea2543"))
-        client.commit()
+    provision(board)
 
     refused = run("device", "factory-reset", "--port", board.url)
     assert refused.returncode == 2

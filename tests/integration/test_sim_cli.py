@@ -44,7 +44,7 @@ class CliSimulator:
             self._lines.put(line.rstrip("\n"))
         self._lines.put(None)
 
-    def line(self, timeout: float = 30.0) -> str:
+    def line(self, timeout: float = 60.0) -> str:
         got = self._lines.get(timeout=timeout)
         if got is None:
             raise EOFError("simulate-device ended")
@@ -54,8 +54,8 @@ class CliSimulator:
         """Send ``sig`` (None: none), wait for the exit; (exit code, rest of stdout, stderr)."""
         if sig is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=30)
-        self._reader.join(timeout=30)
+        code = self.proc.wait(timeout=60)
+        self._reader.join(timeout=60)
         rest = []
         while (got := self._lines.get_nowait()) is not None:
             rest.append(got)
@@ -76,9 +76,9 @@ def test_pty_port_is_printed_first_and_sigterm_stops_cleanly(tmp_path: Path) -> 
         assert url.startswith("/dev/")
         assert "240ac4123456" in human
         with RawLink.open(url) as link:
-            fields = link.request(Command.HELLO, timeout=10).fields()
+            fields = link.request(Command.HELLO, timeout=30).fields()
             link.request(Command.WRITE, [(Tag.SN, b"CLI1"), (Tag.SECRET_NO, b"s3cret!")])
-            assert link.request(Command.COMMIT).type == Command.COMMIT | RESPONSE_BIT
+            assert link.request(Command.COMMIT, timeout=30).type == Command.COMMIT | RESPONSE_BIT
         assert fields[Tag.HW_ID] == bytes.fromhex("240ac4123456")
         (entry,) = sim_registry.list_running()
         assert (entry.device, entry.pid) == (url, cli.proc.pid)
@@ -92,7 +92,7 @@ def test_pty_port_is_printed_first_and_sigterm_stops_cleanly(tmp_path: Path) -> 
     cli = CliSimulator("--pty", "--state-file", str(state_file))
     try:
         with RawLink.open(cli.line()) as link:
-            fields = link.request(Command.HELLO, timeout=10).fields()
+            fields = link.request(Command.HELLO, timeout=30).fields()
     finally:
         code, _, err = cli.stop(signal.SIGINT)
     assert code == 0, err
@@ -106,7 +106,7 @@ def test_tcp_with_faults() -> None:
         url = cli.line()
         assert url.startswith("socket://127.0.0.1:")
         with RawLink.open(url) as link:
-            busy = link.request(Command.HELLO, timeout=10)
+            busy = link.request(Command.HELLO, timeout=30)
             assert busy.fields()[Tag.ERROR_CODE] == b"\x07"
             assert link.request(Command.HELLO).type == Command.HELLO | RESPONSE_BIT
     finally:

@@ -44,7 +44,7 @@ def event(code: EventCode, **values: int) -> Callable[[Frame], bool]:
     return match
 
 
-def registered(serial_number: str, timeout: float = 10.0) -> sim_registry.SimPortEntry:
+def registered(serial_number: str, timeout: float = 30.0) -> sim_registry.SimPortEntry:
     deadline = time.monotonic() + timeout
     while True:
         for entry in sim_registry.list_running():
@@ -134,7 +134,7 @@ def test_unplug_and_replug(sim_pty: RunningSim) -> None:
         sim_pty.unplug()
         assert sim_registry.list_running() == []
         with pytest.raises(serial.SerialException):
-            link.request(Command.HELLO, timeout=2.0)
+            link.request(Command.HELLO, timeout=15.0)
     if sys.platform.startswith("linux"):  # macOS keeps its /dev/ttys* nodes around
         assert not os.path.exists(old_url)
     new_url = sim_pty.replug()
@@ -151,7 +151,7 @@ def test_unplug_in_the_middle_of_commit_then_the_port_comes_back(make_sim: MakeS
     with RawLink.open(sim.url) as link:
         link.request(Command.WRITE, [(Tag.SN, SN), (Tag.SECRET_NO, SECRET)])
         with pytest.raises(serial.SerialException):
-            link.request(Command.COMMIT, timeout=5.0)
+            link.request(Command.COMMIT, timeout=15.0)
     entry = registered(serial_number)
     with RawLink.open(entry.device) as link:
         link.wait_event(event(EventCode.BOOTED))
@@ -186,7 +186,7 @@ def test_stop_leaves_no_thread_and_no_fd(make_sim: MakeSim, transport: str) -> N
     with RawLink.open(sim.url) as link:
         link.request(Command.HELLO)
         with pytest.raises(serial.SerialException):
-            link.request(Command.IDENTIFY, timeout=5.0)  # unplugs, then re-plugs by itself
+            link.request(Command.IDENTIFY, timeout=15.0)  # unplugs, then re-plugs by itself
     serial_number = sim_registry.pseudo_serial_number(sim.simulator.hw_id)
     registered(serial_number)
     sim.unplug()

@@ -42,14 +42,14 @@ def test_one_client_at_a_time(sim_tcp: RunningSim) -> None:
     with RawLink.open(sim_tcp.url) as first:
         first.request(Command.HELLO)
         with RawLink.open(sim_tcp.url) as second, pytest.raises(serial.SerialException):
-            second.request(Command.HELLO, timeout=5.0)
+            second.request(Command.HELLO, timeout=15.0)
         assert first.request(Command.STATUS).type == Command.STATUS | RESPONSE_BIT
     # Once the first host has gone, the next one is served.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while True:
         try:
             with RawLink.open(sim_tcp.url) as third:
-                assert third.request(Command.HELLO, timeout=1.0).seq
+                assert third.request(Command.HELLO, timeout=5.0).seq
                 break
         except (serial.SerialException, TimeoutError):
             if time.monotonic() > deadline:
@@ -64,10 +64,10 @@ def test_unplug_and_replug_keep_the_port_and_the_board(sim_tcp: RunningSim) -> N
         link.request(Command.COMMIT)
         sim_tcp.unplug()
         with pytest.raises(serial.SerialException):
-            link.request(Command.HELLO, timeout=2.0)
+            link.request(Command.HELLO, timeout=15.0)
     assert sim_registry.list_running() == []
     with pytest.raises(OSError):
-        socket.create_connection((host, int(port)), timeout=2).close()
+        socket.create_connection((host, int(port)), timeout=10).close()
     assert sim_tcp.replug() == url
     with RawLink.open(url) as link:
         link.wait_event(booted)
@@ -77,8 +77,8 @@ def test_unplug_and_replug_keep_the_port_and_the_board(sim_tcp: RunningSim) -> N
 def test_unplug_on_over_tcp(make_sim: MakeSim) -> None:
     sim = make_sim("tcp", unplug_on="STATUS")
     with RawLink.open(sim.url) as link, pytest.raises(serial.SerialException):
-        link.request(Command.STATUS, timeout=5.0)
-    deadline = time.monotonic() + 10
+        link.request(Command.STATUS, timeout=15.0)
+    deadline = time.monotonic() + 30
     while sim.server.url is None:
         assert time.monotonic() < deadline, "the port did not come back"
         time.sleep(0.02)
