@@ -38,6 +38,7 @@ from installer_app.device.responses import (
     HelloInfo,
     VerifyResult,
     compute_proof,
+    parse_event,
     parse_hello,
     parse_status,
     parse_verify,
@@ -56,6 +57,9 @@ __all__ = [
     "compute_proof",
     "connect",
     "open_port",
+    "parse_event",
+    "parse_hello",
+    "parse_status",
 ]
 
 _BUSY_BUDGET_S = 3.0

@@ -42,6 +42,7 @@ from installer_app.device.protocol import (
     WecomState,
 )
 from installer_app.device.sim_board import (
+    CORP_NAME_MAX,
     ERROR_TEXT,
     MESSAGE_MAX,
     LastResponse,
@@ -50,7 +51,7 @@ from installer_app.device.sim_board import (
     cut_utf8,
     wpa_psk,
 )
-from installer_app.device.sim_commands import CommandBoard
+from installer_app.device.sim_commands import REBOOT_RESTART_DELAY_S, CommandBoard
 from installer_app.device.sim_config import (
     MAX_COMMIT_LATENCY_S,
     BindingProbe,
@@ -72,7 +73,10 @@ log = logging.getLogger("installer_app.device.simulator")
 
 
 __all__ = [
+    "CORP_NAME_MAX",
     "MAX_COMMIT_LATENCY_S",
+    "MESSAGE_MAX",
+    "REBOOT_RESTART_DELAY_S",
     "STATE_FILE_FORMAT",
     "BindingProbe",
     "DeviceSimulator",
