@@ -127,11 +127,14 @@ def load_ts_catalog(language: str) -> dict[tuple[str, str], str]:
         for msg in ctx.iter("message"):
             src = msg.findtext("source")
             tr = msg.find("translation")
-            if src is None or tr is None or not tr.text:
+            if src is None or tr is None:
                 continue
             if tr.get("type") in ("unfinished", "obsolete", "vanished"):
                 continue
-            catalog[(name, src)] = tr.text
+            # A plural message keeps its forms in <numerusform>; Chinese has one form.
+            text = tr.findtext("numerusform") if msg.get("numerus") == "yes" else tr.text
+            if text and text.strip():
+                catalog[(name, src)] = text
     return catalog
 
 

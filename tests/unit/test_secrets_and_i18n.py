@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,24 @@ def test_language_detection(
 def test_redact_leaves_human_text_alone() -> None:
     assert redact("Partner token: ok; token fetches: 1") == "Partner token: ok; token fetches: 1"
     assert redact('{"credential": "abc!def", "sn": "X1"}') == '{"credential": "***", "sn": "X1"}'
+
+
+def test_ts_catalog_reads_finished_singular_and_plural_forms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ts = """<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS><TS version="2.1" language="zh_CN">
+<context><name>cli</name>
+<message><source>Error</source><translation>错误</translation></message>
+<message><source>Later</source><translation type="unfinished">稍后</translation></message>
+<message numerus="yes"><source>%n boards</source>
+  <translation><numerusform>%n 台设备</numerusform></translation></message>
+</context></TS>"""
+    root = tmp_path / "pkg"
+    (root / "i18n").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "i18n" / "__init__.py").write_text("")
+    (root / "i18n" / "installer_app_zh_CN.ts").write_text(ts, encoding="utf-8")
+    monkeypatch.setattr(i18n.resources, "files", lambda _name: root / "i18n")
+    catalog = i18n.load_ts_catalog("zh_CN")
+    assert catalog == {("cli", "Error"): "错误", ("cli", "%n boards"): "%n 台设备"}
