@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The README's two commands, on a fresh machine with only Python 3.11+ and git.
 
-    python3 run.py demo    # the app in demo mode: simulated device, local provider emulator
-    python3 run.py test    # lint, type check and the whole test suite, headless
+    python3 run.py demo     # the app in demo mode: simulated device, local provider emulator
+    python3 run.py test     # lint, type check and the whole test suite, headless
+    python3 run.py package  # PyInstaller builds (one folder + one file), then checks them frozen
 
 Each run makes (or reuses) the virtual environment in .venv and installs the project into it when
 pyproject.toml changed since the last install. Any further arguments go to the app or to pytest.
@@ -30,7 +31,7 @@ def ensure_env(extras: str) -> None:
         print("Creating the virtual environment in .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    stamp = VENV / f".installed-{extras or 'app'}"
+    stamp = VENV / f".installed-{extras.replace(',', '-') or 'app'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
     print(f"Installing installer-app{f'[{extras}]' if extras else ''} into .venv ...", flush=True)
@@ -68,8 +69,22 @@ def test(args: list[str]) -> None:
     run([str(PYTHON), "-m", "pytest", *args], env)
 
 
+def package(args: list[str]) -> None:
+    ensure_env("test,build")
+    build_translations()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    run(
+        [
+            str(PYTHON),
+            str(ROOT / "tools" / "build_frozen.py"),
+            *(args or ["--onedir", "--onefile"]),
+        ],
+        env,
+    )
+
+
 def main() -> None:
-    commands = {"demo": demo, "test": test}
+    commands = {"demo": demo, "test": test, "package": package}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](sys.argv[2:])
