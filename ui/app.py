@@ -1,0 +1,179 @@
+"""Starting the wizard: QApplication, translations, logging, crash handler, style, main window.
+
+``run(argv, demo=None)`` is what ``installer-app`` (no arguments) and ``installer-app demo`` call;
+``create_main_window`` builds the same window without ``exec()`` for tests and the screenshot
+script.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import ExitStack
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QLibraryInfo,
+    QLocale,
+    QMessageLogContext,
+    QtMsgType,
+    QTranslator,
+    qInstallMessageHandler,
+)
+from PySide6.QtWidgets import QApplication
+
+import installer_app
+from installer_app import i18n
+from installer_app.config import ConfigError, Settings, load_secrets, load_settings
+from installer_app.errors import InstallerError
+from installer_app.logsetup import configure_logging
+from installer_app.paths import default_config_file, default_data_dir, default_log_dir
+from ui.dialogs.crash_dialog import CrashHandler
+from ui.main_window import MainWindow
+from ui.resources import icon, read_text
+
+log = logging.getLogger("ui")
+qt_log = logging.getLogger("qt")
+
+APP_NAME = "installer-app"
+APP_DISPLAY_NAME = "WeCom device installer"
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def qt_message_handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's own warnings go to the (redacted) Python log instead of stderr."""
+    where = f" ({context.category})" if context.category and context.category != "default" else ""
+    qt_log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s%s", message, where)
+
+
+def install_core_translator(language: str) -> None:
+    """Core ``Message``s render through Qt's translator (thread-safe) in the GUI language."""
+    i18n.set_translator(QCoreApplication.translate, language)
+
+
+class Translations:
+    """Loads the app's .qm (and Qt's own, for standard buttons) for one language."""
+
+    def __init__(self, app: QCoreApplication) -> None:
+        self._app = app
+        self._installed: list[QTranslator] = []
+        self._files = ExitStack()
+
+    def load(self, language: str) -> bool:
+        self.unload()
+        if language == "en":
+            install_core_translator(language)
+            return True
+        loaded = False
+        translator = QTranslator(self._app)
+        ref = resources.files("resources").joinpath(f"i18n/installer_app_{language}.qm")
+        try:
+            path = self._files.enter_context(resources.as_file(ref))
+        except (FileNotFoundError, OSError):
+            path = None
+        if path is not None and translator.load(str(path)):
+            self._app.installTranslator(translator)
+            self._installed.append(translator)
+            loaded = True
+        else:
+            log.warning("no translation for %s; the wizard stays in English", language)
+        qt_base = QTranslator(self._app)
+        qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        if qt_base.load(QLocale(language), "qtbase", "_", qt_dir):
+            self._app.installTranslator(qt_base)
+            self._installed.append(qt_base)
+        install_core_translator(language if loaded else "en")
+        return loaded
+
+    def unload(self) -> None:
+        for translator in self._installed:
+            self._app.removeTranslator(translator)
+        self._installed.clear()
+        self._files.close()
+        self._files = ExitStack()
+
+
+def load_stylesheet() -> str:
+    return read_text("styles/wizard.qss")
+
+
+def ensure_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    app = QApplication([sys.argv[0] if sys.argv else APP_NAME, *(argv or [])])
+    return app
+
+
+def create_main_window(
+    settings: Settings | None = None,
+    data_dir: Path | None = None,
+    config_path: Path | None = None,
+    demo: Any | None = None,
+) -> MainWindow:
+    """The wizard's window, not shown. Settings come from ``demo`` in demo mode, else from the
+    configuration file with the secrets from the environment or the credential store."""
+    if demo is not None:
+        settings = settings or demo.settings
+        data_dir = data_dir or demo.data_dir
+        config_path = config_path or demo.config_path
+    if settings is None:
+        settings = load_secrets(load_settings(config_path))
+    config_path = config_path or settings.source_file or default_config_file()
+    return MainWindow(settings, data_dir or default_data_dir(), config_path, demo)
+
+
+def run(argv: list[str], demo: Any | None = None) -> int:
+    """Start the GUI and return its exit code."""
+    log_dir = default_log_dir()
+    file_handler = configure_logging(log_dir)
+    app = ensure_application(argv)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_DISPLAY_NAME)
+    app.setApplicationVersion(getattr(installer_app, "__version__", "0"))
+    app.setOrganizationName(APP_NAME)
+    app.setWindowIcon(icon("app"))
+    qInstallMessageHandler(qt_message_handler)
+    crash = CrashHandler(
+        Path(getattr(file_handler, "baseFilename", "")) if file_handler else None,
+        parent_widget=lambda: app.activeWindow(),
+        quit_app=app.quit,
+    )
+    crash.install()
+    translations = Translations(app)
+    try:
+        try:
+            settings = demo.settings if demo is not None else load_secrets(load_settings())
+        except ConfigError as exc:
+            # A broken file must not keep the installer out: show the error and start with
+            # defaults so they can fix it in the settings dialog.
+            from PySide6.QtWidgets import QMessageBox
+
+            translations.load(i18n.detect_language(None))
+            QMessageBox.critical(None, APP_DISPLAY_NAME, str(exc))
+            settings = load_secrets(Settings(source_file=default_config_file()))
+        language = i18n.detect_language(settings.ui.language)
+        translations.load(language)
+        app.setStyleSheet(load_stylesheet())
+        window = create_main_window(settings=settings, demo=demo)
+        window.show()
+        log.info("wizard started (language %s%s)", language, ", demo" if demo else "")
+        return int(app.exec())
+    except InstallerError as exc:
+        log.error("cannot start the wizard: %s", exc)
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    finally:
+        crash.uninstall()
+        qInstallMessageHandler(None)
+        translations.unload()

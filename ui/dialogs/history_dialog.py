@@ -1,0 +1,151 @@
+"""History: every board this computer provisioned, searchable, exportable to CSV (by the core)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.dialogs.settings_dialog import error_text
+from ui.workers import Workers
+
+
+class HistoryDialog(QDialog):
+    loaded = Signal(int)  # rows shown
+    exported = Signal(str)  # the CSV file written
+
+    def __init__(self, store: Any, workers: Workers, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("History"))
+        self.setObjectName("historyDialog")
+        self.resize(900, 480)
+        self._store = store
+        self._workers = workers
+        self._records: list[Any] = []
+        self._in_flight = False
+        self._again = False
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText(self.tr("Search SN, HW_ID, enterprise or installer"))
+        self.search.setClearButtonEnabled(True)
+        self.export_button = QPushButton(self.tr("Export CSV…"), self)
+        self.table = QTableWidget(0, 6, self)
+        self.table.setHorizontalHeaderLabels(
+            [
+                self.tr("SN"),
+                self.tr("HW_ID"),
+                self.tr("Stage"),
+                self.tr("Enterprise"),
+                self.tr("Installer"),
+                self.tr("Last change"),
+            ]
+        )
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.status = QLabel("", self)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(250)
+        self._debounce.timeout.connect(self.refresh)
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.export_button.clicked.connect(self._choose_export_file)
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self._in_flight:
+            self._again = True
+            return
+        self._in_flight = True
+        text = self.search.text().strip() or None
+        store = self._store
+
+        def query(cancel: threading.Event) -> list[Any]:
+            return list(store.history(text))
+
+        self.status.setText(self.tr("Loading…"))
+        self._workers.submit(query, name="history", on_success=self._show, on_failure=self._failed)
+
+    def _done(self) -> None:
+        self._in_flight = False
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.status.setText(error_text(exc))
+        self._done()
+
+    def _show(self, records: list[Any]) -> None:
+        self._records = records
+        self.table.setRowCount(len(records))
+        for row, rec in enumerate(records):
+            values = (
+                rec.sn,
+                rec.hw_id or "",
+                str(rec.stage.value if hasattr(rec.stage, "value") else rec.stage),
+                rec.corp_name or rec.corpid or "",
+                rec.installer or "",
+                rec.updated_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+            )
+            for col, value in enumerate(values):
+                self.table.setItem(row, col, QTableWidgetItem(value))
+        self.status.setText(self.tr("%n board(s)", "", len(records)))
+        self.loaded.emit(len(records))
+        self._done()
+
+    def _choose_export_file(self) -> None:
+        path, _filter = QFileDialog.getSaveFileName(
+            self,
+            self.tr("Export history"),
+            str(Path.home() / "installer-history.csv"),
+            self.tr("CSV (*.csv)"),
+        )
+        if path:
+            self.export_csv(Path(path))
+
+    def export_csv(self, path: Path) -> None:
+        """Write the rows that match the search to ``path`` (UTF-8 with BOM, for Excel)."""
+        store = self._store
+        text = self.search.text().strip() or None
+
+        def export(cancel: threading.Event) -> int:
+            from installer_app.store.history import write_history_csv
+
+            count: int = write_history_csv(store.history(text, limit=1_000_000), path)
+            return count
+
+        def done(count: int) -> None:
+            self.status.setText(
+                self.tr("Exported %n board(s) to {path}", "", count).format(path=str(path))
+            )
+            self.exported.emit(str(path))
+
+        self._workers.submit(
+            export,
+            name="export",
+            on_success=done,
+            on_failure=lambda exc: self.status.setText(error_text(exc)),
+        )

@@ -1,0 +1,291 @@
+"""Settings: provider account, model, partner service, credential source, QR, language.
+
+Secrets (provider secret, partner token) never go into the TOML file: they go to the OS credential
+store through ``installer_app.config.store_secret_in_keyring`` on a worker. Where this computer has
+none, the dialog says so and keeps them for this session only. "Test connection" runs the core's
+``provider.check.run_checks`` on a worker with what is typed in the form.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from installer_app.config import (
+    BindingSettings,
+    CredentialSettings,
+    InstallerSettings,
+    PartnerSettings,
+    ProviderSettings,
+    Settings,
+    UiSettings,
+    save_settings,
+    store_secret_in_keyring,
+)
+from installer_app.errors import InstallerError
+from installer_app.secrets import Secret
+from ui.workers import Workers
+
+log = logging.getLogger(__name__)
+
+
+def error_text(exc: BaseException) -> str:
+    """What a person reads for an exception: message and hint for ours, the type otherwise."""
+    if isinstance(exc, InstallerError):
+        message, hint = exc.describe()
+        return f"{message}\n{hint}" if hint else message
+    return f"{type(exc).__name__}: {exc}"
+
+
+class SettingsDialog(QDialog):
+    settings_saved = Signal(object)  # Settings, with the secrets for this session
+    check_finished = Signal(object)  # CheckReport or exception
+
+    def __init__(
+        self,
+        settings: Settings,
+        config_path: Path,
+        workers: Workers,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Settings"))
+        self.setObjectName("settingsDialog")
+        self.setMinimumWidth(520)
+        self._settings = settings
+        self._config_path = config_path
+        self._workers = workers
+
+        provider = QGroupBox(self.tr("WeCom provider"), self)
+        pform = QFormLayout(provider)
+        self.mode = QComboBox(provider)
+        self.mode.addItem(self.tr("Direct (device talks to WeCom)"), "direct")
+        self.mode.addItem(self.tr("Cloud-to-cloud (through the partner service)"), "cloud")
+        self.base_url = QLineEdit(settings.provider.wecom_base_url, provider)
+        self.corpid = QLineEdit(settings.provider.corpid, provider)
+        self.provider_secret = QLineEdit(provider)
+        self.provider_secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.provider_secret.setPlaceholderText(
+            self.tr("saved — type to replace") if settings.provider_secret else self.tr("not set")
+        )
+        self.model_id = QLineEdit(settings.provider.model_id, provider)
+        pform.addRow(self.tr("Mode:"), self.mode)
+        pform.addRow(self.tr("WeCom API URL:"), self.base_url)
+        pform.addRow(self.tr("Provider corpid:"), self.corpid)
+        pform.addRow(self.tr("Provider secret:"), self.provider_secret)
+        pform.addRow(self.tr("Device model_id:"), self.model_id)
+
+        partner = QGroupBox(self.tr("Partner service"), self)
+        cform = QFormLayout(partner)
+        self.partner_url = QLineEdit(settings.partner.base_url, partner)
+        self.partner_url.setPlaceholderText("https://…")
+        self.partner_token = QLineEdit(partner)
+        self.partner_token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.partner_token.setPlaceholderText(
+            self.tr("saved — type to replace") if settings.partner_token else self.tr("not set")
+        )
+        cform.addRow(self.tr("Partner URL:"), self.partner_url)
+        cform.addRow(self.tr("Installer token:"), self.partner_token)
+
+        work = QGroupBox(self.tr("Provisioning"), self)
+        wform = QFormLayout(work)
+        self.source = QComboBox(work)
+        self.source.addItem(self.tr("Register each board with WeCom"), "register")
+        self.source.addItem(self.tr("Imported inventory"), "inventory")
+        self.source.addItem(self.tr("Partner service"), "partner")
+        self.sn_prefix = QLineEdit(settings.credentials.sn_prefix, work)
+        self.qr_kind = QComboBox(work)
+        self.qr_kind.addItem(self.tr("Static (printed once)"), "static")
+        self.qr_kind.addItem(self.tr("Dynamic (renewed while shown)"), "dynamic")
+        self.poll = QDoubleSpinBox(work)
+        self.poll.setRange(1.0, 60.0)
+        self.poll.setSingleStep(0.5)
+        self.poll.setSuffix(self.tr(" s"))
+        self.poll.setValue(settings.binding.poll_interval_s)
+        self.language = QComboBox(work)
+        self.language.addItem(self.tr("System language"), "auto")
+        self.language.addItem("English", "en")
+        self.language.addItem("简体中文", "zh_CN")
+        self.installer_name = QLineEdit(settings.installer.name, work)
+        self.installer_name.setPlaceholderText(settings.installer_name())
+        wform.addRow(self.tr("Credential source:"), self.source)
+        wform.addRow(self.tr("SN prefix:"), self.sn_prefix)
+        wform.addRow(self.tr("QR code:"), self.qr_kind)
+        wform.addRow(self.tr("Binding poll interval:"), self.poll)
+        wform.addRow(self.tr("Language:"), self.language)
+        wform.addRow(self.tr("Installer name:"), self.installer_name)
+        for combo, value in (
+            (self.mode, settings.provider.mode),
+            (self.source, settings.credentials.source),
+            (self.qr_kind, settings.binding.qr),
+            (self.language, settings.ui.language),
+        ):
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+
+        self.test_button = QPushButton(self.tr("Test connection"), self)
+        self.test_button.clicked.connect(self.test_connection)
+        self.test_result = QLabel("", self)
+        self.test_result.setObjectName("testResult")
+        self.test_result.setWordWrap(True)
+        self.message = QLabel("", self)
+        self.message.setObjectName("settingsMessage")
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        columns = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(provider)
+        left.addWidget(partner)
+        columns.addLayout(left)
+        columns.addWidget(work)
+        layout.addLayout(columns)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_result, 1)
+        layout.addLayout(test_row)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+        if settings.source_file is not None or config_path:
+            self.setToolTip(self.tr("Saved to {path}").format(path=str(config_path)))
+
+    # -- the form as Settings ----------------------------------------------------------------
+
+    def form_settings(self) -> Settings:
+        s = self._settings
+        provider_secret = (
+            Secret(self.provider_secret.text())
+            if self.provider_secret.text()
+            else s.provider_secret
+        )
+        partner_token = (
+            Secret(self.partner_token.text()) if self.partner_token.text() else s.partner_token
+        )
+        return replace(
+            s,
+            provider=ProviderSettings(
+                mode=self.mode.currentData(),
+                wecom_base_url=self.base_url.text().strip() or ProviderSettings().wecom_base_url,
+                corpid=self.corpid.text().strip(),
+                model_id=self.model_id.text().strip(),
+            ),
+            partner=PartnerSettings(base_url=self.partner_url.text().strip()),
+            credentials=CredentialSettings(
+                source=self.source.currentData(), sn_prefix=self.sn_prefix.text().strip()
+            ),
+            binding=BindingSettings(
+                qr=self.qr_kind.currentData(),
+                poll_interval_s=float(self.poll.value()),
+                timeout_s=s.binding.timeout_s,
+            ),
+            ui=UiSettings(language=self.language.currentData()),
+            installer=InstallerSettings(name=self.installer_name.text().strip()),
+            provider_secret=provider_secret,
+            partner_token=partner_token,
+        )
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def test_connection(self) -> None:
+        settings = self.form_settings()
+        self.test_button.setEnabled(False)
+        self.test_result.setText(self.tr("Testing…"))
+
+        def check(cancel: threading.Event) -> Any:
+            from installer_app.provider.check import run_checks
+
+            return run_checks(settings, cancel=cancel)
+
+        self._workers.submit(
+            check, name="check", on_success=self._show_check, on_failure=self._show_check
+        )
+
+    def _show_check(self, report: Any) -> None:
+        self.test_button.setEnabled(True)
+        if isinstance(report, BaseException):
+            self.test_result.setText("✘ " + error_text(report))
+        else:
+            lines = []
+            for item in report.items:
+                mark = "✔" if item.ok else "✘"
+                text = item.message.render()
+                if item.hint is not None and not item.ok:
+                    text += " " + item.hint.render()
+                lines.append(f"{mark} {text}")
+            self.test_result.setText("\n".join(lines))
+        self.check_finished.emit(report)
+
+    def save(self) -> None:
+        settings = self.form_settings()
+        try:
+            save_settings(settings, self._config_path)
+        except OSError as exc:
+            self._show_message(
+                self.tr("Cannot save {path}: {reason}").format(
+                    path=str(self._config_path), reason=exc.strerror or str(exc)
+                )
+            )
+            return
+        new_secrets: list[tuple[str, Secret]] = []
+        if self.provider_secret.text():
+            new_secrets.append(("provider_secret", Secret(self.provider_secret.text())))
+        if self.partner_token.text():
+            new_secrets.append(("partner_token", Secret(self.partner_token.text())))
+        self.provider_secret.clear()
+        self.partner_token.clear()
+        self._settings = settings
+        if not new_secrets:
+            self.settings_saved.emit(settings)
+            self.accept()
+            return
+        self.buttons.setEnabled(False)
+
+        def store(cancel: threading.Event) -> None:
+            for name, value in new_secrets:
+                store_secret_in_keyring(name, value)
+
+        def stored(_value: object) -> None:
+            self.buttons.setEnabled(True)
+            self.settings_saved.emit(settings)
+            self.accept()
+
+        def not_stored(exc: BaseException) -> None:
+            self.buttons.setEnabled(True)
+            self.settings_saved.emit(settings)
+            self._show_message(
+                error_text(exc)
+                + "\n"
+                + self.tr("The settings were saved; the secret is kept for this session only.")
+            )
+            self.buttons.setStandardButtons(QDialogButtonBox.StandardButton.Close)
+            self.buttons.rejected.connect(self.accept)
+
+        self._workers.submit(store, name="keyring", on_success=stored, on_failure=not_stored)
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(True)

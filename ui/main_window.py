@@ -1,0 +1,509 @@
+"""The wizard's window: pages in a stack, a header with the steps, the log pane.
+
+It adapts the core and nothing else: it opens the session (store + provisioner) on a worker,
+starts ``Provisioner.run`` through ``WorkflowRunner``, routes each ``WorkflowEvent`` to the pages
+(``ui.wizard.flow`` says which page comes forward) and each question to the page that answers it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from installer_app.config import Settings
+from installer_app.errors import ExitCode
+from installer_app.secrets import Secret
+from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
+from ui.dialogs.history_dialog import HistoryDialog
+from ui.dialogs.settings_dialog import SettingsDialog, error_text
+from ui.resources import icon
+from ui.widgets.log_pane import LogPane
+from ui.wizard.base import PageId, WizardPage
+from ui.wizard.bind_page import BindPage
+from ui.wizard.connect_page import ConnectPage
+from ui.wizard.device_page import DevicePage
+from ui.wizard.done_page import DonePage
+from ui.wizard.flow import PAGE_OF_QUESTION, PAGE_ORDER, page_for_event
+from ui.wizard.network_page import NetworkPage
+from ui.wizard.start_page import StartPage
+from ui.wizard.write_page import WritePage
+from ui.workers import Question, Workers, WorkflowRunner
+
+log = logging.getLogger(__name__)
+
+MINIMUM_SIZE = QSize(960, 620)  # fits a 1366×768 laptop with its task bar and title bar
+
+
+class MainWindow(QMainWindow):
+    session_ready = Signal(object)  # the Session, or the exception that stopped it
+    run_started = Signal(str)  # port
+    run_finished = Signal(object)  # ProvisionResult
+    page_changed = Signal(str)  # PageId value
+
+    def __init__(
+        self,
+        settings: Settings,
+        data_dir: Path | None,
+        config_path: Path,
+        demo: Any | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.data_dir = data_dir
+        self.config_path = config_path
+        self.demo = demo
+        self.session: Any | None = None
+        self.last_result: ProvisionResult | None = None
+        self._closing = False
+        self._port: Any | None = None
+        self._auto_answers: dict[str, Any] = {}
+        self._last_wifi: WifiCredentials | None = None
+        self._user_skipped = False
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(self.tr("WeCom device installer"))
+        self.setWindowIcon(icon("app"))
+        self.setMinimumSize(MINIMUM_SIZE)
+
+        self.workers = Workers(self)
+        self.runner = WorkflowRunner(self.workers, self)
+        self.runner.event.connect(self._on_event)
+        self.runner.question.connect(self._on_question)
+        self.runner.result.connect(self._on_result)
+        self.runner.crashed.connect(self._on_crash)
+
+        self.start_page = StartPage()
+        self.connect_page = ConnectPage(self.workers, settings.device.allowlist)
+        self.device_page = DevicePage()
+        self.write_page = WritePage()
+        self.network_page = NetworkPage()
+        self.bind_page = BindPage()
+        self.done_page = DonePage()
+        self.pages: dict[PageId, WizardPage] = {
+            p.page_id: p
+            for p in (
+                self.start_page,
+                self.connect_page,
+                self.device_page,
+                self.write_page,
+                self.network_page,
+                self.bind_page,
+                self.done_page,
+            )
+        }
+        self.stack = QStackedWidget()
+        for page_id in PAGE_ORDER:
+            self.stack.addWidget(self.pages[page_id])
+
+        self._build_chrome()
+        self._connect_pages()
+        self.start_page.show_profile(settings, demo is not None)
+        self.bind_page.set_demo(demo is not None)
+        self.show_page(PageId.START)
+        self.log_pane.attach()
+        self.open_session()
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def _build_chrome(self) -> None:
+        header = QFrame()
+        header.setObjectName("header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(12, 6, 12, 6)
+        self.crumbs: dict[PageId, QLabel] = {}
+        names = {
+            PageId.START: self.tr("Start"),
+            PageId.CONNECT: self.tr("Connect"),
+            PageId.DEVICE: self.tr("Device"),
+            PageId.WRITE: self.tr("Write"),
+            PageId.NETWORK: self.tr("Network"),
+            PageId.BIND: self.tr("Bind"),
+            PageId.DONE: self.tr("Done"),
+        }
+        for i, page_id in enumerate(PAGE_ORDER):
+            if i:
+                arrow = QLabel("›")
+                arrow.setObjectName("crumbArrow")
+                row.addWidget(arrow)
+            label = QLabel(names[page_id])
+            label.setObjectName("crumb")
+            self.crumbs[page_id] = label
+            row.addWidget(label)
+        row.addStretch(1)
+        self.stop_button = QPushButton(self.tr("Stop"))
+        self.stop_button.setObjectName("danger")
+        self.stop_button.setVisible(False)
+        self.stop_button.clicked.connect(self.stop_run)
+        self.log_button = QPushButton(self.tr("Log"))
+        self.log_button.setCheckable(True)
+        row.addWidget(self.stop_button)
+        row.addWidget(self.log_button)
+
+        self.banner = QFrame()
+        self.banner.setObjectName("failureBanner")
+        banner_row = QHBoxLayout(self.banner)
+        self.banner_text = QLabel()
+        self.banner_text.setWordWrap(True)
+        self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.retry_button = QPushButton(self.tr("Retry"))
+        self.retry_button.setObjectName("primary")
+        self.back_button = QPushButton(self.tr("Back to the port list"))
+        banner_row.addWidget(self.banner_text, 1)
+        banner_row.addWidget(self.back_button)
+        banner_row.addWidget(self.retry_button)
+        self.banner.setVisible(False)
+        self.retry_button.clicked.connect(self.retry)
+        self.back_button.clicked.connect(self.back_to_connect)
+
+        self.log_pane = LogPane()
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(self.log_pane)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.log_pane.setVisible(False)
+        self.log_pane.setMinimumHeight(90)
+        self.log_button.toggled.connect(self.log_pane.setVisible)
+
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(header)
+        column.addWidget(self.banner)
+        column.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.statusBar().showMessage(self.tr("Opening the local record…"))
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(1100, 700)
+
+    def _connect_pages(self) -> None:
+        self.start_page.begin_requested.connect(lambda: self.show_page(PageId.CONNECT))
+        self.start_page.settings_requested.connect(self.open_settings)
+        self.start_page.history_requested.connect(self.open_history)
+        self.start_page.check_requested.connect(self.check_provider)
+        self.connect_page.back_requested.connect(lambda: self.show_page(PageId.START))
+        self.connect_page.identify_requested.connect(self.identify)
+        self.connect_page.provision_requested.connect(self.provision)
+        self.device_page.board_answered.connect(lambda v: self._answer("board", v))
+        self.device_page.resume_answered.connect(lambda v: self._answer("resume", v))
+        self.network_page.wifi_answered.connect(self._answer_wifi)
+        self.bind_page.operator_page_requested.connect(self.open_operator_page)
+        self.bind_page.demo_scan_requested.connect(self.demo_scan)
+        self.done_page.next_requested.connect(self.next_device)
+
+    # -- pages ----------------------------------------------------------------------------
+
+    def current_page(self) -> PageId:
+        widget = self.stack.currentWidget()
+        assert isinstance(widget, WizardPage)
+        return widget.page_id
+
+    def show_page(self, page_id: PageId) -> None:
+        if self.stack.currentWidget() is self.pages[page_id] and self.stack.count():
+            self._mark_crumbs(page_id)
+            if page_id is PageId.CONNECT:
+                self.connect_page.ports.start()
+            return
+        self.stack.setCurrentWidget(self.pages[page_id])
+        self._mark_crumbs(page_id)
+        if page_id is PageId.CONNECT:
+            self.connect_page.ports.start()
+        else:
+            self.connect_page.ports.stop()
+        self.page_changed.emit(page_id.value)
+
+    def _mark_crumbs(self, current: PageId) -> None:
+        for page_id, label in self.crumbs.items():
+            label.setProperty("current", page_id is current)
+            label.style().unpolish(label)
+            label.style().polish(label)
+
+    # -- session --------------------------------------------------------------------------
+
+    def open_session(self) -> None:
+        """Open the store and build the provisioner (SQLite, keyring) on a worker."""
+        self.connect_page.set_ready(False)
+        settings, data_dir = self.settings, self.data_dir
+
+        def open_now(cancel: threading.Event) -> Any:
+            from installer_app.workflow.wiring import open_session
+
+            return open_session(settings, data_dir)
+
+        old = self.session
+        self.session = None
+        if old is not None:
+            self.workers.submit(lambda _c: old.close(), name="close_session")
+        self.workers.submit(
+            open_now,
+            name="open_session",
+            on_success=self._session_opened,
+            on_failure=self._session_failed,
+        )
+
+    def _session_opened(self, session: Any) -> None:
+        if self._closing:
+            self.workers.submit(lambda _c: session.close(), name="close_session")
+            return
+        self.session = session
+        self.connect_page.set_ready(True)
+        self.statusBar().showMessage(self.tr("Ready."), 5000)
+        self.session_ready.emit(session)
+        self.refresh_credentials_left()
+        self.check_provider()
+
+    def _session_failed(self, exc: BaseException) -> None:
+        text = error_text(exc)
+        log.error("cannot open the session: %s", text.replace("\n", " "))
+        self.statusBar().showMessage(text.splitlines()[0])
+        self.start_page.show_credentials_error(text)
+        self.connect_page.show_note(text)
+        self.session_ready.emit(exc)
+
+    def refresh_credentials_left(self) -> None:
+        session, model = self.session, self.settings.provider.model_id or None
+        if session is None:
+            return
+        source = self.settings.credentials.source
+        self.workers.submit(
+            lambda _c: session.store.inventory_stats(model),
+            name="inventory_stats",
+            on_success=lambda stats: self.start_page.show_credentials_left(stats, source),
+            on_failure=lambda exc: self.start_page.show_credentials_error(error_text(exc)),
+        )
+
+    def check_provider(self) -> None:
+        settings = self.settings
+        self.start_page.show_checking()
+
+        def check(cancel: threading.Event) -> Any:
+            from installer_app.provider.check import run_checks
+
+            return run_checks(settings, cancel=cancel)
+
+        def shown(report: Any) -> None:
+            self.start_page.show_check(
+                [(item.name, item.ok, item.message.render()) for item in report.items]
+            )
+
+        self.workers.submit(
+            check,
+            name="check",
+            on_success=shown,
+            on_failure=lambda exc: self.start_page.show_check_error(error_text(exc)),
+        )
+
+    # -- dialogs --------------------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.settings, self.config_path, self.workers, self)
+        dialog.settings_saved.connect(self.apply_settings)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def apply_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.start_page.show_profile(settings, self.demo is not None)
+        self.connect_page.ports.set_allowlist(settings.device.allowlist)
+        self.open_session()
+
+    def open_history(self) -> HistoryDialog | None:
+        if self.session is None:
+            self.statusBar().showMessage(self.tr("The local record is not open yet."), 5000)
+            return None
+        dialog = HistoryDialog(self.session.store, self.workers, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    # -- connect page actions -------------------------------------------------------------
+
+    def identify(self, port: Any) -> None:
+        def blink(cancel: threading.Event) -> None:
+            from installer_app.device.client import DeviceClient
+
+            with DeviceClient.open(port.device) as client:
+                client.identify()
+
+        self.workers.submit(
+            blink,
+            name="identify",
+            on_success=lambda _v: self.connect_page.show_identify_result(port, None),
+            on_failure=lambda exc: self.connect_page.show_identify_result(port, error_text(exc)),
+        )
+
+    def provision(self, port: Any, *, retry: bool = False) -> None:
+        if self.session is None or self.runner.busy:
+            return
+        self._port = port
+        self._user_skipped = False
+        self._auto_answers = (
+            {"board": "continue", "resume": "resume", "wifi": self._last_wifi} if retry else {}
+        )
+        if self.settings.provider.mode == "cloud":
+            self._auto_answers["wifi"] = None
+        self.banner.setVisible(False)
+        if not retry:
+            for page in self.pages.values():
+                if page is not self.connect_page and page is not self.start_page:
+                    page.reset()
+            self._last_wifi = None
+        self.show_page(PageId.DEVICE)
+        self.stop_button.setVisible(True)
+        self.runner.start(self.session.provisioner, port.device)
+        self.run_started.emit(port.device)
+
+    # -- the run --------------------------------------------------------------------------
+
+    def _on_event(self, event: WorkflowEvent) -> None:
+        for page in self.pages.values():
+            page.apply_event(event)
+        target = page_for_event(event)
+        answers = self.runner.answers
+        waiting = answers is not None and bool(answers.pending())
+        if target is not None and not waiting:
+            self.show_page(target)
+
+    def _on_question(self, question: Question) -> None:
+        if question.kind in self._auto_answers:
+            question.answer(self._auto_answers[question.kind])
+            return
+        self._question = question
+        self.show_page(PAGE_OF_QUESTION[question.kind])
+        if question.kind == "board":
+            self.device_page.ask_board(question.payload)
+        elif question.kind == "resume":
+            self.device_page.ask_resume(question.payload)
+        else:
+            self.network_page.ask(question.payload)
+
+    def _answer(self, kind: str, value: str) -> None:
+        question = getattr(self, "_question", None)
+        if question is not None and question.kind == kind and not question.answered:
+            if value == "skip":
+                self._user_skipped = True
+            question.answer(value)
+
+    def _answer_wifi(self, value: tuple[str, str] | None) -> None:
+        question = getattr(self, "_question", None)
+        if question is None or question.kind != "wifi" or question.answered:
+            return
+        wifi = None if value is None else WifiCredentials(ssid=value[0], psk=Secret(value[1]))
+        self._last_wifi = wifi
+        question.answer(wifi)
+
+    def _on_result(self, result: ProvisionResult) -> None:
+        self.last_result = result
+        self.stop_button.setVisible(False)
+        self.bind_page.stop_clock()
+        self.run_finished.emit(result)
+        if self._closing:
+            return
+        if result.ok:
+            self.done_page.show_result(result, self.settings.installer_name())
+            self.show_page(PageId.DONE)
+            self.statusBar().showMessage(
+                self.tr("SN {sn} is done.").format(sn=result.device_sn or ""), 10000
+            )
+            self.refresh_credentials_left()
+        elif self._user_skipped:
+            self.connect_page.show_note(self.tr("The board was skipped; nothing was changed."))
+            self.show_page(PageId.CONNECT)
+        elif result.exit_code == ExitCode.INTERRUPTED:
+            self.connect_page.show_note(self.tr("Stopped. The board's record is kept."))
+            self.show_page(PageId.CONNECT)
+        else:
+            message = result.error.render() if result.error is not None else ""
+            self.banner_text.setText(
+                self.tr("This step failed: {message}").format(message=message)
+                + "\n"
+                + self.tr("Retry resumes from where it stopped; nothing is taken twice.")
+            )
+            self.banner.setVisible(True)
+
+    def _on_crash(self, exc: BaseException) -> None:
+        self.stop_button.setVisible(False)
+        log.error("the provisioning run failed unexpectedly", exc_info=exc)
+        self.banner_text.setText(error_text(exc))
+        self.banner.setVisible(True)
+
+    def retry(self) -> None:
+        if self._port is not None:
+            self.provision(self._port, retry=True)
+
+    def stop_run(self) -> None:
+        self.runner.cancel()
+
+    def back_to_connect(self) -> None:
+        self.banner.setVisible(False)
+        self.show_page(PageId.CONNECT)
+
+    def next_device(self) -> None:
+        """Keep the settings; straight back to the port list for the next board."""
+        for page in self.pages.values():
+            if page is not self.start_page and page is not self.connect_page:
+                page.reset()
+        self.connect_page.show_note("")
+        self.show_page(PageId.CONNECT)
+
+    # -- demo -----------------------------------------------------------------------------
+
+    def open_operator_page(self) -> None:
+        if self.demo is not None:
+            QDesktopServices.openUrl(QUrl(self.demo.emulator.operator_url))
+
+    def demo_scan(self) -> None:
+        """The enterprise admin's scan, played by the emulator (demo mode only)."""
+        url = self.bind_page.qr.url()
+        if self.demo is None or not url:
+            self.bind_page.demo_scan_done(self.tr("No QR code to scan yet."))
+            return
+        emulator = self.demo.emulator
+        self.workers.submit(
+            lambda _c: emulator.scan(url),
+            name="demo_scan",
+            on_success=lambda _v: self.bind_page.demo_scan_done(None),
+            on_failure=lambda exc: self.bind_page.demo_scan_done(error_text(exc)),
+        )
+
+    # -- closing --------------------------------------------------------------------------
+
+    def shutdown(self) -> bool:
+        """Cancel whatever runs, release the port, join every worker, close the store."""
+        if self._closing:
+            return True
+        self._closing = True
+        self.connect_page.ports.stop()
+        self.bind_page.stop_clock()
+        self.runner.cancel()
+        ok = self.workers.shutdown()
+        session, self.session = self.session, None
+        if session is not None:
+            self.workers.submit(lambda _c: session.close(), name="close_session")
+            ok = self.workers.shutdown() and ok
+        self.log_pane.detach()
+        return ok
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.shutdown()
+        event.accept()

@@ -1,0 +1,156 @@
+"""A live list of serial ports: boards appear and disappear as they are plugged, no refresh button.
+
+A ``QTimer`` asks ``installer_app.device.ports.list_ports`` on a worker about every half second,
+never with more than one request in flight; the list keeps the installer's selection and preselects
+the likely board when nothing is selected yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
+
+from ui.workers import Workers
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 500
+PORT_ROLE = Qt.ItemDataRole.UserRole
+
+
+def describe_port(port: Any) -> str:
+    """One line for a PortInfo: device, what it is, USB ids."""
+    parts = [str(port.device)]
+    if getattr(port, "description", None):
+        parts.append(str(port.description))
+    if getattr(port, "vid", None) is not None and getattr(port, "pid", None) is not None:
+        parts.append(f"{port.vid:04X}:{port.pid:04X}")
+    if getattr(port, "serial_number", None):
+        parts.append(f"S/N {port.serial_number}")
+    return " — ".join(parts)
+
+
+class PortList(QListWidget):
+    ports_changed = Signal(int)  # how many ports are listed
+    selected_port_changed = Signal(object)  # PortInfo | None
+    scan_failed = Signal(object)  # the exception list_ports raised
+
+    def __init__(
+        self, workers: Workers, allowlist: Sequence[str], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._workers = workers
+        self._allowlist = tuple(allowlist)
+        self._in_flight = False
+        self._ports: dict[str, Any] = {}
+        self._user_chose = False
+        self.scans = 0
+        self.setObjectName("portList")
+        self.setAccessibleName(self.tr("Serial ports"))
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.scan)
+        self.itemSelectionChanged.connect(self._selection_changed)
+        self.itemClicked.connect(lambda _item: setattr(self, "_user_chose", True))
+
+    def set_allowlist(self, allowlist: Sequence[str]) -> None:
+        self._allowlist = tuple(allowlist)
+
+    def start(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+            self.scan()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    @property
+    def polling(self) -> bool:
+        return self._timer.isActive()
+
+    def scan(self) -> None:
+        if self._in_flight:
+            return
+        self._in_flight = True
+        allowlist = self._allowlist
+
+        def list_now(cancel: threading.Event) -> list[Any]:
+            from installer_app.device.ports import list_ports
+
+            return list(list_ports(allowlist))
+
+        self._workers.submit(
+            list_now, name="list_ports", on_success=self._update, on_failure=self._failed
+        )
+
+    def _failed(self, exc: BaseException) -> None:
+        self._in_flight = False
+        log.warning("listing serial ports failed: %s", exc)
+        self.scan_failed.emit(exc)
+
+    def _update(self, ports: list[Any]) -> None:
+        self._in_flight = False
+        self.scans += 1
+        fresh = {p.device: p for p in ports}
+        if list(fresh) == list(self._ports) and all(fresh[k] == self._ports[k] for k in fresh):
+            return
+        selected = self.selected_port()
+        selected_device = selected.device if selected is not None else None
+        self.blockSignals(True)
+        self.clear()
+        for port in ports:
+            item = QListWidgetItem(self._label(port))
+            item.setData(PORT_ROLE, port.device)
+            item.setToolTip(describe_port(port))
+            self.addItem(item)
+        self._ports = fresh
+        target = selected_device if selected_device in fresh else None
+        if target is None or not self._user_chose:
+            likely = [p for p in ports if getattr(p, "likely", False)]
+            if target is None and likely:
+                target = likely[0].device
+            elif target is None and len(ports) == 1:
+                target = ports[0].device
+        if target is not None:
+            for row in range(self.count()):
+                if self.item(row).data(PORT_ROLE) == target:
+                    self.setCurrentRow(row)
+                    break
+        self.blockSignals(False)
+        self.ports_changed.emit(len(ports))
+        new_selected = self.selected_port()
+        if (new_selected.device if new_selected else None) != selected_device:
+            self.selected_port_changed.emit(new_selected)
+
+    def _label(self, port: Any) -> str:
+        text = describe_port(port)
+        if getattr(port, "simulated", False):
+            text += "  " + self.tr("(simulated board)")
+        elif getattr(port, "likely", False):
+            text += "  " + self.tr("(likely the board)")
+        return text
+
+    def _selection_changed(self) -> None:
+        self.selected_port_changed.emit(self.selected_port())
+
+    def ports(self) -> list[Any]:
+        return list(self._ports.values())
+
+    def selected_port(self) -> Any | None:
+        items = self.selectedItems()
+        if not items:
+            return None
+        return self._ports.get(items[0].data(PORT_ROLE))
+
+    def select_device(self, device: str) -> bool:
+        for row in range(self.count()):
+            if self.item(row).data(PORT_ROLE) == device:
+                self._user_chose = True
+                self.setCurrentRow(row)
+                return True
+        return False

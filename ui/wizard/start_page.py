@@ -1,0 +1,138 @@
+"""Start: the active profile, whether the provider account works, ways into settings and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from installer_app.config import Settings
+from ui.widgets.status_light import Light, StatusLight
+from ui.wizard.base import PageId, WizardPage, wrapped_label
+
+
+class StartPage(WizardPage):
+    page_id = PageId.START
+    begin_requested = Signal()
+    settings_requested = Signal()
+    history_requested = Signal()
+    check_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.set_heading(
+            self.tr("Ready to install"),
+            self.tr("Check the profile below, then connect the first board."),
+        )
+        self.demo_banner = wrapped_label("", self, "demoBanner")
+        self.demo_banner.setVisible(False)
+        self.body.addWidget(self.demo_banner)
+
+        profile = QGroupBox(self.tr("Active profile"), self)
+        form = QFormLayout(profile)
+        self.mode = QLabel(profile)
+        self.model = QLabel(profile)
+        self.source = QLabel(profile)
+        self.credentials_left = QLabel(self.tr("counting…"), profile)
+        self.installer = QLabel(profile)
+        form.addRow(self.tr("Mode:"), self.mode)
+        form.addRow(self.tr("Device model:"), self.model)
+        form.addRow(self.tr("Credential source:"), self.source)
+        form.addRow(self.tr("Credentials left:"), self.credentials_left)
+        form.addRow(self.tr("Installer:"), self.installer)
+        self.body.addWidget(profile)
+
+        account = QGroupBox(self.tr("Provider account"), self)
+        account_layout = QHBoxLayout(account)
+        self.check_light = StatusLight(self.tr("Not checked yet"), account)
+        self.check_button = QPushButton(self.tr("Check again"), account)
+        self.check_button.clicked.connect(self.check_requested)
+        account_layout.addWidget(self.check_light, 1)
+        account_layout.addWidget(self.check_button)
+        self.check_items = wrapped_label("", account, "checkItems")
+        self.body.addWidget(account)
+        self.body.addWidget(self.check_items)
+
+        self.body.addStretch(1)
+        buttons = QHBoxLayout()
+        self.settings_button = QPushButton(self.tr("Settings…"), self)
+        self.history_button = QPushButton(self.tr("History…"), self)
+        self.begin_button = QPushButton(self.tr("Connect a board"), self)
+        self.begin_button.setObjectName("primary")
+        self.begin_button.setDefault(True)
+        self.settings_button.clicked.connect(self.settings_requested)
+        self.history_button.clicked.connect(self.history_requested)
+        self.begin_button.clicked.connect(self.begin_requested)
+        buttons.addWidget(self.settings_button)
+        buttons.addWidget(self.history_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.begin_button)
+        self.body.addLayout(buttons)
+
+    def show_profile(self, settings: Settings, demo: bool) -> None:
+        modes = {
+            "direct": self.tr("Direct (device talks to WeCom)"),
+            "cloud": self.tr("Cloud-to-cloud"),
+        }
+        sources = {
+            "register": self.tr("Register each board with WeCom"),
+            "inventory": self.tr("Imported inventory"),
+            "partner": self.tr("Partner service"),
+        }
+        self.mode.setText(modes.get(settings.provider.mode, settings.provider.mode))
+        self.model.setText(settings.provider.model_id or self.tr("(not set — open Settings)"))
+        self.source.setText(sources.get(settings.credentials.source, settings.credentials.source))
+        self.installer.setText(settings.installer_name())
+        self.demo_banner.setText(
+            self.tr(
+                "Demo mode: a simulated board and a local WeCom emulator stand in for real "
+                "hardware and a real account. Nothing leaves this computer."
+            )
+        )
+        self.demo_banner.setVisible(demo)
+
+    def show_credentials_left(self, stats: Any, source: str) -> None:
+        if source != "inventory":
+            self.credentials_left.setText(self.tr("issued on demand"))
+            return
+        available = _available(stats)
+        if available is None:
+            self.credentials_left.setText(self.tr("unknown"))
+        else:
+            self.credentials_left.setText(self.tr("%n credential(s) available", "", available))
+
+    def show_credentials_error(self, text: str) -> None:
+        self.credentials_left.setText(text)
+
+    def show_checking(self) -> None:
+        self.check_light.set_state(Light.BUSY, "")
+        self.check_light.set_text(self.tr("Checking the provider account…"))
+        self.check_button.setEnabled(False)
+        self.check_items.setText("")
+
+    def show_check(self, items: list[tuple[str, bool, str]]) -> None:
+        self.check_button.setEnabled(True)
+        ok = all(item[1] for item in items)
+        self.check_light.set_state(Light.OK if ok else Light.FAILED)
+        self.check_light.set_text(
+            self.tr("The provider account works.")
+            if ok
+            else self.tr("The provider account has a problem: see below and open Settings.")
+        )
+        lines = [("✔ " if good else "✘ ") + f"{name}: {message}" for name, good, message in items]
+        self.check_items.setText("\n".join(lines))
+
+    def show_check_error(self, text: str) -> None:
+        self.check_button.setEnabled(True)
+        self.check_light.set_state(Light.FAILED)
+        self.check_light.set_text(text)
+
+
+def _available(stats: Any) -> int | None:
+    """Inventory stats may be a mapping or an object; take its count of unused credentials."""
+    for key in ("available", "unused", "free", "left"):
+        value = stats.get(key) if isinstance(stats, dict) else getattr(stats, key, None)
+        if isinstance(value, int):
+            return value
+    return None
