@@ -4,6 +4,13 @@ Each group of subcommands lives in its own module with a ``register(subparsers, 
 ``common`` is the parent parser that gives every subcommand ``--config``, ``--data-dir``, ``--lang``
 and ``-v``. A handler takes ``(args, ctx)`` and returns an exit code (``errors.ExitCode``).
 An ``InstallerError`` escaping a handler is printed as its message and hint, never as a traceback.
+
+Language: every description, help and epilog is rendered through the installed translator when the
+parser is built (``context.tr``), and argparse's own words go through it too (``argparse_i18n``).
+So ``main`` picks the language first, from ``--lang`` (a small pre-parse) or else the environment
+(``INSTALLER_LANG``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``): ``--help`` and usage errors follow
+those two. The settings file's ``[ui] language`` is read later and applies to the messages of the
+command itself (``CliContext.settings``).
 """
 
 from __future__ import annotations
@@ -12,9 +19,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from installer_app import __version__
 from installer_app.cli import (
+    argparse_i18n,
     check_cmds,
     demo_cmds,
     device_cmds,
@@ -23,27 +32,84 @@ from installer_app.cli import (
     sim_cmds,
     store_cmds,
 )
-from installer_app.cli.context import CliContext, print_error
+from installer_app.cli.context import CliContext, print_error, tr
 from installer_app.errors import ExitCode, InstallerError
+from installer_app.i18n import QT_TRANSLATE_NOOP, SUPPORTED_LANGUAGES, install_catalog_translator
 
 log = logging.getLogger(__name__)
 
 _GROUPS = (device_cmds, sim_cmds, provider_cmds, check_cmds, store_cmds, provision_cmds, demo_cmds)
 
 
+class _PreParseFailed(Exception):
+    pass
+
+
+class _LanguagePreParser(argparse.ArgumentParser):
+    """Finds ``--lang`` and ignores the rest; never prints or exits (the real parser reports)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _PreParseFailed(message)
+
+
+def language_from_argv(argv: Sequence[str]) -> str | None:
+    """The ``--lang`` value in ``argv``, if any, before the real parser exists."""
+    pre = _LanguagePreParser(add_help=False)
+    pre.add_argument("--lang", nargs="?")
+    try:
+        known, _rest = pre.parse_known_args(list(argv))
+    except _PreParseFailed:
+        return None
+    lang = known.lang
+    return lang if isinstance(lang, str) and lang else None
+
+
+def install_language(argv: Sequence[str]) -> str:
+    """Install the translator for ``--lang`` or the environment; return the language chosen."""
+    argparse_i18n.install()
+    return install_catalog_translator(language_from_argv(argv))
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The whole parser; its texts are rendered in the language installed when it is built."""
+    argparse_i18n.install()
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="TOML settings file")
-    common.add_argument("--data-dir", metavar="DIR", help="where the store and logs are kept")
-    common.add_argument("--lang", choices=("auto", "en", "zh_CN"), help="language of messages")
-    common.add_argument("-v", "--verbose", action="store_true", help="log to stderr as well")
+    common.add_argument(
+        "--config", metavar="PATH", help=tr(QT_TRANSLATE_NOOP("cli", "TOML settings file"))
+    )
+    common.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=tr(QT_TRANSLATE_NOOP("cli", "where the store and logs are kept")),
+    )
+    common.add_argument(
+        "--lang",
+        choices=("auto", *SUPPORTED_LANGUAGES),
+        help=tr(QT_TRANSLATE_NOOP("cli", "language of messages and of this help")),
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "log to stderr as well")),
+    )
     parser = argparse.ArgumentParser(
         prog="installer-app",
-        description="Provision WeCom smart-hardware devices: serial credentials, binding QR, "
-        "binding watch. With no subcommand the wizard opens.",
+        description=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "Provision WeCom smart-hardware devices: serial credentials, binding QR, "
+                "binding watch. With no subcommand the wizard opens.",
+            )
+        ),
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"installer-app {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"installer-app {__version__}",
+        help=tr(QT_TRANSLATE_NOOP("argparse", "show program's version number and exit")),
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in _GROUPS:
         group.register(sub, common)
@@ -51,8 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    install_language(arguments)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if not getattr(args, "handler", None):
         parser.print_help()
         return ExitCode.USAGE

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from installer_app.cli.context import CliContext, emit_json, say
+from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.check import CheckReport, run_checks
 
@@ -21,11 +21,24 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(
         "check",
         parents=[common],
-        help="check the WeCom corpid/provider secret and the partner service URL/token",
-        description="Validate the provider settings with harmless calls: a WeCom provider token "
-        "and one list_device page, and one read from the partner service.",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli", "check the WeCom corpid/provider secret and the partner service URL/token"
+            )
+        ),
+        description=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "Validate the provider settings with harmless calls: a WeCom provider token "
+                "and one list_device page, and one read from the partner service.",
+            )
+        ),
     )
-    parser.add_argument("--json", action="store_true", help="one JSON object instead of lines")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object instead of lines")),
+    )
     parser.set_defaults(handler=run_check)
 
 

@@ -12,7 +12,13 @@ from typing import Any, TextIO
 
 from installer_app.config import Settings, load_secrets, load_settings
 from installer_app.errors import InstallerError
-from installer_app.i18n import QT_TRANSLATE_NOOP, Message, install_catalog_translator
+from installer_app.i18n import (
+    QT_TRANSLATE_NOOP,
+    Message,
+    Source,
+    install_catalog_translator,
+    translate,
+)
 from installer_app.logsetup import configure_logging
 from installer_app.paths import default_data_dir, default_log_dir
 from installer_app.secrets import redact
@@ -74,6 +80,16 @@ class CliContext:
                 closer()
             except Exception:
                 logging.getLogger(__name__).exception("cleanup failed")
+
+
+def tr(source: Source) -> str:
+    """The translated text of ``source``, as it is: no ``str.format``.
+
+    For argparse's description, help and epilog strings, which argparse itself formats with
+    ``%``-placeholders such as ``%(default)s``. The parser is built after main() installed the
+    translator, so these strings are rendered in the user's language when they are read.
+    """
+    return translate(source.context, source.text)
 
 
 def say(message: Message | str, stream: TextIO | None = None) -> None:

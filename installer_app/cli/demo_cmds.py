@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from installer_app.cli.context import CliContext, say
+from installer_app.cli.context import CliContext, say, tr
 from installer_app.cli.provision_cmds import CliAnswers, Printer, provision_boards
 from installer_app.demo import DEMO_SCAN_AFTER_S, DemoEnvironment
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
@@ -26,16 +26,30 @@ HEADLESS_SCAN_AFTER_S = 5.0
 
 
 def _count(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if not 1 <= value <= 16:
-        raise argparse.ArgumentTypeError("between 1 and 16")
+        raise argparse.ArgumentTypeError(
+            Message(
+                QT_TRANSLATE_NOOP("cli", "a whole number from 1 to 16, not {text}"), text=repr(text)
+            ).render()
+        )
     return value
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            Message(QT_TRANSLATE_NOOP("cli", "not a number: {text}"), text=repr(text)).render()
+        ) from None
     if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
+        raise argparse.ArgumentTypeError(
+            Message(QT_TRANSLATE_NOOP("cli", "must not be negative")).render()
+        )
     return value
 
 
@@ -43,19 +57,45 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(
         "demo",
         parents=[common],
-        help="try the app with simulated boards and a local provider emulator",
-        description="Start the provider emulator and simulated boards (kept in DATA_DIR/demo), "
-        "then open the wizard in demo mode, or run the whole flow in the terminal.",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli", "try the app with simulated boards and a local provider emulator"
+            )
+        ),
+        description=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "Start the provider emulator and simulated boards (kept in DATA_DIR/demo), "
+                "then open the wizard in demo mode, or run the whole flow in the terminal.",
+            )
+        ),
     )
-    parser.add_argument("--headless", action="store_true", help="run in the terminal, no window")
-    parser.add_argument("--boards", type=_count, default=1, metavar="N", help="simulated boards")
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "run in the terminal, no window")),
+    )
+    parser.add_argument(
+        "--boards",
+        type=_count,
+        default=1,
+        metavar="N",
+        help=tr(QT_TRANSLATE_NOOP("cli", "how many simulated boards (1 to 16, default %(default)s)")),
+    )
     parser.add_argument(
         "--scan-after",
         type=_seconds,
         metavar="S",
-        help=f"the emulator scans each QR code S seconds after registration (default "
-        f"{HEADLESS_SCAN_AFTER_S:g} headless, {DEMO_SCAN_AFTER_S:g} in the wizard; 0: never, "
-        "use the emulator's operator page)",
+        help=Message(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "the emulator scans each QR code S seconds after registration (default "
+                "{headless} headless, {wizard} in the wizard; 0: never, use the emulator's "
+                "operator page)",
+            ),
+            headless=f"{HEADLESS_SCAN_AFTER_S:g}",
+            wizard=f"{DEMO_SCAN_AFTER_S:g}",
+        ).render(),
     )
     parser.set_defaults(handler=run_demo)
 

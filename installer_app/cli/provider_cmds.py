@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from installer_app.cli.context import CliContext, say
+from installer_app.cli.context import CliContext, say, tr
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.emulator import ProviderEmulator
@@ -24,37 +24,76 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(
         "emulate-provider",
         parents=[common],
-        help="run a local WeCom provider API + partner service emulator (for demos and tests)",
-        description="Serve the WeCom provider API and the partner service on loopback, with an "
-        "operator page to bind devices to a test enterprise. Runs until Ctrl-C.",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "run a local WeCom provider API + partner service emulator (for demos and tests)",
+            )
+        ),
+        description=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "Serve the WeCom provider API and the partner service on loopback, with an "
+                "operator page to bind devices to a test enterprise. Runs until Ctrl-C.",
+            )
+        ),
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)"
+        "--host",
+        default="127.0.0.1",
+        help=tr(QT_TRANSLATE_NOOP("cli", "address to listen on (loopback)")),
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=tr(QT_TRANSLATE_NOOP("cli", "port (default %(default)s; 0 = any)")),
     )
     state = parser.add_mutually_exclusive_group()
     state.add_argument(
         "--state",
         metavar="FILE",
-        help=f"state file (default: {STATE_FILE_NAME} in the data directory)",
+        help=Message(
+            QT_TRANSLATE_NOOP("cli", "state file (default: {file} in the data directory)"),
+            file=STATE_FILE_NAME,
+        ).render(),
     )
-    state.add_argument("--no-state", action="store_true", help="keep state in memory only")
+    state.add_argument(
+        "--no-state",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "keep state in memory only")),
+    )
     parser.add_argument(
         "--install-delay",
         type=float,
         default=3.0,
         metavar="S",
-        help="seconds from a binding to the companion app's install (default 3)",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli", "seconds from a binding to the companion app's install (default %(default)g)"
+            )
+        ),
     )
     parser.add_argument(
         "--auto-scan",
         type=float,
         default=None,
         metavar="S",
-        help="bind every device automatically S seconds after it is registered or first polled",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "bind every device automatically S seconds after it is registered or first polled",
+            )
+        ),
     )
     parser.add_argument(
-        "--token-ttl", type=float, default=7200, metavar="S", help="provider token lifetime"
+        "--token-ttl",
+        type=float,
+        default=7200,
+        metavar="S",
+        help=tr(
+            QT_TRANSLATE_NOOP("cli", "provider token lifetime in seconds (default %(default)g)")
+        ),
     )
     parser.set_defaults(handler=run_emulator)
 

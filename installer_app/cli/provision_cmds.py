@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TextIO
 
-from installer_app.cli.context import CliContext, emit_json, say
+from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.config import ConfigError, Settings
 from installer_app.device.errors import DeviceError
 from installer_app.device.ports import list_ports
@@ -39,23 +39,31 @@ from installer_app.workflow.wiring import Session, open_session
 
 ENV_WIFI_PSK = "INSTALLER_WIFI_PSK"
 
-EXIT_CODES_HELP = """exit codes:
-  0  done (every board)
-  2  usage or configuration
-  3  device (not found, faulty, wrong model, or holding a credential this computer did not issue)
-  4  provider (WeCom or the partner service refused, or the SN is registered elsewhere)
-  5  timed out waiting for the binding or the companion app
-  6  no credential available (inventory empty)
-  with several boards: the worst one, in the order 130, 1, 2, 3, 4, 6, 5"""
+EXIT_CODES_HELP = QT_TRANSLATE_NOOP(
+    "cli",
+    "exit codes:\n"
+    "  0  done (every board)\n"
+    "  2  usage or configuration\n"
+    "  3  device (not found, faulty, wrong model, or holding a credential this computer did not "
+    "issue)\n"
+    "  4  provider (WeCom or the partner service refused, or the SN is registered elsewhere)\n"
+    "  5  timed out waiting for the binding or the companion app\n"
+    "  6  no credential available (inventory empty)\n"
+    "  with several boards: the worst one, in the order 130, 1, 2, 3, 4, 6, 5",
+)
 
 
 def _positive(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            Message(QT_TRANSLATE_NOOP("cli", "not a number: {text}"), text=repr(text)).render()
+        ) from None
     if value <= 0:
-        raise argparse.ArgumentTypeError("must be above zero")
+        raise argparse.ArgumentTypeError(
+            Message(QT_TRANSLATE_NOOP("cli", "must be above zero")).render()
+        )
     return value
 
 
@@ -63,27 +71,56 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(
         "provision",
         parents=[common],
-        help="provision boards: credential, verify, lock, Wi-Fi, binding QR, binding watch",
-        description="Provision one or more boards end to end. The Wi-Fi password never goes on "
-        f"the command line: set {ENV_WIFI_PSK} or type it at the hidden prompt.",
-        epilog=EXIT_CODES_HELP,
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "provision boards: credential, verify, lock, Wi-Fi, binding QR, binding watch",
+            )
+        ),
+        description=Message(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "Provision one or more boards end to end. The Wi-Fi password never goes on "
+                "the command line: set {env} or type it at the hidden prompt.",
+            ),
+            env=ENV_WIFI_PSK,
+        ).render(),
+        epilog=tr(EXIT_CODES_HELP),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument(
-        "--port", action="append", metavar="PORT", help="a board's port (repeat for several)"
+        "--port",
+        action="append",
+        metavar="PORT",
+        help=tr(QT_TRANSLATE_NOOP("cli", "a board's port (repeat for several)")),
     )
-    where.add_argument("--all", action="store_true", help="every detected board")
-    parser.add_argument("--wifi-ssid", metavar="S", help="join this Wi-Fi network")
-    parser.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    where.add_argument(
+        "--all", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "every detected board"))
+    )
     parser.add_argument(
-        "--no-wait", action="store_true", help="stop once the QR code is shown (not bound yet)"
+        "--wifi-ssid", metavar="S", help=tr(QT_TRANSLATE_NOOP("cli", "join this Wi-Fi network"))
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object per line on stdout")),
+    )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "stop once the QR code is shown (not bound yet)")),
     )
     parser.add_argument(
         "--timeout",
         type=_positive,
         metavar="S",
-        help="seconds to wait for the binding and the companion app ([binding] timeout_s)",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "seconds to wait for the binding and the companion app ([binding] timeout_s)",
+            )
+        ),
     )
     parser.set_defaults(handler=run_provision)
 

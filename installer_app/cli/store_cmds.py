@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from installer_app.cli.context import CliContext, emit_json, say
+from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.store import Store, open_store
@@ -24,30 +24,75 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     inventory = sub.add_parser(
         "inventory",
         parents=[common],
-        help="import and count pre-registered credentials (the provider admin's export)",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli", "import and count pre-registered credentials (the provider admin's export)"
+            )
+        ),
     )
     inv_sub = inventory.add_subparsers(dest="inventory_command", metavar="ACTION", required=True)
     imp = inv_sub.add_parser(
         "import",
         parents=[common],
-        help="import a CSV/TSV/.xlsx export; all or nothing (exit 2 when any row is rejected)",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "import a CSV/TSV/.xlsx export; all or nothing (exit 2 when any row is rejected)",
+            )
+        ),
     )
-    imp.add_argument("file", metavar="FILE", type=Path)
-    imp.add_argument("--json", action="store_true", help="print one JSON object")
+    imp.add_argument(
+        "file",
+        metavar="FILE",
+        type=Path,
+        help=tr(QT_TRANSLATE_NOOP("cli", "the export file: CSV, TSV or .xlsx")),
+    )
+    imp.add_argument(
+        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "print one JSON object"))
+    )
     imp.set_defaults(handler=_inventory_import)
-    stats = inv_sub.add_parser("stats", parents=[common], help="how many credentials are free")
-    stats.add_argument("--model", metavar="MODEL_ID", help="count only this model")
-    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    stats = inv_sub.add_parser(
+        "stats",
+        parents=[common],
+        help=tr(QT_TRANSLATE_NOOP("cli", "how many credentials are free")),
+    )
+    stats.add_argument(
+        "--model", metavar="MODEL_ID", help=tr(QT_TRANSLATE_NOOP("cli", "count only this model"))
+    )
+    stats.add_argument(
+        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "print one JSON object"))
+    )
     stats.set_defaults(handler=_inventory_stats)
 
     history = sub.add_parser(
-        "history", parents=[common], help="the boards provisioned on this computer"
+        "history",
+        parents=[common],
+        help=tr(QT_TRANSLATE_NOOP("cli", "the boards provisioned on this computer")),
     )
     out = history.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="one JSON object per board and line")
-    out.add_argument("--csv", metavar="FILE", type=Path, help="write a CSV file for Excel")
-    history.add_argument("--search", metavar="TEXT", help="part of an SN, HW_ID, corp or name")
-    history.add_argument("--limit", type=int, default=10000, metavar="N", help="at most N boards")
+    out.add_argument(
+        "--json",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object per board and line")),
+    )
+    out.add_argument(
+        "--csv",
+        metavar="FILE",
+        type=Path,
+        help=tr(QT_TRANSLATE_NOOP("cli", "write a CSV file for Excel")),
+    )
+    history.add_argument(
+        "--search",
+        metavar="TEXT",
+        help=tr(QT_TRANSLATE_NOOP("cli", "part of an SN, HW_ID, corp or name")),
+    )
+    history.add_argument(
+        "--limit",
+        type=int,
+        default=10000,
+        metavar="N",
+        help=tr(QT_TRANSLATE_NOOP("cli", "at most N boards")),
+    )
     history.set_defaults(handler=_history)
 
 
