@@ -79,6 +79,7 @@ class FakeDevice:
         self.received: list[Frame] = []
         self._lock = threading.Lock()
         self._stop_r, self._stop_w = os.pipe()
+        self._stop_lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, daemon=True, name="fake-device")
         self._thread.start()
 
@@ -111,10 +112,13 @@ class FakeDevice:
         self.stop()
 
     def stop(self) -> None:
-        if self._stop_w < 0:
-            return
-        os.write(self._stop_w, b"x")
-        self._thread.join(timeout=5)
-        for fd in (self.master, self._slave, self._stop_r, self._stop_w):
-            os.close(fd)
-        self._stop_w = -1
+        # Under a lock: a test's unplug thread and the fixture's teardown may both stop it, and
+        # closing the fds twice would close whatever reused those numbers meanwhile.
+        with self._stop_lock:
+            if self._stop_w < 0:
+                return
+            os.write(self._stop_w, b"x")
+            self._thread.join(timeout=30)
+            for fd in (self.master, self._slave, self._stop_r, self._stop_w):
+                os.close(fd)
+            self._stop_w = -1
