@@ -75,6 +75,8 @@ class MainWindow(QMainWindow):
         self._port: Any | None = None
         self._auto_answers: dict[str, Any] = {}
         self._last_wifi: WifiCredentials | None = None
+        self._wifi_answered = False
+        self._question: Question | None = None
         self._user_skipped = False
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("WeCom device installer"))
@@ -193,7 +195,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("Opening the local record…"))
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(1100, 700)
+        return QSize(1100, 660)
 
     def _connect_pages(self) -> None:
         self.start_page.begin_requested.connect(lambda: self.show_page(PageId.CONNECT))
@@ -233,7 +235,7 @@ class MainWindow(QMainWindow):
 
     def _mark_crumbs(self, current: PageId) -> None:
         for page_id, label in self.crumbs.items():
-            label.setProperty("current", page_id is current)
+            label.setProperty("current", "true" if page_id is current else "false")
             label.style().unpolish(label)
             label.style().polish(label)
 
@@ -357,9 +359,10 @@ class MainWindow(QMainWindow):
             return
         self._port = port
         self._user_skipped = False
-        self._auto_answers = (
-            {"board": "continue", "resume": "resume", "wifi": self._last_wifi} if retry else {}
-        )
+        # A retry repeats the answers already given; a question not answered yet is asked.
+        self._auto_answers = {"board": "continue", "resume": "resume"} if retry else {}
+        if retry and self._wifi_answered:
+            self._auto_answers["wifi"] = self._last_wifi
         if self.settings.provider.mode == "cloud":
             self._auto_answers["wifi"] = None
         self.banner.setVisible(False)
@@ -368,6 +371,7 @@ class MainWindow(QMainWindow):
                 if page is not self.connect_page and page is not self.start_page:
                     page.reset()
             self._last_wifi = None
+            self._wifi_answered = False
         self.show_page(PageId.DEVICE)
         self.stop_button.setVisible(True)
         self.runner.start(self.session.provisioner, port.device)
@@ -398,18 +402,19 @@ class MainWindow(QMainWindow):
             self.network_page.ask(question.payload)
 
     def _answer(self, kind: str, value: str) -> None:
-        question = getattr(self, "_question", None)
+        question = self._question
         if question is not None and question.kind == kind and not question.answered:
             if value == "skip":
                 self._user_skipped = True
             question.answer(value)
 
     def _answer_wifi(self, value: tuple[str, str] | None) -> None:
-        question = getattr(self, "_question", None)
+        question = self._question
         if question is None or question.kind != "wifi" or question.answered:
             return
         wifi = None if value is None else WifiCredentials(ssid=value[0], psk=Secret(value[1]))
         self._last_wifi = wifi
+        self._wifi_answered = True
         question.answer(wifi)
 
     def _on_result(self, result: ProvisionResult) -> None:

@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-import zxingcpp
-from PIL import Image
-from PySide6.QtCore import QBuffer, QIODevice
+import pytest
 
 from installer_app.provider.emulator import ProviderEmulator
 from installer_app.workflow.events import Outcome, Step
-from tests.gui.conftest import SLOW_MS
+from tests.fixtures.provider import EMULATOR_PROVIDER_SECRET
+from tests.gui.conftest import SLOW_MS, emulator_settings
+from tests.gui.helpers import LEFT, answer_wifi, decode_widget, start_run
 from ui.wizard.base import PageId
 
-
-def decode_widget(widget: Any) -> list[str]:
-    """Grab what the widget shows and read it back with a real QR decoder."""
-    image = widget.grab().toImage()
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    import io
-
-    pil = Image.open(io.BytesIO(bytes(buffer.data())))
-    return [r.text for r in zxingcpp.read_barcodes(pil)]
+WIFI_PSK = "correct horse battery"
 
 
 def test_start_to_done(
-    qtbot: Any, make_window: Any, make_sim: Any, emulator: ProviderEmulator, tmp_path: Path
+    qtbot: Any,
+    make_window: Any,
+    make_sim: Any,
+    emulator: ProviderEmulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     sim = make_sim("pty")
     window = make_window()
     window.resize(1280, 720)
@@ -38,33 +35,31 @@ def test_start_to_done(
     window.runner.event.connect(events.append)
 
     assert window.current_page() is PageId.START
-    qtbot.mouseClick(window.start_page.begin_button, _left())
+    qtbot.mouseClick(window.start_page.begin_button, LEFT)
     assert window.current_page() is PageId.CONNECT
     ports = window.connect_page.ports
+    # The only board is preselected: no click needed.
     qtbot.waitUntil(lambda: ports.selected_port() is not None, timeout=SLOW_MS)
     assert ports.selected_port().device == sim.url
 
     with qtbot.waitSignal(window.runner.question, timeout=SLOW_MS) as asked:
-        qtbot.mouseClick(window.connect_page.provision_button, _left())
+        qtbot.mouseClick(window.connect_page.provision_button, LEFT)
     assert asked.args[0].kind == "board"
     assert window.current_page() is PageId.DEVICE
     assert window.device_page.model.text() == "WX-ATT-200"
+    assert window.device_page.state.text() == "BLANK"
     assert window.device_page.continue_button.isVisible()
 
     with qtbot.waitSignal(window.runner.question, timeout=SLOW_MS) as asked:
-        qtbot.mouseClick(window.device_page.continue_button, _left())
+        qtbot.mouseClick(window.device_page.continue_button, LEFT)
     assert asked.args[0].kind == "wifi"
     assert window.current_page() is PageId.NETWORK
-    # The write steps all went through and show it.
-    assert window.write_page.progress.value() == 4
-    window.network_page.ssid.setText("site-wifi")
-    window.network_page.password.setText("correct horse battery")
-    qtbot.mouseClick(window.network_page.apply_button, _left())
+    assert window.write_page.progress.value() == 4  # every write step went through
+    answer_wifi(qtbot, window, "site-wifi", WIFI_PSK)
 
-    qtbot.waitUntil(lambda: window.bind_page.qr.url() != "", timeout=SLOW_MS)
     qtbot.waitUntil(lambda: window.current_page() is PageId.BIND, timeout=SLOW_MS)
-    qr_events = [e for e in events if e.step is Step.QR and e.data.get("url")]
-    url = qr_events[-1].data["url"]
+    qtbot.waitUntil(lambda: window.bind_page.qr.url() != "", timeout=SLOW_MS)
+    url = [e for e in events if e.step is Step.QR and e.data.get("url")][-1].data["url"]
     assert window.bind_page.qr.url() == url
     assert decode_widget(window.bind_page.qr) == [url]
 
@@ -75,17 +70,88 @@ def test_start_to_done(
     assert window.current_page() is PageId.DONE
     assert window.done_page.sn.text() == result.device_sn
     assert window.done_page.hw_id.text() == result.hw_id
+    assert "wwemulator" in window.done_page.enterprise.text() or result.corp_name
     assert any(e.step is Step.BINDING and e.outcome is Outcome.OK for e in events)
 
     report = window.done_page.save_report(tmp_path / "report.pdf")
     assert report.read_bytes().startswith(b"%PDF")
 
-    qtbot.mouseClick(window.done_page.next_button, _left())
+    # The log pane saw the run, and no secret: provider secret, SecretNo, Wi-Fi password.
+    secret_no = window.session.store.secret_for(result.device_sn).reveal()
+    logging.getLogger("tests.gui").info(
+        "a careless line: %s %s %s", EMULATOR_PROVIDER_SECRET, secret_no, WIFI_PSK
+    )
+    qtbot.waitUntil(lambda: "a careless line" in window.log_pane.toPlainText(), timeout=SLOW_MS)
+    shown = window.log_pane.toPlainText()
+    assert result.device_sn in shown
+    for secret in (EMULATOR_PROVIDER_SECRET, secret_no, WIFI_PSK):
+        assert secret not in shown
+
+    qtbot.mouseClick(window.done_page.next_button, LEFT)
     assert window.current_page() is PageId.CONNECT
     assert window.connect_page.ports.polling
 
 
-def _left() -> Any:
-    from PySide6.QtCore import Qt
+def test_dynamic_qr_on_screen_is_the_workflow_url(
+    qtbot: Any, make_window: Any, make_sim: Any, emulator: ProviderEmulator, tmp_path: Path
+) -> None:
+    sim = make_sim("pty")
+    window = make_window(emulator_settings(emulator, tmp_path, qr="dynamic"))
+    window.resize(1100, 700)
+    window.show()
+    urls: list[str] = []
+    window.runner.event.connect(
+        lambda e: urls.append(e.data["url"]) if e.step is Step.QR and e.data.get("url") else None
+    )
+    question = start_run(qtbot, window, sim.url)
+    assert question.kind == "board"
+    with qtbot.waitSignal(window.runner.question, timeout=SLOW_MS):
+        qtbot.mouseClick(window.device_page.continue_button, LEFT)
+    qtbot.mouseClick(window.network_page.keep_button, LEFT)
+    qtbot.waitUntil(lambda: bool(urls) and window.bind_page.qr.url() == urls[-1], timeout=SLOW_MS)
+    assert "signature=" in urls[-1]
+    assert decode_widget(window.bind_page.qr) == [urls[-1]]
+    with qtbot.waitSignal(window.run_finished, timeout=SLOW_MS) as finished:
+        emulator.scan(urls[-1])
+    assert finished.args[0].ok
 
-    return Qt.MouseButton.LeftButton
+
+def test_failed_step_is_retried_without_starting_over(
+    qtbot: Any, make_window: Any, make_sim: Any, emulator: ProviderEmulator
+) -> None:
+    sim = make_sim("pty")
+    window = make_window()
+    window.show()
+    emulator.inject("/cgi-bin/service/add_device", errcode=600038)  # model unknown, once
+    start_run(qtbot, window, sim.url)
+    with qtbot.waitSignal(window.run_finished, timeout=SLOW_MS) as finished:
+        qtbot.mouseClick(window.device_page.continue_button, LEFT)
+    assert not finished.args[0].ok
+    assert window.banner.isVisible()
+    assert window.current_page() is PageId.WRITE
+    assert window.write_page.failed_step() is Step.CREDENTIAL
+
+    # Retry: the board question is answered as before; the run goes on to the Wi-Fi question.
+    qtbot.mouseClick(window.retry_button, LEFT)
+    qtbot.waitUntil(lambda: window.network_page.form_box.isEnabled(), timeout=SLOW_MS)
+    assert window.current_page() is PageId.NETWORK
+    assert not window.banner.isVisible()
+    assert window.write_page.progress.value() == 4
+    with qtbot.waitSignal(window.run_finished, timeout=SLOW_MS):
+        qtbot.mouseClick(window.stop_button, LEFT)
+    assert window.current_page() is PageId.CONNECT
+
+
+def test_skip_leaves_the_board_alone(
+    qtbot: Any, make_window: Any, make_sim: Any, emulator: ProviderEmulator
+) -> None:
+    sim = make_sim("pty")
+    window = make_window()
+    window.show()
+    start_run(qtbot, window, sim.url)
+    with qtbot.waitSignal(window.run_finished, timeout=SLOW_MS) as finished:
+        qtbot.mouseClick(window.device_page.skip_button, LEFT)
+    assert not finished.args[0].ok
+    assert window.current_page() is PageId.CONNECT
+    assert window.connect_page.note.isVisible()
+    assert emulator.devices() == []

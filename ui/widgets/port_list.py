@@ -35,8 +35,13 @@ def describe_port(port: Any) -> str:
     return " — ".join(parts)
 
 
+def is_board(port: Any) -> bool:
+    """A USB-serial bridge on the allowlist, or a running simulator (not a built-in ttyS0)."""
+    return bool(getattr(port, "likely", False) or getattr(port, "simulated", False))
+
+
 class PortList(QListWidget):
-    ports_changed = Signal(int)  # how many ports are listed
+    ports_changed = Signal(int)  # how many listed ports look like a board (likely or simulated)
     selected_port_changed = Signal(object)  # PortInfo | None
     scan_failed = Signal(object)  # the exception list_ports raised
 
@@ -110,19 +115,17 @@ class PortList(QListWidget):
             self.addItem(item)
         self._ports = fresh
         target = selected_device if selected_device in fresh else None
-        if target is None or not self._user_chose:
-            likely = [p for p in ports if getattr(p, "likely", False)]
-            if target is None and likely:
-                target = likely[0].device
-            elif target is None and len(ports) == 1:
-                target = ports[0].device
+        if target is None or (not self._user_chose and not is_board(fresh[target])):
+            # Preselect the likely board; never a port that is no board (a built-in ttyS0).
+            boards = [p for p in ports if is_board(p)]
+            target = boards[0].device if boards else None
         if target is not None:
             for row in range(self.count()):
                 if self.item(row).data(PORT_ROLE) == target:
                     self.setCurrentRow(row)
                     break
         self.blockSignals(False)
-        self.ports_changed.emit(len(ports))
+        self.ports_changed.emit(self.board_count())
         new_selected = self.selected_port()
         if (new_selected.device if new_selected else None) != selected_device:
             self.selected_port_changed.emit(new_selected)
@@ -137,6 +140,9 @@ class PortList(QListWidget):
 
     def _selection_changed(self) -> None:
         self.selected_port_changed.emit(self.selected_port())
+
+    def board_count(self) -> int:
+        return sum(1 for p in self._ports.values() if is_board(p))
 
     def ports(self) -> list[Any]:
         return list(self._ports.values())

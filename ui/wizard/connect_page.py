@@ -84,7 +84,7 @@ class ConnectPage(WizardPage):
         else:
             self.hints.setText(
                 self.tr(
-                    "No board found yet. Check that:\n"
+                    "No USB-serial board found yet. Check that:\n"
                     "• the cable carries data (some USB cables only charge);\n"
                     "• the USB-serial driver (CP210x, CH340/CH9102 or FTDI) is installed;\n"
                     "• on Linux, your user is in the dialout group "

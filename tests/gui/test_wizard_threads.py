@@ -1,0 +1,118 @@
+"""Threads and ports: hot-plug, cancel on close, nothing left running, the screen size."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from PySide6.QtCore import QSize, QThreadPool
+
+from installer_app.device.client import DeviceClient
+from installer_app.workflow.events import Outcome, Step
+from tests.gui.conftest import SLOW_MS
+from tests.gui.helpers import LEFT, start_run
+from ui.main_window import MainWindow
+from ui.wizard.base import PageId
+
+
+def python_threads() -> set[str]:
+    return {t.name for t in threading.enumerate()}
+
+
+def test_hot_plugged_board_appears_within_a_second(
+    qtbot: Any, make_window: Any, make_sim: Any
+) -> None:
+    window = make_window()
+    window.show()
+    qtbot.mouseClick(window.start_page.begin_button, LEFT)
+    ports = window.connect_page.ports
+    qtbot.waitUntil(lambda: ports.scans >= 1, timeout=SLOW_MS)  # the list is live
+    assert ports.board_count() == 0  # (a built-in ttyS0 may be listed, but is no board)
+    assert "dialout" in window.connect_page.hints.text()
+
+    plugged = time.monotonic()
+    sim = make_sim("pty")
+    # The thing under test: the 0.5 s poll shows the board within a second, no refresh button.
+    qtbot.waitUntil(lambda: sim.url in [p.device for p in ports.ports()], timeout=1000)
+    assert time.monotonic() - plugged <= 1.0 + 0.25  # waitUntil's own polling granularity
+    assert ports.selected_port().device == sim.url  # the board is preselected
+    assert window.connect_page.provision_button.isEnabled()
+
+    sim.stop()
+    qtbot.waitUntil(lambda: ports.board_count() == 0, timeout=SLOW_MS)
+    assert ports.selected_port() is None or ports.selected_port().device != sim.url
+
+
+def test_closing_mid_write_cancels_and_releases_the_port(
+    qtbot: Any, make_window: Any, make_sim: Any
+) -> None:
+    before = python_threads()
+    # A slow board, so the close lands while the credential steps are running.
+    sim = make_sim("pty", latency_s=0.25, commit_latency_s=0.8)
+    window: MainWindow = make_window()
+    window.show()
+    start_run(qtbot, window, sim.url)
+    results: list[Any] = []
+    window.runner.result.connect(results.append)
+    with qtbot.waitSignal(
+        window.runner.event,
+        timeout=SLOW_MS,
+        check_params_cb=lambda e: e.step is Step.WRITE and e.outcome is Outcome.STARTED,
+    ):
+        qtbot.mouseClick(window.device_page.continue_button, LEFT)
+    assert window.runner.busy
+
+    window.close()  # closeEvent: cancel, join every worker, close the store
+
+    assert window.workers.running() == []
+    assert not window.runner.busy or window.runner.answers is not None
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    leftover = {n for n in python_threads() - before if not n.startswith("Dummy")}
+    # The workflow's own helper threads (cancel watcher, device reader) ended with it.
+    assert not any(n.startswith(("cancel-", "worker:")) for n in leftover), leftover
+    # The port is free again: another client opens it and the board answers.
+    with DeviceClient.open(sim.url) as client:
+        assert client.hello().model_id == "WX-ATT-200"
+
+
+def test_closing_while_a_question_waits_releases_the_workflow(
+    qtbot: Any, make_window: Any, make_sim: Any
+) -> None:
+    sim = make_sim("pty")
+    window: MainWindow = make_window()
+    window.show()
+    question = start_run(qtbot, window, sim.url)
+    assert question.kind == "board" and not question.answered
+    assert window.shutdown()
+    assert question.answered  # released with the safe default
+    assert window.workers.running() == []
+    with DeviceClient.open(sim.url) as client:
+        assert client.hello().state.name == "BLANK"  # nothing was written
+
+
+def test_stop_button_cancels_and_returns_to_the_port_list(
+    qtbot: Any, make_window: Any, make_sim: Any
+) -> None:
+    sim = make_sim("pty")
+    window: MainWindow = make_window()
+    window.show()
+    start_run(qtbot, window, sim.url)
+    assert window.stop_button.isVisible()
+    with qtbot.waitSignal(window.run_finished, timeout=SLOW_MS) as finished:
+        qtbot.mouseClick(window.stop_button, LEFT)
+    assert finished.args[0].exit_code == 130
+    assert window.current_page() is PageId.CONNECT
+    assert not window.stop_button.isVisible()
+
+
+def test_window_fits_a_1366x768_laptop(qtbot: Any, make_window: Any) -> None:
+    window: MainWindow = make_window(wait=False)
+    screen_room = QSize(1366, 768 - 80)  # task bar and title bar
+    for hint in (window.sizeHint(), window.minimumSizeHint(), window.minimumSize()):
+        assert hint.width() <= screen_room.width(), hint
+        assert hint.height() <= screen_room.height(), hint
+    for page in window.pages.values():
+        needed = page.minimumSizeHint()
+        assert needed.width() <= screen_room.width(), (page.page_id, needed)
+        assert needed.height() <= screen_room.height() - 60, (page.page_id, needed)
