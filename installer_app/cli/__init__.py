@@ -38,6 +38,8 @@ from installer_app.i18n import QT_TRANSLATE_NOOP, SUPPORTED_LANGUAGES, install_c
 
 log = logging.getLogger(__name__)
 
+LANG_CHOICES = ("auto", *SUPPORTED_LANGUAGES)
+
 _GROUPS = (device_cmds, sim_cmds, provider_cmds, check_cmds, store_cmds, provision_cmds, demo_cmds)
 
 
@@ -60,8 +62,9 @@ def language_from_argv(argv: Sequence[str]) -> str | None:
         known, _rest = pre.parse_known_args(list(argv))
     except _PreParseFailed:
         return None
+    # A value the real parser will reject does not pick the language of that very error message.
     lang = known.lang
-    return lang if isinstance(lang, str) and lang else None
+    return lang if lang in LANG_CHOICES else None
 
 
 def install_language(argv: Sequence[str]) -> str:
@@ -84,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--lang",
-        choices=("auto", *SUPPORTED_LANGUAGES),
+        choices=LANG_CHOICES,
         help=tr(QT_TRANSLATE_NOOP("cli", "language of messages and of this help")),
     )
     common.add_argument(

@@ -80,7 +80,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         type=_count,
         default=1,
         metavar="N",
-        help=tr(QT_TRANSLATE_NOOP("cli", "how many simulated boards (1 to 16, default %(default)s)")),
+        help=tr(
+            QT_TRANSLATE_NOOP("cli", "how many simulated boards (1 to 16, default %(default)s)")
+        ),
     )
     parser.add_argument(
         "--scan-after",
