@@ -115,7 +115,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>No board found yet. Check that:
+        <source>No USB-serial board found yet. Check that:
 • the cable carries data (some USB cables only charge);
 • the USB-serial driver (CP210x, CH340/CH9102 or FTDI) is installed;
 • on Linux, your user is in the dialout group (sudo usermod -aG dialout $USER, then log in again);
@@ -899,13 +899,157 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>argparse</name>
+    <message>
+        <source>show program&apos;s version number and exit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>usage: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>positional arguments</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>options</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>subcommands</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>show this help message and exit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%(prog)s: error: %(message)s
+</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>argument %(argument_name)s: %(message)s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the following arguments are required: %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>one of the arguments %s is required</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not allowed with argument %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unrecognized arguments: %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>invalid choice: %(value)r (choose from %(choices)s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>invalid %(type)s value: %(value)r</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>expected one argument</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>expected at most one argument</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>expected at least one argument</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>expected %s argument</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>expected %s arguments</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ambiguous option: %(option)s could match %(matches)s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ignored explicit argument %r</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unexpected option string: %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown parser %(parser_name)r (choices: %(choices)s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>can&apos;t open &apos;%(filename)s&apos;: %(error)s</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>cli</name>
     <message>
         <source>Error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>check the WeCom corpid/provider secret and the partner service URL/token</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Validate the provider settings with harmless calls: a WeCom provider token and one list_device page, and one read from the partner service.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>one JSON object instead of lines</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>All checked settings work.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a whole number from 1 to 16, not {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not a number: {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must not be negative</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>try the app with simulated boards and a local provider emulator</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start the provider emulator and simulated boards (kept in DATA_DIR/demo), then open the wizard in demo mode, or run the whole flow in the terminal.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>run in the terminal, no window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>how many simulated boards (1 to 16, default %(default)s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the emulator scans each QR code S seconds after registration (default {headless} headless, {wizard} in the wizard; 0: never, use the emulator&apos;s operator page)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1010,6 +1154,53 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Board {model} (HW ID {hw_id}, SN {sn}) on {port} was reset: its state is now {state}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>exit codes:
+  0  done (every board)
+  2  usage or configuration
+  3  device (not found, faulty, wrong model, or holding a credential this computer did not issue)
+  4  provider (WeCom or the partner service refused, or the SN is registered elsewhere)
+  5  timed out waiting for the binding or the companion app
+  6  no credential available (inventory empty)
+  with several boards: the worst one, in the order 130, 1, 2, 3, 4, 6, 5</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be above zero</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>provision boards: credential, verify, lock, Wi-Fi, binding QR, binding watch</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provision one or more boards end to end. The Wi-Fi password never goes on the command line: set {env} or type it at the hidden prompt.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a board&apos;s port (repeat for several)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>every detected board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>join this Wi-Fi network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>one JSON object per line on stdout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>stop once the QR code is shown (not bound yet)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>seconds to wait for the binding and the companion app ([binding] timeout_s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1161,6 +1352,50 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>import and count pre-registered credentials (the provider admin&apos;s export)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>import a CSV/TSV/.xlsx export; all or nothing (exit 2 when any row is rejected)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the export file: CSV, TSV or .xlsx</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>print one JSON object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>how many credentials are free</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>count only this model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the boards provisioned on this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>one JSON object per board and line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>write a CSV file for Excel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>part of an SN, HW_ID, corp or name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>at most N boards</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Imported {imported} credentials from {file}; {duplicates} were already in the store.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1186,6 +1421,62 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>No boards in the history yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>TOML settings file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>where the store and logs are kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>language of messages and of this help</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>log to stderr as well</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provision WeCom smart-hardware devices: serial credentials, binding QR, binding watch. With no subcommand the wizard opens.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>run a local WeCom provider API + partner service emulator (for demos and tests)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Serve the WeCom provider API and the partner service on loopback, with an operator page to bind devices to a test enterprise. Runs until Ctrl-C.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>address to listen on (loopback)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>port (default %(default)s; 0 = any)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>state file (default: {file} in the data directory)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>keep state in memory only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>seconds from a binding to the companion app&apos;s install (default %(default)g)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>bind every device automatically S seconds after it is registered or first polled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>provider token lifetime in seconds (default %(default)g)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -115,12 +115,12 @@
         <translation>请选择要配置的设备，然后点击“配置此设备”。</translation>
     </message>
     <message>
-        <source>No board found yet. Check that:
+        <source>No USB-serial board found yet. Check that:
 • the cable carries data (some USB cables only charge);
 • the USB-serial driver (CP210x, CH340/CH9102 or FTDI) is installed;
 • on Linux, your user is in the dialout group (sudo usermod -aG dialout $USER, then log in again);
 • the board is powered and its USB port is the console port.</source>
-        <translation>尚未发现设备。请检查：
+        <translation>尚未发现 USB 串口设备。请检查：
 • 数据线支持数据传输（部分 USB 线只能充电）；
 • 已安装 USB 转串口驱动（CP210x、CH340/CH9102 或 FTDI）；
 • 在 Linux 上，当前用户已加入 dialout 组（执行 sudo usermod -aG dialout $USER 后重新登录）；
@@ -902,14 +902,159 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>argparse</name>
+    <message>
+        <source>show program&apos;s version number and exit</source>
+        <translation>显示程序版本号并退出</translation>
+    </message>
+    <message>
+        <source>usage: </source>
+        <translation>用法： </translation>
+    </message>
+    <message>
+        <source>positional arguments</source>
+        <translation>位置参数</translation>
+    </message>
+    <message>
+        <source>options</source>
+        <translation>选项</translation>
+    </message>
+    <message>
+        <source>subcommands</source>
+        <translation>子命令</translation>
+    </message>
+    <message>
+        <source>show this help message and exit</source>
+        <translation>显示此帮助信息并退出</translation>
+    </message>
+    <message>
+        <source>%(prog)s: error: %(message)s
+</source>
+        <translation>%(prog)s：错误：%(message)s
+</translation>
+    </message>
+    <message>
+        <source>argument %(argument_name)s: %(message)s</source>
+        <translation>参数 %(argument_name)s：%(message)s</translation>
+    </message>
+    <message>
+        <source>the following arguments are required: %s</source>
+        <translation>缺少以下必需参数：%s</translation>
+    </message>
+    <message>
+        <source>one of the arguments %s is required</source>
+        <translation>必须提供参数 %s 中的一个</translation>
+    </message>
+    <message>
+        <source>not allowed with argument %s</source>
+        <translation>不能与参数 %s 同时使用</translation>
+    </message>
+    <message>
+        <source>unrecognized arguments: %s</source>
+        <translation>无法识别的参数：%s</translation>
+    </message>
+    <message>
+        <source>invalid choice: %(value)r (choose from %(choices)s)</source>
+        <translation>无效的选项值：%(value)r（可选值：%(choices)s）</translation>
+    </message>
+    <message>
+        <source>invalid %(type)s value: %(value)r</source>
+        <translation>无效的 %(type)s 值：%(value)r</translation>
+    </message>
+    <message>
+        <source>expected one argument</source>
+        <translation>需要一个参数值</translation>
+    </message>
+    <message>
+        <source>expected at most one argument</source>
+        <translation>最多只能有一个参数值</translation>
+    </message>
+    <message>
+        <source>expected at least one argument</source>
+        <translation>至少需要一个参数值</translation>
+    </message>
+    <message>
+        <source>expected %s argument</source>
+        <translation>需要 %s 个参数值</translation>
+    </message>
+    <message>
+        <source>expected %s arguments</source>
+        <translation>需要 %s 个参数值</translation>
+    </message>
+    <message>
+        <source>ambiguous option: %(option)s could match %(matches)s</source>
+        <translation>选项有歧义：%(option)s 可匹配 %(matches)s</translation>
+    </message>
+    <message>
+        <source>ignored explicit argument %r</source>
+        <translation>已忽略显式参数 %r</translation>
+    </message>
+    <message>
+        <source>unexpected option string: %s</source>
+        <translation>意外的选项：%s</translation>
+    </message>
+    <message>
+        <source>unknown parser %(parser_name)r (choices: %(choices)s)</source>
+        <translation>未知的子命令 %(parser_name)r（可选：%(choices)s）</translation>
+    </message>
+    <message>
+        <source>can&apos;t open &apos;%(filename)s&apos;: %(error)s</source>
+        <translation>无法打开 &apos;%(filename)s&apos;：%(error)s</translation>
+    </message>
+</context>
+<context>
     <name>cli</name>
     <message>
         <source>Error</source>
         <translation>错误</translation>
     </message>
     <message>
+        <source>check the WeCom corpid/provider secret and the partner service URL/token</source>
+        <translation>检查企业微信 corpid / 服务商密钥，以及合作伙伴服务的地址 / 安装人员令牌</translation>
+    </message>
+    <message>
+        <source>Validate the provider settings with harmless calls: a WeCom provider token and one list_device page, and one read from the partner service.</source>
+        <translation>用不会改动任何数据的调用验证服务商设置：获取一次企业微信服务商令牌并读取一页 list_device，再从合作伙伴服务读取一次。</translation>
+    </message>
+    <message>
+        <source>one JSON object instead of lines</source>
+        <translation>输出一个 JSON 对象，而不是逐行文本</translation>
+    </message>
+    <message>
         <source>All checked settings work.</source>
         <translation>所检查的设置均正常。</translation>
+    </message>
+    <message>
+        <source>a whole number from 1 to 16, not {text}</source>
+        <translation>应为 1 到 16 之间的整数，而不是 {text}</translation>
+    </message>
+    <message>
+        <source>not a number: {text}</source>
+        <translation>不是数字：{text}</translation>
+    </message>
+    <message>
+        <source>must not be negative</source>
+        <translation>不能为负数</translation>
+    </message>
+    <message>
+        <source>try the app with simulated boards and a local provider emulator</source>
+        <translation>用模拟设备和本地服务商模拟服务试用本工具</translation>
+    </message>
+    <message>
+        <source>Start the provider emulator and simulated boards (kept in DATA_DIR/demo), then open the wizard in demo mode, or run the whole flow in the terminal.</source>
+        <translation>启动服务商模拟服务和模拟设备（数据保存在 DATA_DIR/demo），然后以演示模式打开向导，或在终端中运行完整流程。</translation>
+    </message>
+    <message>
+        <source>run in the terminal, no window</source>
+        <translation>在终端中运行，不打开窗口</translation>
+    </message>
+    <message>
+        <source>how many simulated boards (1 to 16, default %(default)s)</source>
+        <translation>模拟设备数量（1 到 16，默认 %(default)s）</translation>
+    </message>
+    <message>
+        <source>the emulator scans each QR code S seconds after registration (default {headless} headless, {wizard} in the wizard; 0: never, use the emulator&apos;s operator page)</source>
+        <translation>模拟服务在注册 S 秒后自动扫描每个二维码（默认：终端模式 {headless}，向导中 {wizard}；0 表示不自动扫码，请使用模拟服务的操作页面）</translation>
     </message>
     <message>
         <source>PySide6 is not installed</source>
@@ -1014,6 +1159,60 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Board {model} (HW ID {hw_id}, SN {sn}) on {port} was reset: its state is now {state}.</source>
         <translation>{port} 上的设备 {model}（HW_ID {hw_id}，SN {sn}）已恢复出厂设置，当前状态为 {state}。</translation>
+    </message>
+    <message>
+        <source>exit codes:
+  0  done (every board)
+  2  usage or configuration
+  3  device (not found, faulty, wrong model, or holding a credential this computer did not issue)
+  4  provider (WeCom or the partner service refused, or the SN is registered elsewhere)
+  5  timed out waiting for the binding or the companion app
+  6  no credential available (inventory empty)
+  with several boards: the worst one, in the order 130, 1, 2, 3, 4, 6, 5</source>
+        <translation>退出码：
+  0  完成（所有设备）
+  2  用法或配置错误
+  3  设备问题（未找到、故障、型号不符，或持有非本机分配的调用凭证）
+  4  服务商问题（企业微信或合作伙伴服务拒绝，或 SN 已在别处注册）
+  5  等待绑定或硬件应用安装超时
+  6  没有可用的调用凭证（库存已空）
+  多台设备时：取最严重的一个，严重程度依次为 130、1、2、3、4、6、5</translation>
+    </message>
+    <message>
+        <source>must be above zero</source>
+        <translation>必须大于零</translation>
+    </message>
+    <message>
+        <source>provision boards: credential, verify, lock, Wi-Fi, binding QR, binding watch</source>
+        <translation>配置设备：调用凭证、校验、锁定、Wi-Fi、绑定二维码、绑定状态跟踪</translation>
+    </message>
+    <message>
+        <source>Provision one or more boards end to end. The Wi-Fi password never goes on the command line: set {env} or type it at the hidden prompt.</source>
+        <translation>完整配置一台或多台设备。Wi-Fi 密码不会出现在命令行中：请设置环境变量 {env}，或在隐藏输入的提示符处输入。</translation>
+    </message>
+    <message>
+        <source>a board&apos;s port (repeat for several)</source>
+        <translation>设备的端口（可重复指定多个）</translation>
+    </message>
+    <message>
+        <source>every detected board</source>
+        <translation>所有检测到的设备</translation>
+    </message>
+    <message>
+        <source>join this Wi-Fi network</source>
+        <translation>连接到此 Wi-Fi 网络</translation>
+    </message>
+    <message>
+        <source>one JSON object per line on stdout</source>
+        <translation>在标准输出上每行输出一个 JSON 对象</translation>
+    </message>
+    <message>
+        <source>stop once the QR code is shown (not bound yet)</source>
+        <translation>显示二维码后即停止（尚未绑定）</translation>
+    </message>
+    <message>
+        <source>seconds to wait for the binding and the companion app ([binding] timeout_s)</source>
+        <translation>等待绑定和硬件应用安装的秒数（[binding] timeout_s）</translation>
     </message>
     <message>
         <source>The Wi-Fi network name must be 1 to 32 bytes.</source>
@@ -1164,6 +1363,50 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>在 Windows 上请使用 --tcp；使用 --tcp 时请选择一个空闲端口（0 表示任意端口）。</translation>
     </message>
     <message>
+        <source>import and count pre-registered credentials (the provider admin&apos;s export)</source>
+        <translation>导入并统计预先注册的调用凭证（服务商管理后台导出的文件）</translation>
+    </message>
+    <message>
+        <source>import a CSV/TSV/.xlsx export; all or nothing (exit 2 when any row is rejected)</source>
+        <translation>导入 CSV/TSV/.xlsx 导出文件；要么全部导入，要么都不导入（有任何一行不符合要求时退出码为 2）</translation>
+    </message>
+    <message>
+        <source>the export file: CSV, TSV or .xlsx</source>
+        <translation>导出文件：CSV、TSV 或 .xlsx</translation>
+    </message>
+    <message>
+        <source>print one JSON object</source>
+        <translation>输出一个 JSON 对象</translation>
+    </message>
+    <message>
+        <source>how many credentials are free</source>
+        <translation>统计未使用的调用凭证数量</translation>
+    </message>
+    <message>
+        <source>count only this model</source>
+        <translation>只统计此型号</translation>
+    </message>
+    <message>
+        <source>the boards provisioned on this computer</source>
+        <translation>列出在这台电脑上配置过的设备</translation>
+    </message>
+    <message>
+        <source>one JSON object per board and line</source>
+        <translation>每台设备输出一行 JSON 对象</translation>
+    </message>
+    <message>
+        <source>write a CSV file for Excel</source>
+        <translation>写入可用 Excel 打开的 CSV 文件</translation>
+    </message>
+    <message>
+        <source>part of an SN, HW_ID, corp or name</source>
+        <translation>SN、HW_ID、企业或姓名的一部分</translation>
+    </message>
+    <message>
+        <source>at most N boards</source>
+        <translation>最多 N 台设备</translation>
+    </message>
+    <message>
         <source>Imported {imported} credentials from {file}; {duplicates} were already in the store.</source>
         <translation>已从 {file} 导入 {imported} 个调用凭证；另有 {duplicates} 个已在本地数据库中。</translation>
     </message>
@@ -1190,6 +1433,62 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>No boards in the history yet.</source>
         <translation>历史记录中还没有设备。</translation>
+    </message>
+    <message>
+        <source>TOML settings file</source>
+        <translation>TOML 设置文件</translation>
+    </message>
+    <message>
+        <source>where the store and logs are kept</source>
+        <translation>本地数据库和日志的存放目录</translation>
+    </message>
+    <message>
+        <source>language of messages and of this help</source>
+        <translation>提示信息和本帮助的语言</translation>
+    </message>
+    <message>
+        <source>log to stderr as well</source>
+        <translation>同时将日志输出到标准错误 (stderr)</translation>
+    </message>
+    <message>
+        <source>Provision WeCom smart-hardware devices: serial credentials, binding QR, binding watch. With no subcommand the wizard opens.</source>
+        <translation>配置企业微信智慧硬件设备：通过串口写入调用凭证、显示绑定二维码、跟踪绑定状态。不带子命令时打开向导。</translation>
+    </message>
+    <message>
+        <source>run a local WeCom provider API + partner service emulator (for demos and tests)</source>
+        <translation>运行本地的企业微信服务商接口和合作伙伴服务模拟服务（用于演示和测试）</translation>
+    </message>
+    <message>
+        <source>Serve the WeCom provider API and the partner service on loopback, with an operator page to bind devices to a test enterprise. Runs until Ctrl-C.</source>
+        <translation>在本机回环地址上提供企业微信服务商接口和合作伙伴服务，并提供操作页面，可将设备绑定到测试企业。按 Ctrl-C 停止运行。</translation>
+    </message>
+    <message>
+        <source>address to listen on (loopback)</source>
+        <translation>监听地址（本机回环地址）</translation>
+    </message>
+    <message>
+        <source>port (default %(default)s; 0 = any)</source>
+        <translation>端口（默认 %(default)s；0 表示任意端口）</translation>
+    </message>
+    <message>
+        <source>state file (default: {file} in the data directory)</source>
+        <translation>状态文件（默认：数据目录中的 {file}）</translation>
+    </message>
+    <message>
+        <source>keep state in memory only</source>
+        <translation>状态只保存在内存中</translation>
+    </message>
+    <message>
+        <source>seconds from a binding to the companion app&apos;s install (default %(default)g)</source>
+        <translation>从绑定到硬件应用安装的秒数（默认 %(default)g）</translation>
+    </message>
+    <message>
+        <source>bind every device automatically S seconds after it is registered or first polled</source>
+        <translation>每台设备在注册或首次查询 S 秒后自动绑定</translation>
+    </message>
+    <message>
+        <source>provider token lifetime in seconds (default %(default)g)</source>
+        <translation>服务商令牌的有效期（秒，默认 %(default)g）</translation>
     </message>
 </context>
 <context>

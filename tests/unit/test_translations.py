@@ -42,6 +42,8 @@ ENGLISH_RUN = re.compile(r"\b[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){3,}\b")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 QT_MARKERS = re.compile(r"%(?:n|v|m|p|L?\d+)")
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+# printf-style fields: argparse's own strings and help texts (%(default)s) are %-formatted.
+PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 
 # The glossary of docs/translation.md, for the terms whose Chinese must not drift.
 GLOSSARY: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -160,6 +162,8 @@ def test_translations_keep_the_placeholders_of_their_source(ts: Path) -> None:
                 broken.append(f"  [{entry.context}] {entry.source!r} -> {form!r}")
             elif Counter(QT_MARKERS.findall(form)) != Counter(QT_MARKERS.findall(entry.source)):
                 broken.append(f"  [{entry.context}] {entry.source!r} -> {form!r} (Qt %-markers)")
+            elif Counter(PRINTF.findall(form)) != Counter(PRINTF.findall(entry.source)):
+                broken.append(f"  [{entry.context}] {entry.source!r} -> {form!r} (%-fields)")
     assert not broken, f"{ts.name}: translations with other placeholders:\n" + "\n".join(broken)
 
 
@@ -253,7 +257,7 @@ def test_no_chinese_translation_is_left_in_english() -> None:
         if (entry.context, entry.source) in ENGLISH_ALLOWED:
             continue
         for form in entry.forms:
-            text = TECHNICAL.sub("", PLACEHOLDER.sub("", form))
+            text = TECHNICAL.sub("", PRINTF.sub("", PLACEHOLDER.sub("", form)))
             if len(entry.source.split()) > 3 and (form == entry.source or not CJK.search(form)):
                 suspicious.append(f"  [{entry.context}] {entry.source!r} -> {form!r}")
             elif ENGLISH_RUN.search(text):
@@ -300,3 +304,12 @@ def test_a_broken_translation_is_caught_by_the_placeholder_check() -> None:
     assert fields("等待 {minutes}:{seconds}") != fields("Waiting for {minutes}:{seconds:02d}")
     with pytest.raises(ValueError):
         fields("未闭合 {port")
+    assert PRINTF.findall("%(prog)s: error: %(message)s, %s, %r, %(default)g, 100%%") == [
+        "%(prog)s",
+        "%(message)s",
+        "%s",
+        "%r",
+        "%(default)g",
+        "%%",
+    ]
+    assert QT_MARKERS.findall("%v of %m steps, %n board(s), %1") == ["%v", "%m", "%n", "%1"]
