@@ -47,8 +47,9 @@ class BindPage(WizardPage):
             self.tr("Add a device"),
             self.tr("Scan the code"),
         )
+        # The gloss is dropped where it says the same as WeCom's own (Chinese) menu name.
         lines = [
-            f"{i}. {zh}  ({gloss})"
+            f"{i}. {zh}" + (f"  ({gloss})" if gloss != zh else "")
             for i, (zh, gloss) in enumerate(zip(ADMIN_PATH, glosses, strict=True), 1)
         ]
         self.instructions = wrapped_label(
