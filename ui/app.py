@@ -143,7 +143,7 @@ def run(argv: list[str], demo: Any | None = None) -> int:
     app.setApplicationVersion(getattr(installer_app, "__version__", "0"))
     app.setOrganizationName(APP_NAME)
     app.setWindowIcon(icon("app"))
-    qInstallMessageHandler(qt_message_handler)
+    previous_handler = qInstallMessageHandler(qt_message_handler)
     crash = CrashHandler(
         Path(getattr(file_handler, "baseFilename", "")) if file_handler else None,
         parent_widget=lambda: app.activeWindow(),
@@ -166,6 +166,9 @@ def run(argv: list[str], demo: Any | None = None) -> int:
         translations.load(language)
         app.setStyleSheet(load_stylesheet())
         window = create_main_window(settings=settings, demo=demo)
+        # Quitting by any path (last window closed, Ctrl+Q, the crash dialog's Quit) joins the
+        # workers and releases the port first.
+        app.aboutToQuit.connect(window.shutdown)
         window.show()
         log.info("wizard started (language %s%s)", language, ", demo" if demo else "")
         return int(app.exec())
@@ -175,5 +178,8 @@ def run(argv: list[str], demo: Any | None = None) -> int:
         return exc.exit_code
     finally:
         crash.uninstall()
-        qInstallMessageHandler(None)
+        qInstallMessageHandler(previous_handler)
         translations.unload()
+        if file_handler is not None:
+            logging.getLogger().removeHandler(file_handler)
+            file_handler.close()

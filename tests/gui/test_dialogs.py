@@ -168,3 +168,29 @@ def test_core_messages_render_through_qt_translate(qtbot: Any) -> None:
         assert seen == [("workflow", "SN {sn} is done.")]
     finally:
         i18n.set_translator(lambda c, t: t, "en")
+
+
+def test_run_opens_the_demo_wizard_and_quits_cleanly(qtbot: Any, demo: DemoEnvironment) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ui import app as app_module
+    from ui.main_window import MainWindow
+
+    seen: list[MainWindow] = []
+
+    def close_when_ready() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        ready = [w for w in windows if w.isVisible() and w.session is not None]
+        if ready:
+            seen.extend(ready)
+            ready[0].close()
+        else:
+            QTimer.singleShot(50, close_when_ready)
+
+    QTimer.singleShot(50, close_when_ready)
+    assert app_module.run([], demo=demo) == 0
+    assert seen and seen[0].workers.running() == []
+    assert i18n.current_language() in ("en", "zh_CN")
+    i18n.set_translator(lambda c, t: t, "en")
+    QApplication.instance().setStyleSheet("")  # leave the shared test application as it was
