@@ -1077,6 +1077,54 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>list serial ports, likely boards first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>List the serial ports, likely boards first (USB-serial bridges on the allowlist, then running simulators).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>print a JSON list</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>talk to one board: info, status, identify, reboot, reset</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>show the board&apos;s model, firmware, HW_ID, state and SN</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>show the board&apos;s network and WeCom state</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>make the board blink and beep for 5 s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>restart the board and show it once it is back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>erase the board&apos;s credential and Wi-Fi (state BLANK)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Erase the board&apos;s credential and Wi-Fi settings; it becomes BLANK and can be provisioned again. Asks the board for its HW_ID first and names it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>really erase (required)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>serial port or pyserial URL (/dev/ttyUSB0, COM3, socket://host:port)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Board on {port}</source>
         <translation type="unfinished"></translation>
     </message>

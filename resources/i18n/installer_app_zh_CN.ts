@@ -1081,6 +1081,54 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>模拟服务将扮演企业管理员，在 {s} 秒后自动扫码。</translation>
     </message>
     <message>
+        <source>list serial ports, likely boards first</source>
+        <translation>列出串口，可能是设备的排在前面</translation>
+    </message>
+    <message>
+        <source>List the serial ports, likely boards first (USB-serial bridges on the allowlist, then running simulators).</source>
+        <translation>列出串口，可能是设备的排在前面（先列出允许列表中的 USB 转串口芯片，再列出正在运行的模拟设备）。</translation>
+    </message>
+    <message>
+        <source>print a JSON list</source>
+        <translation>输出 JSON 列表</translation>
+    </message>
+    <message>
+        <source>talk to one board: info, status, identify, reboot, reset</source>
+        <translation>操作单台设备：info、status、identify、reboot、reset</translation>
+    </message>
+    <message>
+        <source>show the board&apos;s model, firmware, HW_ID, state and SN</source>
+        <translation>显示设备的型号、固件、HW_ID、状态和 SN</translation>
+    </message>
+    <message>
+        <source>show the board&apos;s network and WeCom state</source>
+        <translation>显示设备的网络状态和企业微信状态</translation>
+    </message>
+    <message>
+        <source>make the board blink and beep for 5 s</source>
+        <translation>让设备闪灯并蜂鸣 5 秒</translation>
+    </message>
+    <message>
+        <source>restart the board and show it once it is back</source>
+        <translation>重启设备，并在其恢复后显示设备信息</translation>
+    </message>
+    <message>
+        <source>erase the board&apos;s credential and Wi-Fi (state BLANK)</source>
+        <translation>清除设备的调用凭证和 Wi-Fi 设置（状态变为 BLANK）</translation>
+    </message>
+    <message>
+        <source>Erase the board&apos;s credential and Wi-Fi settings; it becomes BLANK and can be provisioned again. Asks the board for its HW_ID first and names it.</source>
+        <translation>清除设备的调用凭证和 Wi-Fi 设置；设备状态变为 BLANK，可重新配置。执行前会先读取设备的 HW_ID 并显示是哪台设备。</translation>
+    </message>
+    <message>
+        <source>really erase (required)</source>
+        <translation>确认擦除（必填）</translation>
+    </message>
+    <message>
+        <source>serial port or pyserial URL (/dev/ttyUSB0, COM3, socket://host:port)</source>
+        <translation>串口或 pyserial URL（/dev/ttyUSB0、COM3、socket://host:port）</translation>
+    </message>
+    <message>
         <source>Board on {port}</source>
         <translation>{port} 上的设备</translation>
     </message>
