@@ -439,6 +439,9 @@ class MainWindow(QMainWindow):
             self.show_page(PageId.CONNECT)
         else:
             message = result.error.render() if result.error is not None else ""
+            hint = getattr(result, "hint", None)  # what to do, when the core says
+            if hint is not None:
+                message += " " + hint.render()
             self.banner_text.setText(
                 self.tr("This step failed: {message}").format(message=message)
                 + "\n"
