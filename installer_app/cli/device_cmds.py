@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from installer_app.cli.context import CliContext, emit_json, say
+from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.config import DEFAULT_ALLOWLIST, ConfigError, load_settings
 from installer_app.device.client import DeviceClient, DeviceStatus, HelloInfo
 from installer_app.device.ports import list_ports
@@ -26,37 +26,78 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     ports = sub.add_parser(
         "ports",
         parents=[common],
-        help="list serial ports, likely boards first",
-        description="List the serial ports, likely boards first (USB-serial bridges on the "
-        "allowlist, then running simulators).",
+        help=tr(QT_TRANSLATE_NOOP("cli", "list serial ports, likely boards first")),
+        description=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "List the serial ports, likely boards first (USB-serial bridges on the "
+                "allowlist, then running simulators).",
+            )
+        ),
     )
-    ports.add_argument("--json", action="store_true", help="print a JSON list")
+    ports.add_argument(
+        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "print a JSON list"))
+    )
     ports.set_defaults(handler=cmd_ports)
 
     device = sub.add_parser(
-        "device", parents=[common], help="talk to one board: info, status, identify, reboot, reset"
+        "device",
+        parents=[common],
+        help=tr(
+            QT_TRANSLATE_NOOP("cli", "talk to one board: info, status, identify, reboot, reset")
+        ),
     )
     actions = device.add_subparsers(dest="device_command", metavar="ACTION", required=True)
-    for name, handler, text in (
-        ("info", cmd_info, "show the board's model, firmware, HW_ID, state and SN"),
-        ("status", cmd_status, "show the board's network and WeCom state"),
-        ("identify", cmd_identify, "make the board blink and beep for 5 s"),
-        ("reboot", cmd_reboot, "restart the board and show it once it is back"),
+    for name, handler, source in (
+        (
+            "info",
+            cmd_info,
+            QT_TRANSLATE_NOOP("cli", "show the board's model, firmware, HW_ID, state and SN"),
+        ),
+        (
+            "status",
+            cmd_status,
+            QT_TRANSLATE_NOOP("cli", "show the board's network and WeCom state"),
+        ),
+        (
+            "identify",
+            cmd_identify,
+            QT_TRANSLATE_NOOP("cli", "make the board blink and beep for 5 s"),
+        ),
+        (
+            "reboot",
+            cmd_reboot,
+            QT_TRANSLATE_NOOP("cli", "restart the board and show it once it is back"),
+        ),
     ):
+        text = tr(source)
         parser = actions.add_parser(name, parents=[common], help=text, description=text)
         _port_argument(parser)
-        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help=tr(QT_TRANSLATE_NOOP("cli", "print one JSON object")),
+        )
         parser.set_defaults(handler=handler)
     reset = actions.add_parser(
         "factory-reset",
         parents=[common],
-        help="erase the board's credential and Wi-Fi (state BLANK)",
-        description="Erase the board's credential and Wi-Fi settings; it becomes BLANK and can "
-        "be provisioned again. Asks the board for its HW_ID first and names it.",
+        help=tr(QT_TRANSLATE_NOOP("cli", "erase the board's credential and Wi-Fi (state BLANK)")),
+        description=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "Erase the board's credential and Wi-Fi settings; it becomes BLANK and can "
+                "be provisioned again. Asks the board for its HW_ID first and names it.",
+            )
+        ),
     )
     _port_argument(reset)
-    reset.add_argument("--yes", action="store_true", help="really erase (required)")
-    reset.add_argument("--json", action="store_true", help="print one JSON object")
+    reset.add_argument(
+        "--yes", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "really erase (required)"))
+    )
+    reset.add_argument(
+        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "print one JSON object"))
+    )
     reset.set_defaults(handler=cmd_factory_reset)
 
 
@@ -65,7 +106,11 @@ def _port_argument(parser: argparse.ArgumentParser) -> None:
         "--port",
         required=True,
         metavar="PORT",
-        help="serial port or pyserial URL (/dev/ttyUSB0, COM3, socket://host:port)",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli", "serial port or pyserial URL (/dev/ttyUSB0, COM3, socket://host:port)"
+            )
+        ),
     )
 
 

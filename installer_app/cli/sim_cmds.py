@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from installer_app.cli.context import CliContext, say
+from installer_app.cli.context import CliContext, say, tr
 from installer_app.device.sim_server import PtySimulator, TcpSimulator
 from installer_app.device.simulator import SimulatorConfig, parse_command_name
 from installer_app.errors import ExitCode, InstallerError
@@ -34,54 +34,110 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(
         "simulate-device",
         parents=[common],
-        help="serve a simulated board on a pseudo-terminal or a TCP port",
-        description="Serve a simulated board that speaks the provisioning protocol. Prints the "
-        "port to connect to on its first line, then runs until Ctrl-C or SIGTERM.",
+        help=tr(
+            QT_TRANSLATE_NOOP("cli", "serve a simulated board on a pseudo-terminal or a TCP port")
+        ),
+        description=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "Serve a simulated board that speaks the provisioning protocol. Prints the "
+                "port to connect to on its first line, then runs until Ctrl-C or SIGTERM.",
+            )
+        ),
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--pty", action="store_true", help="on a pseudo-terminal (Linux, macOS)")
     where.add_argument(
-        "--tcp", type=int, metavar="PORT", help="on socket://127.0.0.1:PORT (0: any free port)"
+        "--pty",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "on a pseudo-terminal (Linux, macOS)")),
+    )
+    where.add_argument(
+        "--tcp",
+        type=int,
+        metavar="PORT",
+        help=tr(QT_TRANSLATE_NOOP("cli", "on socket://127.0.0.1:PORT (0: any free port)")),
     )
     parser.add_argument(
-        "--state-file", metavar="F", help="the board's flash (kept across runs); default: none"
+        "--state-file",
+        metavar="F",
+        help=tr(QT_TRANSLATE_NOOP("cli", "the board's flash (kept across runs); default: none")),
     )
     parser.add_argument(
-        "--latency", type=float, default=0.0, metavar="S", help="seconds before each answer"
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help=tr(QT_TRANSLATE_NOOP("cli", "seconds before each answer")),
     )
-    parser.add_argument("--model-id", default="WX-ATT-200", metavar="M", help="the board's model")
-    parser.add_argument("--hw-id", metavar="HEX", help="the board's HW_ID, 6..16 bytes in hex")
     parser.add_argument(
-        "--no-wifi", action="store_true", help="a board without Wi-Fi (online by ethernet)"
+        "--model-id",
+        default="WX-ATT-200",
+        metavar="M",
+        help=tr(QT_TRANSLATE_NOOP("cli", "the board's model")),
     )
-    parser.add_argument("--noise", action="store_true", help="log lines at random times")
     parser.add_argument(
-        "--drop-rate", type=float, default=0.0, metavar="R", help="share of requests ignored"
+        "--hw-id",
+        metavar="HEX",
+        help=tr(QT_TRANSLATE_NOOP("cli", "the board's HW_ID, 6..16 bytes in hex")),
+    )
+    parser.add_argument(
+        "--no-wifi",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "a board without Wi-Fi (online by ethernet)")),
+    )
+    parser.add_argument(
+        "--noise",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "log lines at random times")),
+    )
+    parser.add_argument(
+        "--drop-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help=tr(QT_TRANSLATE_NOOP("cli", "share of requests ignored")),
     )
     parser.add_argument(
         "--corrupt-rate",
         type=float,
         default=0.0,
         metavar="R",
-        help="share of answers sent with a bad CRC",
+        help=tr(QT_TRANSLATE_NOOP("cli", "share of answers sent with a bad CRC")),
     )
     parser.add_argument(
-        "--flash-fail", action="store_true", help="the first COMMIT fails with FLASH_FAIL"
+        "--flash-fail",
+        action="store_true",
+        help=tr(QT_TRANSLATE_NOOP("cli", "the first COMMIT fails with FLASH_FAIL")),
     )
     parser.add_argument(
-        "--busy", type=int, default=0, metavar="N", help="answer the first N requests BUSY"
+        "--busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help=tr(QT_TRANSLATE_NOOP("cli", "answer the first N requests BUSY")),
     )
     parser.add_argument(
         "--unplug-on",
         metavar="CMD",
-        help="the port vanishes in the middle of the first CMD (e.g. COMMIT), then comes back",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "the port vanishes in the middle of the first CMD (e.g. COMMIT), then comes back",
+            )
+        ),
     )
     parser.add_argument(
         "--provider-url",
         metavar="URL",
-        help="the provider emulator to ask whether the board is bound",
+        help=tr(
+            QT_TRANSLATE_NOOP("cli", "the provider emulator to ask whether the board is bound")
+        ),
     )
-    parser.add_argument("--seed", type=int, help="makes noise and random faults reproducible")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help=tr(QT_TRANSLATE_NOOP("cli", "makes noise and random faults reproducible")),
+    )
     parser.set_defaults(handler=cmd_simulate_device)
 
 
