@@ -1376,6 +1376,74 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>serve a simulated board on a pseudo-terminal or a TCP port</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Serve a simulated board that speaks the provisioning protocol. Prints the port to connect to on its first line, then runs until Ctrl-C or SIGTERM.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>on a pseudo-terminal (Linux, macOS)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>on socket://127.0.0.1:PORT (0: any free port)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the board&apos;s flash (kept across runs); default: none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>seconds before each answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the board&apos;s model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the board&apos;s HW_ID, 6..16 bytes in hex</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a board without Wi-Fi (online by ethernet)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>log lines at random times</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>share of requests ignored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>share of answers sent with a bad CRC</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the first COMMIT fails with FLASH_FAIL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>answer the first N requests BUSY</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the port vanishes in the middle of the first CMD (e.g. COMMIT), then comes back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the provider emulator to ask whether the board is bound</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>makes noise and random faults reproducible</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The simulator cannot start with these options: {why}.</source>
         <translation type="unfinished"></translation>
     </message>

@@ -1387,6 +1387,74 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>未安装</translation>
     </message>
     <message>
+        <source>serve a simulated board on a pseudo-terminal or a TCP port</source>
+        <translation>在伪终端或 TCP 端口上运行模拟设备</translation>
+    </message>
+    <message>
+        <source>Serve a simulated board that speaks the provisioning protocol. Prints the port to connect to on its first line, then runs until Ctrl-C or SIGTERM.</source>
+        <translation>运行一台支持配置协议的模拟设备。第一行输出要连接的端口，然后一直运行，直到按 Ctrl-C 或收到 SIGTERM。</translation>
+    </message>
+    <message>
+        <source>on a pseudo-terminal (Linux, macOS)</source>
+        <translation>使用伪终端（Linux、macOS）</translation>
+    </message>
+    <message>
+        <source>on socket://127.0.0.1:PORT (0: any free port)</source>
+        <translation>使用 socket://127.0.0.1:PORT（0 表示任意空闲端口）</translation>
+    </message>
+    <message>
+        <source>the board&apos;s flash (kept across runs); default: none</source>
+        <translation>设备的闪存文件（多次运行之间保留）；默认：不使用</translation>
+    </message>
+    <message>
+        <source>seconds before each answer</source>
+        <translation>每次应答前延迟的秒数</translation>
+    </message>
+    <message>
+        <source>the board&apos;s model</source>
+        <translation>设备型号</translation>
+    </message>
+    <message>
+        <source>the board&apos;s HW_ID, 6..16 bytes in hex</source>
+        <translation>设备的 HW_ID，6 到 16 字节的十六进制数</translation>
+    </message>
+    <message>
+        <source>a board without Wi-Fi (online by ethernet)</source>
+        <translation>不带 Wi-Fi 的设备（通过以太网联网）</translation>
+    </message>
+    <message>
+        <source>log lines at random times</source>
+        <translation>在随机时刻输出日志行</translation>
+    </message>
+    <message>
+        <source>share of requests ignored</source>
+        <translation>被忽略的请求比例</translation>
+    </message>
+    <message>
+        <source>share of answers sent with a bad CRC</source>
+        <translation>CRC 错误的应答比例</translation>
+    </message>
+    <message>
+        <source>the first COMMIT fails with FLASH_FAIL</source>
+        <translation>第一次 COMMIT 以 FLASH_FAIL 失败</translation>
+    </message>
+    <message>
+        <source>answer the first N requests BUSY</source>
+        <translation>对前 N 个请求应答 BUSY</translation>
+    </message>
+    <message>
+        <source>the port vanishes in the middle of the first CMD (e.g. COMMIT), then comes back</source>
+        <translation>在第一次执行 CMD（例如 COMMIT）的过程中端口消失，随后重新出现</translation>
+    </message>
+    <message>
+        <source>the provider emulator to ask whether the board is bound</source>
+        <translation>用于查询设备是否已绑定的服务商模拟服务</translation>
+    </message>
+    <message>
+        <source>makes noise and random faults reproducible</source>
+        <translation>使干扰日志和随机故障可以复现</translation>
+    </message>
+    <message>
         <source>The simulator cannot start with these options: {why}.</source>
         <translation>模拟设备无法以这些选项启动：{why}。</translation>
     </message>
