@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
-def launch_gui(argv: Sequence[str], demo: object | None = None) -> int:
+def launch_gui(
+    argv: Sequence[str],
+    demo: object | None = None,
+    *,
+    config_path: Path | None = None,
+    data_dir: Path | None = None,
+) -> int:
     """Start the wizard; ``demo`` is an ``installer_app.demo.DemoEnvironment`` in demo mode."""
     import importlib
 
     app = importlib.import_module("ui.app")
-    code: int = app.run(list(argv), demo=demo)
+    code: int = app.run(list(argv), demo=demo, config_path=config_path, data_dir=data_dir)
     return code
 
 

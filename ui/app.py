@@ -39,7 +39,12 @@ log = logging.getLogger("ui")
 qt_log = logging.getLogger("qt")
 
 APP_NAME = "installer-app"
-APP_DISPLAY_NAME = "WeCom device installer"
+
+
+def display_name() -> str:
+    """The window title's application name, in the GUI language."""
+    return QCoreApplication.translate("app", "WeCom device installer")
+
 
 _QT_LEVELS = {
     QtMsgType.QtDebugMsg: logging.DEBUG,
@@ -133,13 +138,22 @@ def create_main_window(
     return MainWindow(settings, data_dir or default_data_dir(), config_path, demo)
 
 
-def run(argv: list[str], demo: Any | None = None) -> int:
-    """Start the GUI and return its exit code."""
-    log_dir = default_log_dir()
+def run(
+    argv: list[str],
+    demo: Any | None = None,
+    config_path: Path | None = None,
+    data_dir: Path | None = None,
+) -> int:
+    """Start the GUI and return its exit code; ``config_path``/``data_dir`` are the command line's
+    ``--config``/``--data-dir`` (logs then go to ``data_dir/logs``, as for every subcommand)."""
+    log_dir = data_dir / "logs" if data_dir is not None else default_log_dir()
     file_handler = configure_logging(log_dir)
     app = ensure_application(argv)
+    # INSTALLER_EXIT_AFTER_FIRST_PAINT=1: quit after the first painted frame (start-up benchmark).
+    from ui.selftest_qt import install_first_paint_exit
+
+    install_first_paint_exit(app)
     app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName(APP_DISPLAY_NAME)
     app.setApplicationVersion(getattr(installer_app, "__version__", "0"))
     app.setOrganizationName(APP_NAME)
     app.setWindowIcon(icon("app"))
@@ -153,19 +167,24 @@ def run(argv: list[str], demo: Any | None = None) -> int:
     translations = Translations(app)
     try:
         try:
-            settings = demo.settings if demo is not None else load_secrets(load_settings())
+            settings = (
+                demo.settings if demo is not None else load_secrets(load_settings(config_path))
+            )
         except ConfigError as exc:
             # A broken file must not keep the installer out: show the error and start with
             # defaults so they can fix it in the settings dialog.
             from PySide6.QtWidgets import QMessageBox
 
             translations.load(i18n.detect_language(None))
-            QMessageBox.critical(None, APP_DISPLAY_NAME, str(exc))
-            settings = load_secrets(Settings(source_file=default_config_file()))
+            QMessageBox.critical(None, display_name(), str(exc))
+            settings = load_secrets(Settings(source_file=config_path or default_config_file()))
         language = i18n.detect_language(settings.ui.language)
         translations.load(language)
+        app.setApplicationDisplayName(display_name())
         app.setStyleSheet(load_stylesheet())
-        window = create_main_window(settings=settings, demo=demo)
+        window = create_main_window(
+            settings=settings, data_dir=data_dir, config_path=config_path, demo=demo
+        )
         # Quitting by any path (last window closed, Ctrl+Q, the crash dialog's Quit) joins the
         # workers and releases the port first.
         app.aboutToQuit.connect(window.shutdown)

@@ -19,6 +19,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from installer_app import __version__
@@ -125,8 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(arguments)
     if not getattr(args, "handler", None):
-        parser.print_help()
-        return ExitCode.USAGE
+        # Only global options (``installer-app --config X --data-dir Y``): the wizard, with them.
+        from installer_app.__main__ import launch_gui
+
+        return launch_gui(
+            [],
+            config_path=Path(args.config).expanduser() if args.config else None,
+            data_dir=Path(args.data_dir).expanduser() if args.data_dir else None,
+        )
     ctx = CliContext.from_args(args)
     try:
         code: int = args.handler(args, ctx)
