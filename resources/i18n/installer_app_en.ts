@@ -899,6 +899,13 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>app</name>
+    <message>
+        <source>WeCom device installer</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>argparse</name>
     <message>
         <source>show program&apos;s version number and exit</source>

@@ -902,6 +902,13 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>app</name>
+    <message>
+        <source>WeCom device installer</source>
+        <translation>企业微信设备安装工具</translation>
+    </message>
+</context>
+<context>
     <name>argparse</name>
     <message>
         <source>show program&apos;s version number and exit</source>
