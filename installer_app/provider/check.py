@@ -9,6 +9,7 @@ A model_id WeCom does not know only shows (as 600038) the first time a device is
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +17,7 @@ from installer_app.config import Settings
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.errors import ProviderError
-from installer_app.provider.http import DEFAULT_TIMEOUTS, RetryPolicy, Timeouts
+from installer_app.provider.http import DEFAULT_TIMEOUTS, JsonClient, RetryPolicy, Timeouts
 from installer_app.provider.partner import PartnerClient
 from installer_app.provider.wecom import WecomClient
 
@@ -74,8 +75,16 @@ class CheckReport:
         }
 
 
-def _failed(name: Literal["wecom", "partner"], error: ProviderError) -> CheckItem:
-    return CheckItem(name, "failed", error.message, error.hint, error.errcode)
+def _probe(
+    name: Literal["wecom", "partner"], client: JsonClient, check: Callable[[], None], ok: Message
+) -> CheckItem:
+    """Run ``check`` on ``client`` (closed afterwards): ``ok``, or the provider's refusal."""
+    with client:
+        try:
+            check()
+        except ProviderError as exc:
+            return CheckItem(name, "failed", exc.message, exc.hint, exc.errcode)
+    return CheckItem(name, "ok", ok)
 
 
 def check_wecom(
@@ -126,24 +135,15 @@ def check_wecom(
         retry=retry,
         cancel=cancel,
     )
-    try:
-        client.check()
-    except ProviderError as exc:
-        return _failed("wecom", exc)
-    finally:
-        client.close()
-    return CheckItem(
-        "wecom",
-        "ok",
-        Message(
-            QT_TRANSLATE_NOOP(
-                "provider",
-                "WeCom provider API at {host}: corpid {corpid} and provider secret work.",
-            ),
-            host=client.host,
-            corpid=provider.corpid,
+    ok = Message(
+        QT_TRANSLATE_NOOP(
+            "provider",
+            "WeCom provider API at {host}: corpid {corpid} and provider secret work.",
         ),
+        host=client.host,
+        corpid=provider.corpid,
     )
+    return _probe("wecom", client, client.check, ok)
 
 
 def check_partner(
@@ -191,20 +191,11 @@ def check_partner(
     client = PartnerClient(
         base_url, settings.partner_token, timeouts=timeouts, retry=retry, cancel=cancel
     )
-    try:
-        client.check(settings.provider.corpid)
-    except ProviderError as exc:
-        return _failed("partner", exc)
-    finally:
-        client.close()
-    return CheckItem(
-        "partner",
-        "ok",
-        Message(
-            QT_TRANSLATE_NOOP("provider", "Partner service at {host}: the installer token works."),
-            host=client.host,
-        ),
+    ok = Message(
+        QT_TRANSLATE_NOOP("provider", "Partner service at {host}: the installer token works."),
+        host=client.host,
     )
+    return _probe("partner", client, lambda: client.check(settings.provider.corpid), ok)
 
 
 def run_checks(

@@ -21,7 +21,7 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -278,6 +278,52 @@ class JsonTransport:
             detail = Message(QT_TRANSLATE_NOOP("provider", "unexpected HTTP status"))
             error = BadResponse(self.host, status, detail)
         return error, data or {}
+
+
+class JsonClient:
+    """What both provider clients share: one ``JsonTransport``, its host, closing."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        map_error: ErrorMapper,
+        timeouts: Timeouts,
+        retry: RetryPolicy,
+        cancel: threading.Event | None,
+        sleep: Sleep | None,
+        on_retry: OnRetry | None,
+        transport: httpx.BaseTransport | None,
+        headers: Mapping[str, Secret | str] | None = None,
+    ) -> None:
+        self._http = JsonTransport(
+            base_url,
+            map_error=map_error,
+            timeouts=timeouts,
+            retry=retry,
+            cancel=cancel,
+            sleep=sleep,
+            on_retry=on_retry,
+            headers=headers,
+            transport=transport,
+        )
+
+    @property
+    def host(self) -> str:
+        return self._http.host
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _bad_answer(self) -> BadResponse:
+        detail = Message(QT_TRANSLATE_NOOP("provider", "fields missing from the answer"))
+        return BadResponse(self.host, 200, detail)
 
 
 def _decode(content: bytes) -> dict[str, Any] | None:

@@ -15,9 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.errors import (
-    BadResponse,
     PartnerAuthError,
     PartnerRateLimited,
     PartnerUnknownSn,
@@ -28,7 +26,7 @@ from installer_app.provider.errors import (
 from installer_app.provider.http import (
     DEFAULT_RETRY,
     DEFAULT_TIMEOUTS,
-    JsonTransport,
+    JsonClient,
     OnRetry,
     RetryPolicy,
     Sleep,
@@ -76,7 +74,7 @@ def _optional_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-class PartnerClient:
+class PartnerClient(JsonClient):
     def __init__(
         self,
         base_url: str,
@@ -89,7 +87,7 @@ class PartnerClient:
         on_retry: OnRetry | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._http = JsonTransport(
+        super().__init__(
             base_url,
             map_error=_map_partner_error,
             timeouts=timeouts,
@@ -97,29 +95,9 @@ class PartnerClient:
             cancel=cancel,
             sleep=sleep,
             on_retry=on_retry,
-            headers={"Authorization": Secret("Bearer " + token.reveal())},
             transport=transport,
+            headers={"Authorization": Secret("Bearer " + token.reveal())},
         )
-
-    @property
-    def host(self) -> str:
-        return self._http.host
-
-    def set_on_retry(self, on_retry: OnRetry | None) -> None:
-        self._http.on_retry = on_retry
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> PartnerClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _bad_answer(self) -> BadResponse:
-        detail = Message(QT_TRANSLATE_NOOP("provider", "fields missing from the answer"))
-        return BadResponse(self.host, 200, detail)
 
     def register_device(
         self, model_id: str, hw_id_hex: str, device_sn: str | None = None

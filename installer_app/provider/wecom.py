@@ -17,9 +17,7 @@ from typing import Any
 
 import httpx
 
-from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.errors import (
-    BadResponse,
     BadSn,
     NotBound,
     ProviderError,
@@ -30,7 +28,7 @@ from installer_app.provider.errors import (
 from installer_app.provider.http import (
     DEFAULT_RETRY,
     DEFAULT_TIMEOUTS,
-    JsonTransport,
+    JsonClient,
     OnRetry,
     RetryPolicy,
     Sleep,
@@ -89,7 +87,7 @@ def _map_wecom_error(
     return errcode_to_error(errcode, str(data.get("errmsg", "")))
 
 
-class WecomClient:
+class WecomClient(JsonClient):
     def __init__(
         self,
         base_url: str,
@@ -104,9 +102,7 @@ class WecomClient:
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.corpid = corpid
-        self._secret = provider_secret
-        self._http = JsonTransport(
+        super().__init__(
             base_url,
             map_error=_map_wecom_error,
             timeouts=timeouts,
@@ -116,23 +112,9 @@ class WecomClient:
             on_retry=on_retry,
             transport=transport,
         )
+        self.corpid = corpid
+        self._secret = provider_secret
         self.tokens = TokenCache(self._fetch_token, clock=clock)
-
-    @property
-    def host(self) -> str:
-        return self._http.host
-
-    def set_on_retry(self, on_retry: OnRetry | None) -> None:
-        self._http.on_retry = on_retry
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> WecomClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- token -------------------------------------------------------------------------------
 
@@ -164,10 +146,6 @@ class WecomClient:
         self.tokens.invalidate(stale)
         token = self.tokens.get()
         return self._http.request("POST", path, params={"provider_access_token": token}, body=body)
-
-    def _bad_answer(self) -> BadResponse:
-        detail = Message(QT_TRANSLATE_NOOP("provider", "fields missing from the answer"))
-        return BadResponse(self.host, 200, detail)
 
     # -- A2 ----------------------------------------------------------------------------------
 
