@@ -53,12 +53,48 @@ class CredentialSource(Protocol):
         ...
 
 
+class _StoreBackedSource:
+    """What every source shares: a board the store already knows keeps its credential; a new
+    one gets ``_new(hw_id)``, reserved in the store before anything is written to it."""
+
+    name: Source
+
+    def __init__(self, store: Store, *, model_id: str, installer: str) -> None:
+        self._store = store
+        self._model_id = model_id
+        self._installer = installer
+
+    def obtain(self, hw_id: str) -> Credential:
+        held = self._store.record_for_hw_id(hw_id)
+        if held is not None:
+            return Credential.from_record(self._store, held, resumed=True)
+        return self._new(hw_id)
+
+    def _new(self, hw_id: str) -> Credential:
+        raise NotImplementedError
+
+    def _reserve(self, hw_id: str, sn: str, secret: Secret, qr_code: str) -> Credential:
+        """Keep a freshly issued credential for the board (one transaction)."""
+        record = self._store.reserve(
+            sn,
+            hw_id,
+            secret,
+            source=self.name,
+            model_id=self._model_id,
+            installer=self._installer,
+            qr_code=qr_code or None,
+        )
+        return Credential(
+            sn=record.sn, secret=secret, qr_code=record.qr_code, source=self.name, resumed=False
+        )
+
+
 def register_sn(prefix: str, hw_id_hex: str) -> str:
     """The SN the ``register`` source gives a board: prefix + HW_ID in upper-case hex."""
     return f"{prefix}{hw_id_hex.upper()}"
 
 
-class RegisterSource:
+class RegisterSource(_StoreBackedSource):
     """WeCom ``add_device`` issues the SecretNo for SN = prefix + HW_ID.
 
     Crash safety: ``begin_registration`` is recorded BEFORE add_device, and ``reserve`` clears it
@@ -72,16 +108,11 @@ class RegisterSource:
     def __init__(
         self, store: Store, wecom: WecomClient, *, model_id: str, sn_prefix: str, installer: str
     ) -> None:
-        self._store = store
+        super().__init__(store, model_id=model_id, installer=installer)
         self._wecom = wecom
-        self._model_id = model_id
         self._prefix = sn_prefix
-        self._installer = installer
 
-    def obtain(self, hw_id: str) -> Credential:
-        held = self._store.record_for_hw_id(hw_id)
-        if held is not None:
-            return Credential.from_record(self._store, held, resumed=True)
+    def _new(self, hw_id: str) -> Credential:
         sn = register_sn(self._prefix, hw_id)
         pending = any(
             p.sn.upper() == sn.upper() and p.hw_id == hw_id
@@ -101,22 +132,8 @@ class RegisterSource:
             raise RegistrationConflict(sn, hw_id) from None
         # Any other failure leaves the pending mark on purpose: the next run cannot know whether
         # WeCom registered the SN, so it recovers (deletes it and registers again).
-        record = self._store.reserve(
-            device.device_sn,
-            hw_id,
-            device.secret_no,
-            source=Source.REGISTER,
-            model_id=self._model_id,
-            installer=self._installer,
-            qr_code=device.qr_code or None,
-        )  # reserve clears the pending registration in the same transaction
-        return Credential(
-            sn=record.sn,
-            secret=device.secret_no,
-            qr_code=record.qr_code,
-            source=Source.REGISTER,
-            resumed=False,
-        )
+        # reserve clears the pending registration in the same transaction.
+        return self._reserve(hw_id, device.device_sn, device.secret_no, device.qr_code)
 
     def _recover(self, sn: str) -> None:
         """Delete the SN a crashed run may have registered, unless someone bound it meanwhile
@@ -138,20 +155,12 @@ class RegisterSource:
             return False
 
 
-class InventorySource:
+class InventorySource(_StoreBackedSource):
     """A free credential from the imported provider-admin export."""
 
     name = Source.INVENTORY
 
-    def __init__(self, store: Store, *, model_id: str, installer: str) -> None:
-        self._store = store
-        self._model_id = model_id
-        self._installer = installer
-
-    def obtain(self, hw_id: str) -> Credential:
-        held = self._store.record_for_hw_id(hw_id)
-        if held is not None:
-            return Credential.from_record(self._store, held, resumed=True)
+    def _new(self, hw_id: str) -> Credential:
         record = self._store.take_from_inventory(
             hw_id, model_id=self._model_id or None, installer=self._installer
         )
@@ -160,7 +169,7 @@ class InventorySource:
         return Credential.from_record(self._store, record, resumed=False)
 
 
-class PartnerSource:
+class PartnerSource(_StoreBackedSource):
     """Cloud-to-cloud mode: the partner service issues SN + credential, idempotent by HW_ID, so a
     crash between its answer and ``reserve`` is repaired by simply asking again."""
 
@@ -169,29 +178,9 @@ class PartnerSource:
     def __init__(
         self, store: Store, partner: PartnerClient, *, model_id: str, installer: str
     ) -> None:
-        self._store = store
+        super().__init__(store, model_id=model_id, installer=installer)
         self._partner = partner
-        self._model_id = model_id
-        self._installer = installer
 
-    def obtain(self, hw_id: str) -> Credential:
-        held = self._store.record_for_hw_id(hw_id)
-        if held is not None:
-            return Credential.from_record(self._store, held, resumed=True)
+    def _new(self, hw_id: str) -> Credential:
         device = self._partner.register_device(self._model_id, hw_id)
-        record = self._store.reserve(
-            device.device_sn,
-            hw_id,
-            device.credential,
-            source=Source.PARTNER,
-            model_id=self._model_id,
-            installer=self._installer,
-            qr_code=device.qr_code or None,
-        )
-        return Credential(
-            sn=record.sn,
-            secret=device.credential,
-            qr_code=record.qr_code,
-            source=Source.PARTNER,
-            resumed=False,
-        )
+        return self._reserve(hw_id, device.device_sn, device.credential, device.qr_code)
