@@ -32,15 +32,18 @@ from installer_app.workflow.sources import (
 log = logging.getLogger(__name__)
 
 
+def _settings_file(settings: Settings) -> str:
+    return str(settings.source_file) if settings.source_file else "(defaults)"
+
+
 def _missing(settings: Settings, key: str, hint: Message | None = None) -> ConfigError:
-    where = str(settings.source_file) if settings.source_file else "(defaults)"
     return ConfigError(
         Message(
             QT_TRANSLATE_NOOP(
                 "workflow", "The setting {key} is needed to provision, but it is empty ({file})."
             ),
             key=key,
-            file=where,
+            file=_settings_file(settings),
         ),
         hint
         or Message(
@@ -72,7 +75,7 @@ def _inconsistent(settings: Settings) -> ConfigError:
             ),
             mode=settings.provider.mode,
             chosen=settings.credentials.source,
-            file=str(settings.source_file) if settings.source_file else "(defaults)",
+            file=_settings_file(settings),
         ),
         Message(
             QT_TRANSLATE_NOOP(
@@ -121,10 +124,7 @@ class Session:
     def close(self) -> None:
         """Idempotent. Stops provider retries in flight, then closes clients and store."""
         self._closing.set()
-        for client in (self.wecom, self.partner):
-            if client is not None:
-                client.close()
-        self.store.close()
+        _close(self.store, self.wecom, self.partner)
 
     def __enter__(self) -> Session:
         return self
@@ -136,6 +136,13 @@ class Session:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _close(store: Store, *clients: WecomClient | PartnerClient | None) -> None:
+    for client in clients:
+        if client is not None:
+            client.close()
+    store.close()
 
 
 def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None = None) -> Session:
@@ -192,9 +199,6 @@ def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None 
             installer=installer,
         )
     except BaseException:
-        for client in (wecom, partner):
-            if client is not None:
-                client.close()
-        store.close()
+        _close(store, wecom, partner)
         raise
     return Session(settings, data_dir, store, provisioner, wecom, partner, closing)
