@@ -120,6 +120,9 @@ class _Run:
         self.options = options
         self.device_state = DeviceState()
         self.client: DeviceClient | None = None
+        # DeviceClient.close() returns at once when another thread is already closing it; the
+        # run must not return (and a next run open the port) before the port is really closed.
+        self._close_lock = threading.Lock()
         self.hw_id: str | None = None
         self.credential: Credential | None = None
         self.qr_url: str | None = None
@@ -152,8 +155,12 @@ class _Run:
             )
         finally:
             # Not joined: the watcher ends by itself within one slice, and a run must not wait
-            # for it (closing an already closed client is harmless).
+            # for it; the lock makes this close wait for one the watcher may have begun.
             done.set()
+            self._close_client()
+
+    def _close_client(self) -> None:
+        with self._close_lock:
             if self.client is not None:
                 self.client.close()
 
@@ -161,9 +168,8 @@ class _Run:
         """Cancel stops a request in flight at once: closing the port aborts it."""
         while not done.is_set():
             if self.emit.cancel.wait(_CANCEL_SLICE_S):
-                client = self.client
-                if client is not None and not done.is_set():
-                    client.close()
+                if not done.is_set():
+                    self._close_client()
                 return
 
     def _failed(self, exc: InstallerError) -> ProvisionResult:
