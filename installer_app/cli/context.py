@@ -92,6 +92,16 @@ def tr(source: Source) -> str:
     return translate(source.context, source.text)
 
 
+def number_arg(text: str) -> float:
+    """An argparse ``type``: a number, or the usage error that says it is not one."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            Message(QT_TRANSLATE_NOOP("cli", "not a number: {text}"), text=repr(text)).render()
+        ) from None
+
+
 def say(message: Message | str, stream: TextIO | None = None) -> None:
     """Print a line for a person, in their language, with any secret masked."""
     text = message.render() if isinstance(message, Message) else message

@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from installer_app.cli.context import CliContext, say, tr
+from installer_app.cli.context import CliContext, number_arg, say, tr
 from installer_app.cli.provision_cmds import CliAnswers, Printer, provision_boards
 from installer_app.demo import DEMO_SCAN_AFTER_S, DemoEnvironment
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
@@ -40,12 +40,7 @@ def _count(text: str) -> int:
 
 
 def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            Message(QT_TRANSLATE_NOOP("cli", "not a number: {text}"), text=repr(text)).render()
-        ) from None
+    value = number_arg(text)
     if value < 0:
         raise argparse.ArgumentTypeError(
             Message(QT_TRANSLATE_NOOP("cli", "must not be negative")).render()

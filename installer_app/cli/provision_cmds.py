@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TextIO
 
-from installer_app.cli.context import CliContext, emit_json, say, tr
+from installer_app.cli.context import CliContext, emit_json, number_arg, say, tr
 from installer_app.config import ConfigError, Settings
 from installer_app.device.errors import DeviceError
 from installer_app.device.ports import list_ports
@@ -54,12 +54,7 @@ EXIT_CODES_HELP = QT_TRANSLATE_NOOP(
 
 
 def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            Message(QT_TRANSLATE_NOOP("cli", "not a number: {text}"), text=repr(text)).render()
-        ) from None
+    value = number_arg(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(
             Message(QT_TRANSLATE_NOOP("cli", "must be above zero")).render()
