@@ -37,7 +37,7 @@ class WecomApi:
         body = req.json()
         if name == "add_device":
             device = self.state.add_device(body.get("model_id"), body.get("device_sn"))
-            return ok(device_info=_device_info(device))
+            return ok(device_info=device_info(device))
         if name == "get_device_auth_info":
             device = self.state.device_auth_info(body.get("device_sn"))
             return ok(
@@ -55,7 +55,8 @@ class WecomApi:
         raise ApiError(404, f"unknown api {name}", 404)
 
 
-def _device_info(device: Device) -> dict[str, Any]:
+def device_info(device: Device) -> dict[str, Any]:
+    """A2's ``device_info`` of a registered device."""
     return {
         "model_id": device.model_id,
         "device_sn": device.device_sn,

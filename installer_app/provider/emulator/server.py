@@ -22,7 +22,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
-from installer_app.provider.emulator.api import PARTNER_PREFIX, WECOM_PREFIX, PartnerApi, WecomApi
+from installer_app.provider.emulator.api import (
+    PARTNER_PREFIX,
+    WECOM_PREFIX,
+    PartnerApi,
+    WecomApi,
+    device_info,
+)
 from installer_app.provider.emulator.control import (
     CONTROL_PREFIX,
     ControlApi,
@@ -269,15 +275,7 @@ class ProviderEmulator:
 
     def register(self, device_sn: str, model_id: str | None = None) -> dict[str, Any]:
         """Register an SN as A2 would (for test set-up); returns A2's ``device_info``."""
-        device = self.state.add_device(model_id or self.state.model_ids[0], device_sn)
-        return {
-            "device_sn": device.device_sn,
-            "model_id": device.model_id,
-            "secret_no": device.secret_no,
-            "device_id": device.device_id,
-            "qr_code": device.qr_code,
-            "create_time": device.create_time,
-        }
+        return device_info(self.state.add_device(model_id or self.state.model_ids[0], device_sn))
 
     def bind(
         self,
