@@ -13,7 +13,7 @@ import locale
 import os
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from typing import Any, NamedTuple
 
@@ -112,17 +112,21 @@ def ts_resource_name(language: str) -> str:
     return f"installer_app_{language}.ts"
 
 
-def load_ts_catalog(language: str) -> dict[tuple[str, str], str]:
-    """Read finished translations from the bundled ``.ts`` source of ``language``."""
-    if language == "en":
-        return {}
-    ref = resources.files("resources.i18n").joinpath(ts_resource_name(language))
-    try:
-        root = ET.fromstring(ref.read_bytes())
-    except (FileNotFoundError, ET.ParseError):
-        return {}
-    catalog: dict[tuple[str, str], str] = {}
-    for ctx in root.iter("context"):
+class TsTranslation(NamedTuple):
+    """One finished translation of a ``.ts`` file."""
+
+    context: str
+    source: str
+    comment: str | None  # Qt's disambiguation
+    numerus: bool
+    forms: tuple[str, ...]  # the plural forms of a numerus message, else the one text
+
+
+def finished_ts_translations(ts_bytes: bytes) -> Iterator[TsTranslation]:
+    """Every translation of a ``.ts`` file that is neither unfinished nor obsolete.
+
+    Raises ``ET.ParseError`` for a malformed file."""
+    for ctx in ET.fromstring(ts_bytes).iter("context"):
         name = ctx.findtext("name") or ""
         for msg in ctx.iter("message"):
             src = msg.findtext("source")
@@ -131,10 +135,28 @@ def load_ts_catalog(language: str) -> dict[tuple[str, str], str]:
                 continue
             if tr.get("type") in ("unfinished", "obsolete", "vanished"):
                 continue
-            # A plural message keeps its forms in <numerusform>; Chinese has one form.
-            text = tr.findtext("numerusform") if msg.get("numerus") == "yes" else tr.text
-            if text and text.strip():
-                catalog[(name, src)] = text
+            numerus = msg.get("numerus") == "yes"
+            # A plural message keeps its forms in <numerusform>, not in the text around them.
+            if numerus:
+                forms = tuple(form.text or "" for form in tr.iter("numerusform"))
+            else:
+                forms = (tr.text or "",)
+            yield TsTranslation(name, src, msg.findtext("comment"), numerus, forms)
+
+
+def load_ts_catalog(language: str) -> dict[tuple[str, str], str]:
+    """Read finished translations from the bundled ``.ts`` source of ``language``."""
+    if language == "en":
+        return {}
+    ref = resources.files("resources.i18n").joinpath(ts_resource_name(language))
+    catalog: dict[tuple[str, str], str] = {}
+    try:
+        # Chinese has one plural form: the first is the one.
+        for entry in finished_ts_translations(ref.read_bytes()):
+            if entry.forms and entry.forms[0].strip():
+                catalog[(entry.context, entry.source)] = entry.forms[0]
+    except (FileNotFoundError, ET.ParseError):
+        return {}
     return catalog
 
 

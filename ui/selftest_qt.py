@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from importlib import resources
@@ -38,7 +37,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
-from installer_app.i18n import SUPPORTED_LANGUAGES, ts_resource_name
+from installer_app.i18n import SUPPORTED_LANGUAGES, finished_ts_translations, ts_resource_name
 
 FIRST_PAINT_ENV = "INSTALLER_EXIT_AFTER_FIRST_PAINT"
 NATIVE_PLATFORM = {"win32": "windows", "darwin": "cocoa"}.get(sys.platform, "xcb")
@@ -107,23 +106,17 @@ class TsMessage(NamedTuple):
 
 def _finished_messages(ts_bytes: bytes) -> list[TsMessage]:
     found = []
-    for context in ET.fromstring(ts_bytes).iter("context"):
-        name = context.findtext("name") or ""
-        for message in context.iter("message"):
-            source = message.findtext("source")
-            translation = message.find("translation")
-            if source is None or translation is None:
-                continue
-            if translation.get("type") in ("unfinished", "obsolete", "vanished"):
-                continue
-            comment = message.findtext("comment")
-            if message.get("numerus") == "yes":
-                forms = [form.text or "" for form in translation.iter("numerusform")]
-                if forms and forms[0]:
-                    # Chinese has one plural form; translate() fills in %n itself.
-                    found.append(TsMessage(name, source, comment, forms[0].replace("%n", "1"), 1))
-            elif translation.text:
-                found.append(TsMessage(name, source, comment, translation.text, -1))
+    for entry in finished_ts_translations(ts_bytes):
+        first = entry.forms[0] if entry.forms else ""
+        if not first:
+            continue
+        if entry.numerus:
+            # Chinese has one plural form; translate() fills in %n itself.
+            found.append(
+                TsMessage(entry.context, entry.source, entry.comment, first.replace("%n", "1"), 1)
+            )
+        else:
+            found.append(TsMessage(entry.context, entry.source, entry.comment, first, -1))
     return found
 
 
