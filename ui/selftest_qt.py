@@ -197,8 +197,9 @@ def check_stylesheets(_ws: Any) -> str:
 def check_qr_image(_ws: Any) -> str:
     application()
     from installer_app.provider.qr import qr_matrix, render_png
+    from installer_app.selftest import QR_SAMPLE_URL
 
-    url = "https://open.work.weixin.qq.com/connect/hardware?hw_code=SELFTEST"
+    url = QR_SAMPLE_URL
     image = QImage.fromData(render_png(url), "PNG")
     if image.isNull():
         raise QtCheckFailed("Qt cannot read the QR code PNG")
