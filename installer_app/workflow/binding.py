@@ -25,7 +25,12 @@ from installer_app.provider.watcher import BindingWatcher, WatchEvent, WatchResu
 from installer_app.provider.wecom import CorpBinding
 from installer_app.store.db import DeviceRecord, Source, Stage
 from installer_app.workflow.emitter import DeviceState, Emitter
-from installer_app.workflow.errors import BindingTimedOut, Cancelled, WorkflowError
+from installer_app.workflow.errors import (
+    BindingTimedOut,
+    Cancelled,
+    UnexpectedFailure,
+    WorkflowError,
+)
 from installer_app.workflow.events import Outcome, Step
 from installer_app.workflow.sources import Credential
 
@@ -308,7 +313,6 @@ class BindingPhase:
                 checkable=False,
             )
         elif event.kind == "app_installed":
-            state.app_installed = True
             advance(Stage.APP_INSTALLED, agentid=event.agentid)
             emit(Step.APP, Outcome.OK, agentid=event.agentid, checkable=True)
 
@@ -345,7 +349,6 @@ class _WatchState:
     bound: bool = False
     corpid: str | None = None
     corp_name: str | None = None
-    app_installed: bool = False
 
 
 def _qr_data(code: qr.QrCode) -> dict[str, object]:
@@ -358,10 +361,4 @@ def _qr_data(code: qr.QrCode) -> dict[str, object]:
 
 def _unexpected(exc: BaseException) -> WorkflowError:
     log.error("the binding watch failed", exc_info=exc)
-    return WorkflowError(
-        Message(
-            QT_TRANSLATE_NOOP(
-                "workflow", "Something unexpected went wrong; the details are in the log file."
-            )
-        )
-    )
+    return UnexpectedFailure()

@@ -14,6 +14,19 @@ class WorkflowError(InstallerError):
     exit_code = ExitCode.FAILURE
 
 
+class UnexpectedFailure(WorkflowError):
+    """A bug or an unforeseen failure: the traceback goes to the log, this to the person."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "workflow", "Something unexpected went wrong; the details are in the log file."
+                )
+            )
+        )
+
+
 class ModelMismatch(WorkflowError):
     exit_code = ExitCode.DEVICE
 

@@ -35,6 +35,7 @@ from installer_app.workflow.errors import (
     ModelMismatch,
     ProofMismatch,
     Skipped,
+    UnexpectedFailure,
     UnknownCredential,
 )
 from installer_app.workflow.events import (
@@ -143,16 +144,7 @@ class _Run:
             return self._failed(exc)
         except Exception:
             log.exception("%s: unexpected failure", self.port)
-            return self._failed(
-                InstallerError(
-                    Message(
-                        QT_TRANSLATE_NOOP(
-                            "workflow",
-                            "Something unexpected went wrong; the details are in the log file.",
-                        )
-                    )
-                )
-            )
+            return self._failed(UnexpectedFailure())
         finally:
             # Not joined: the watcher ends by itself within one slice, and a run must not wait
             # for it; the lock makes this close wait for one the watcher may have begun.
