@@ -22,7 +22,6 @@ boards at once; several processes may open the same file.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sqlite3
 import threading
@@ -34,15 +33,11 @@ from types import TracebackType
 from typing import Any, Final
 
 from installer_app.secrets import Secret, redact
+from installer_app.store.connection import connect, translated_errors
 from installer_app.store.errors import (
-    CorruptStore,
     HwIdConflict,
-    RuleRefused,
     SnConflict,
     StageOrderError,
-    StoreLocked,
-    StoreTooNew,
-    StoreUnavailable,
     UnknownSn,
     WrongKey,
 )
@@ -60,7 +55,13 @@ from installer_app.store.records import (
     check_sn,
     normalize_hw_id,
 )
-from installer_app.store.schema import MIGRATIONS, SCHEMA_VERSION, read_version, split_statements
+from installer_app.store.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    migrate,
+    read_version,
+    split_statements,
+)
 
 __all__ = [
     "DB_FILENAME",
@@ -176,33 +177,11 @@ class Store:
         ``migrations`` is for tests of the migration machinery.
         """
         path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailable(path, exc.strerror or type(exc).__name__) from None
-        created = not path.exists()
-        try:
-            conn = sqlite3.connect(
-                path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(path, str(exc)) from None
+        conn = connect(path, busy_timeout_s)
         store = cls(path, conn, cipher, clock)
         try:
-            if created and os.name == "posix":
-                # Corp names and installers are not for other users; -wal/-shm inherit this.
-                os.chmod(path, 0o600)
-            with store._errors():
-                conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-                conn.execute("PRAGMA foreign_keys = ON")
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise StoreUnavailable(path, f"journal mode {mode}, WAL needed")
-                conn.execute("PRAGMA synchronous = FULL")
-                problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
-                if problems != ["ok"]:
-                    raise CorruptStore(path, "; ".join(str(p) for p in problems[:3]))
-            store._migrate(migrations)
+            with store._lock:
+                migrate(conn, path, migrations)
             store._check_key()
         except BaseException:
             conn.close()
@@ -603,33 +582,15 @@ class Store:
         return self._conn
 
     @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Turn sqlite3's exceptions into errors a person can act on."""
-        try:
-            yield
-        except sqlite3.IntegrityError as exc:
-            log.error("store integrity rule refused a change: %s", exc)
-            raise RuleRefused(str(exc)) from None
-        except sqlite3.OperationalError as exc:
-            text = str(exc).lower()
-            if "locked" in text or "busy" in text:
-                raise StoreLocked(self._path) from None
-            if "malformed" in text or "not a database" in text:
-                raise CorruptStore(self._path, str(exc)) from None
-            raise StoreUnavailable(self._path, str(exc)) from None
-        except sqlite3.DatabaseError as exc:
-            raise CorruptStore(self._path, str(exc)) from None
-
-    @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._errors():
+        with self._lock, translated_errors(self._path):
             yield self._connection()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back when
         it raises (including the StoreErrors the block raises to refuse a change)."""
-        with self._lock, self._errors():
+        with self._lock, translated_errors(self._path):
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -691,32 +652,6 @@ class Store:
     @staticmethod
     def _clear_pending(conn: sqlite3.Connection, sn: str) -> None:
         conn.execute("DELETE FROM pending_registrations WHERE sn = ?", (sn,))
-
-    def _migrate(self, migrations: Sequence[str]) -> None:
-        """Apply each missing migration in its own transaction, under the write lock (another
-        process migrating at the same moment waits, then finds nothing left to do)."""
-        with self._lock, self._errors():
-            conn = self._connection()
-            version = read_version(conn)
-            if version > len(migrations):
-                raise StoreTooNew(self._path, version, len(migrations))
-            while version < len(migrations):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    version = read_version(conn)
-                    if version >= len(migrations):
-                        conn.execute("COMMIT")
-                        break
-                    for statement in split_statements(migrations[version]):
-                        conn.execute(statement)
-                    conn.execute("UPDATE schema_version SET version = ?", (version + 1,))
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.rollback()
-                    raise
-                log.info("store %s migrated to schema %d", self._path, version + 1)
-                version += 1
 
     def _check_key(self) -> None:
         """The first key to open the file leaves a sealed marker; any other key is refused

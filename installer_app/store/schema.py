@@ -7,8 +7,16 @@ as triggers and a unique index, so they hold whatever program writes the file.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
+
+from installer_app.store.connection import translated_errors
+from installer_app.store.errors import StoreTooNew
+
+log = logging.getLogger(__name__)
 
 _STAGE_RANK_SQL = (
     "instr(',free,reserved,written,verified,committed,bound,app_installed,', ',' || {} || ',')"
@@ -122,3 +130,31 @@ def read_version(conn: sqlite3.Connection) -> int:
         return 0
     row = conn.execute("SELECT version FROM schema_version").fetchone()
     return int(row[0]) if row else 0
+
+
+def migrate(conn: sqlite3.Connection, path: Path, migrations: Sequence[str] = MIGRATIONS) -> None:
+    """Apply each missing migration in its own transaction, under the write lock (another
+    process migrating at the same moment waits, then finds nothing left to do).
+
+    Raises ``StoreTooNew`` for a file from a newer app."""
+    with translated_errors(path):
+        version = read_version(conn)
+        if version > len(migrations):
+            raise StoreTooNew(path, version, len(migrations))
+        while version < len(migrations):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = read_version(conn)
+                if version >= len(migrations):
+                    conn.execute("COMMIT")
+                    break
+                for statement in split_statements(migrations[version]):
+                    conn.execute(statement)
+                conn.execute("UPDATE schema_version SET version = ?", (version + 1,))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise
+            log.info("store %s migrated to schema %d", path, version + 1)
+            version += 1
