@@ -65,7 +65,10 @@ class WatchResult:
 
 
 class _Poll:
-    """One request on its own thread; ``done`` is signalled through the watcher's wake event."""
+    """One request on its own thread; ``done`` is signalled through the watcher's wake event.
+
+    Never joined: a watch that ends (cancel, timeout) while a request is out drops its answer,
+    and the daemon thread ends with the request (bounded by the client's timeouts)."""
 
     def __init__(self, call: Callable[[], object], wake: threading.Event) -> None:
         self.value: object = None
@@ -83,9 +86,6 @@ class _Poll:
             self.error = exc
         self.done = True
         self._wake.set()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
 
 
 class BindingWatcher:
