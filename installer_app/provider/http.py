@@ -19,7 +19,10 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -39,6 +42,35 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], None]
 OnRetry = Callable[[Message, float], None]
+_WAIT_SLICE_S = 0.1
+
+
+@dataclass(frozen=True)
+class CallScope:
+    """Who is calling, for the calls made inside ``call_scope``: clients are shared by every
+    board of a session, but a retry wait must end when *this* board's run is cancelled, and its
+    "rate limited, retrying in 8 s" belongs on *this* board's screen."""
+
+    cancel: threading.Event | None = None
+    on_retry: OnRetry | None = None
+
+
+# A context variable, not a thread-local: a thread started under ``contextvars.copy_context()``
+# (the binding watcher's polls) carries the scope of the run that started it.
+_scope: ContextVar[CallScope | None] = ContextVar("provider_call_scope", default=None)
+
+
+@contextmanager
+def call_scope(
+    cancel: threading.Event | None = None, on_retry: OnRetry | None = None
+) -> Iterator[None]:
+    token = _scope.set(CallScope(cancel, on_retry))
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
 # Maps a decoded answer (HTTP status, JSON body, Retry-After) to an error, or None when it is OK.
 ErrorMapper = Callable[[int, Mapping[str, Any], float | None], ProviderError | None]
 
@@ -185,14 +217,26 @@ class JsonTransport:
 
     # -- waiting -----------------------------------------------------------------------------
 
+    def _cancelled(self) -> bool:
+        scope = _scope.get()
+        return self._cancel.is_set() or bool(
+            scope is not None and scope.cancel is not None and scope.cancel.is_set()
+        )
+
     def _wait(self, delay_s: float) -> None:
-        if self._cancel.is_set():
+        if self._cancelled():
             raise ProviderCancelled()
         if self._sleep is not None:
             self._sleep(delay_s)
         else:
-            self._cancel.wait(delay_s)
-        if self._cancel.is_set():
+            # Two events may end the wait (the client's and the caller's scope): wait in slices.
+            deadline = time.monotonic() + delay_s
+            while not self._cancelled():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cancel.wait(min(_WAIT_SLICE_S, remaining))
+        if self._cancelled():
             raise ProviderCancelled()
 
     # -- one exchange ------------------------------------------------------------------------
@@ -208,7 +252,7 @@ class JsonTransport:
         """Send, retry per the policy, and return the decoded JSON object of a good answer."""
         attempts: dict[RetryKind, int] = {}
         while True:
-            if self._cancel.is_set():
+            if self._cancelled():
                 raise ProviderCancelled()
             error, data = self._exchange(method, path, params, body)
             if error is None:
@@ -230,8 +274,10 @@ class JsonTransport:
                 done + 1,
                 delay,
             )
-            if self.on_retry is not None:
-                self.on_retry(error.reason, delay)
+            scope = _scope.get()
+            for hook in (self.on_retry, scope.on_retry if scope is not None else None):
+                if hook is not None:
+                    hook(error.reason, delay)
             self._wait(delay)
 
     def _exchange(

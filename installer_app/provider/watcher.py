@@ -14,6 +14,7 @@ the thread that called ``run()``.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import threading
@@ -76,7 +77,12 @@ class _Poll:
         self.done = False
         self._call = call
         self._wake = wake
-        self._thread = threading.Thread(target=self._run, name="binding-poll", daemon=True)
+        # The poll runs in a copy of the watcher's context, so the caller's provider call scope
+        # (cancel, retry notices) applies to it.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run,), name="binding-poll", daemon=True
+        )
         self._thread.start()
 
     def _run(self) -> None:

@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider import qr
+from installer_app.provider.http import call_scope
 from installer_app.provider.partner import Installation
 from installer_app.provider.watcher import BindingWatcher, WatchEvent, WatchResult
 from installer_app.provider.wecom import CorpBinding
@@ -209,7 +210,10 @@ class BindingPhase:
 
         def watch() -> None:
             try:
-                events.put(watcher.run())
+                # A client's own retries (rate limited, server busy) become the watcher's
+                # "stuck" events, and stopping the watch ends a retry wait.
+                with call_scope(cancel=stop, on_retry=watcher.client_retry):
+                    events.put(watcher.run())
             except BaseException as exc:  # noqa: BLE001 - handed to the run's thread
                 events.put(WatchResult(False, None, None, None, None, False, _unexpected(exc)))
 

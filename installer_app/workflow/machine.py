@@ -27,6 +27,7 @@ from installer_app.device.protocol import DeviceState as BoardState
 from installer_app.device.protocol import NetState
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider.http import call_scope, retry_message
 from installer_app.store.db import DeviceRecord, Stage, Store
 from installer_app.workflow.binding import BindingPhase
 from installer_app.workflow.emitter import DeviceState, Emitter
@@ -137,7 +138,10 @@ class _Run:
         )
         watcher.start()
         try:
-            return self._flow()
+            # Provider calls made by this run stop retrying when it is cancelled, and their
+            # retries ("rate limited, retrying in 8 s") show on this board's step.
+            with call_scope(cancel=self.emit.cancel, on_retry=self._provider_retry):
+                return self._flow()
         except InstallerError as exc:
             if self.emit.cancel.is_set() and not isinstance(exc, Skipped):
                 exc = Cancelled()
@@ -155,6 +159,14 @@ class _Run:
         with self._close_lock:
             if self.client is not None:
                 self.client.close()
+
+    def _provider_retry(self, reason: Message, delay_s: float) -> None:
+        self.emit(
+            self.emit.step,
+            Outcome.RETRYING,
+            retry_message(reason, delay_s),
+            retry_in_s=round(delay_s, 1),
+        )
 
     def _close_on_cancel(self, done: threading.Event) -> None:
         """Cancel stops a request in flight at once: closing the port aborts it."""
