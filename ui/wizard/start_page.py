@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from installer_app.config import Settings
+from installer_app.store.records import InventoryStats
 from ui.widgets.status_light import Light, StatusLight
 from ui.wizard.base import PageId, WizardPage, wrapped_label
 
@@ -92,15 +91,11 @@ class StartPage(WizardPage):
         )
         self.demo_banner.setVisible(demo)
 
-    def show_credentials_left(self, stats: Any, source: str) -> None:
+    def show_credentials_left(self, stats: InventoryStats, source: str) -> None:
         if source != "inventory":
             self.credentials_left.setText(self.tr("issued on demand"))
             return
-        available = _available(stats)
-        if available is None:
-            self.credentials_left.setText(self.tr("unknown"))
-        else:
-            self.credentials_left.setText(self.tr("%n credential(s) available", "", available))
+        self.credentials_left.setText(self.tr("%n credential(s) available", "", stats.free))
 
     def show_credentials_error(self, text: str) -> None:
         self.credentials_left.setText(text)
@@ -120,19 +115,11 @@ class StartPage(WizardPage):
             if ok
             else self.tr("The provider account has a problem: see below and open Settings.")
         )
-        lines = [("✔ " if good else "✘ ") + f"{name}: {message}" for name, good, message in items]
+        # Each message names what it checked (WeCom provider API, partner service).
+        lines = [("✔ " if good else "✘ ") + message for _name, good, message in items]
         self.check_items.setText("\n".join(lines))
 
     def show_check_error(self, text: str) -> None:
         self.check_button.setEnabled(True)
         self.check_light.set_state(Light.FAILED)
         self.check_light.set_text(text)
-
-
-def _available(stats: Any) -> int | None:
-    """Inventory stats may be a mapping or an object; take its count of unused credentials."""
-    for key in ("available", "unused", "free", "left"):
-        value = stats.get(key) if isinstance(stats, dict) else getattr(stats, key, None)
-        if isinstance(value, int):
-            return value
-    return None
