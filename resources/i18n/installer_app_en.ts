@@ -827,10 +827,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>issued on demand</source>
         <translation type="unfinished"></translation>
     </message>
-    <message>
-        <source>unknown</source>
-        <translation type="unfinished"></translation>
-    </message>
     <message numerus="yes">
         <source>%n credential(s) available</source>
         <translation>

@@ -831,10 +831,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>issued on demand</source>
         <translation>按需获取</translation>
     </message>
-    <message>
-        <source>unknown</source>
-        <translation>未知</translation>
-    </message>
     <message numerus="yes">
         <source>%n credential(s) available</source>
         <translation>
