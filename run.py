@@ -63,7 +63,7 @@ def test(args: list[str]) -> None:
     print("== ruff", flush=True)
     run([str(PYTHON), "-m", "ruff", "check", "."], env)
     run([str(PYTHON), "-m", "ruff", "format", "--check", "."], env)
-    print("== mypy --strict installer_app", flush=True)
+    print("== mypy --strict installer_app ui", flush=True)
     run([str(PYTHON), "-m", "mypy"], env)
     print("== pytest", flush=True)
     run([str(PYTHON), "-m", "pytest", *args], env)

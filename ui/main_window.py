@@ -59,7 +59,7 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         settings: Settings,
-        data_dir: Path | None,
+        data_dir: Path,
         config_path: Path,
         demo: Any | None = None,
         parent: QWidget | None = None,
@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
 
         self.workers = Workers(self)
         self.runner = WorkflowRunner(self.workers, self)
-        self.runner.event.connect(self._on_event)
+        self.runner.workflow_event.connect(self._on_event)
         self.runner.question.connect(self._on_question)
         self.runner.result.connect(self._on_result)
         self.runner.crashed.connect(self._on_crash)

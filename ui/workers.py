@@ -78,7 +78,6 @@ class Task(QObject):
         self.name = name
         self.cancel_event = cancel
         self.done = False
-        self.thread: QThread | None = None
         self._on_cancel: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
@@ -135,7 +134,6 @@ class Workers(QObject):
         thread.setObjectName(f"worker:{name}")
         runner = _Runner(fn, cancel)
         runner.moveToThread(thread)
-        task.thread = thread
         if on_success is not None:
             task.succeeded.connect(on_success)
         if on_failure is not None:
@@ -276,7 +274,8 @@ def wifi(ssid: str, password: str) -> WifiCredentials:
 class WorkflowRunner(QObject):
     """Runs one ``Provisioner.run`` on a worker; events and the result arrive on the GUI thread."""
 
-    event = Signal(object)  # WorkflowEvent
+    # Not ``event``: that name is QObject's virtual event handler, which Qt calls.
+    workflow_event = Signal(object)  # WorkflowEvent
     question = Signal(object)  # Question
     result = Signal(object)  # ProvisionResult
     crashed = Signal(object)  # an exception the workflow did not turn into a result
@@ -329,7 +328,7 @@ class WorkflowRunner(QObject):
 
     @Slot(object)
     def _relay_event(self, ev: WorkflowEvent) -> None:
-        self.event.emit(ev)
+        self.workflow_event.emit(ev)
 
     def _on_finished(self) -> None:
         self._task = None

@@ -32,7 +32,7 @@ def test_start_to_done(
     window.resize(1280, 720)
     window.show()
     events: list[Any] = []
-    window.runner.event.connect(events.append)
+    window.runner.workflow_event.connect(events.append)
 
     assert window.current_page() is PageId.START
     qtbot.mouseClick(window.start_page.begin_button, LEFT)
@@ -100,7 +100,7 @@ def test_dynamic_qr_on_screen_is_the_workflow_url(
     window.resize(1100, 700)
     window.show()
     urls: list[str] = []
-    window.runner.event.connect(
+    window.runner.workflow_event.connect(
         lambda e: urls.append(e.data["url"]) if e.step is Step.QR and e.data.get("url") else None
     )
     question = start_run(qtbot, window, sim.url)

@@ -56,7 +56,7 @@ def test_closing_mid_write_cancels_and_releases_the_port(
     results: list[Any] = []
     window.runner.result.connect(results.append)
     with qtbot.waitSignal(
-        window.runner.event,
+        window.runner.workflow_event,
         timeout=SLOW_MS,
         check_params_cb=lambda e: e.step is Step.WRITE and e.outcome is Outcome.STARTED,
     ):

@@ -111,7 +111,7 @@ class CrashHandler(QObject):
 
     def uninstall(self) -> None:
         if self._previous is not None:
-            sys.excepthook = self._previous  # type: ignore[assignment]
+            sys.excepthook = self._previous
             threading.excepthook = threading.__excepthook__
 
     def handle(

@@ -133,7 +133,7 @@ class DonePage(WizardPage):
             body_font = QFont()
             body_font.setPointSize(11)
             painter.setFont(title_font)
-            line = painter.fontMetrics().height()
+            line: float = painter.fontMetrics().height()
             y = 0.0
             painter.drawText(QRectF(0, y, page.width(), line * 1.5), self.tr("Installation report"))
             y += line * 2
