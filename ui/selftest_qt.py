@@ -200,7 +200,7 @@ def check_qr_image(_ws: Any) -> str:
     from installer_app.selftest import QR_SAMPLE_URL
 
     url = QR_SAMPLE_URL
-    image = QImage.fromData(render_png(url), b"PNG")
+    image = QImage.fromData(render_png(url))  # the format is detected from the data
     if image.isNull():
         raise QtCheckFailed("Qt cannot read the QR code PNG")
     if image.width() < len(qr_matrix(url)):
