@@ -191,16 +191,15 @@ def parse_settings(data: Mapping[str, Any], file: Path | None = None) -> Setting
         kwargs = {}
         for name, value in values.items():
             if name not in known:
-                hint = (
-                    " (secrets go to the credential store or the environment)"
+                problem = (
+                    QT_TRANSLATE_NOOP(
+                        "config",
+                        "unknown key (secrets go to the credential store or the environment)",
+                    )
                     if "secret" in name or "token" in name
-                    else ""
+                    else QT_TRANSLATE_NOOP("config", "unknown key")
                 )
-                raise _bad(
-                    file,
-                    f"[{section}] {name}",
-                    Message(QT_TRANSLATE_NOOP("config", "unknown key{hint}"), hint=hint),
-                )
+                raise _bad(file, f"[{section}] {name}", Message(problem))
             kwargs[name] = _coerce(file, section, name, known[name], value)
         sections[section] = cls(**kwargs)
     return Settings(**sections, source_file=file)

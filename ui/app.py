@@ -76,9 +76,7 @@ class Translations:
 
     def load(self, language: str) -> bool:
         self.unload()
-        if language == "en":
-            install_core_translator(language)
-            return True
+        # English loads its .qm too: it holds the plural forms ("1 board" / "3 boards").
         loaded = False
         translator = QTranslator(self._app)
         ref = resources.files("resources").joinpath(f"i18n/installer_app_{language}.qm")
@@ -90,7 +88,7 @@ class Translations:
             self._app.installTranslator(translator)
             self._installed.append(translator)
             loaded = True
-        else:
+        elif language != "en":
             log.warning("no translation for %s; the wizard stays in English", language)
         qt_base = QTranslator(self._app)
         qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
@@ -98,7 +96,7 @@ class Translations:
             self._app.installTranslator(qt_base)
             self._installed.append(qt_base)
         install_core_translator(language if loaded else "en")
-        return loaded
+        return loaded or language == "en"
 
     def unload(self) -> None:
         for translator in self._installed:

@@ -1626,7 +1626,11 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>unknown key{hint}</source>
+        <source>unknown key (secrets go to the credential store or the environment)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1873,6 +1877,77 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Delete it or pass another --state file to start empty.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>labels</name>
+    <message>
+        <source>blank (no credential)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>credential written, not locked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>provisioned (locked)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not connected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>on the network, not yet online</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>online (reached WeCom)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>idle</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>registered</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>waiting for the binding</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>bound to an enterprise</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>in the inventory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>credential reserved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>credential written</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>credential verified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>locked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>bound</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>companion app installed</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

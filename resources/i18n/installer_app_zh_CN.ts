@@ -1637,8 +1637,12 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>未知的配置节</translation>
     </message>
     <message>
-        <source>unknown key{hint}</source>
-        <translation>未知的设置项{hint}</translation>
+        <source>unknown key (secrets go to the credential store or the environment)</source>
+        <translation>未知的设置项（密钥请保存在系统密钥库或环境变量中）</translation>
+    </message>
+    <message>
+        <source>unknown key</source>
+        <translation>未知的设置项</translation>
     </message>
     <message>
         <source>The configuration file {file} does not exist.</source>
@@ -1885,6 +1889,77 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Delete it or pass another --state file to start empty.</source>
         <translation>请删除该文件，或用 --state 指定另一个文件，以空状态启动。</translation>
+    </message>
+</context>
+<context>
+    <name>labels</name>
+    <message>
+        <source>blank (no credential)</source>
+        <translation>空白（无调用凭证）</translation>
+    </message>
+    <message>
+        <source>credential written, not locked</source>
+        <translation>已写入调用凭证，尚未锁定</translation>
+    </message>
+    <message>
+        <source>provisioned (locked)</source>
+        <translation>已配置（已锁定）</translation>
+    </message>
+    <message>
+        <source>not connected</source>
+        <translation>未连接</translation>
+    </message>
+    <message>
+        <source>on the network, not yet online</source>
+        <translation>已接入网络，尚未连上企业微信</translation>
+    </message>
+    <message>
+        <source>online (reached WeCom)</source>
+        <translation>在线（已连上企业微信）</translation>
+    </message>
+    <message>
+        <source>idle</source>
+        <translation>空闲</translation>
+    </message>
+    <message>
+        <source>registered</source>
+        <translation>已注册</translation>
+    </message>
+    <message>
+        <source>waiting for the binding</source>
+        <translation>等待绑定</translation>
+    </message>
+    <message>
+        <source>bound to an enterprise</source>
+        <translation>已绑定企业</translation>
+    </message>
+    <message>
+        <source>in the inventory</source>
+        <translation>在库存中</translation>
+    </message>
+    <message>
+        <source>credential reserved</source>
+        <translation>已预留调用凭证</translation>
+    </message>
+    <message>
+        <source>credential written</source>
+        <translation>已写入调用凭证</translation>
+    </message>
+    <message>
+        <source>credential verified</source>
+        <translation>已校验调用凭证</translation>
+    </message>
+    <message>
+        <source>locked</source>
+        <translation>已锁定</translation>
+    </message>
+    <message>
+        <source>bound</source>
+        <translation>已绑定</translation>
+    </message>
+    <message>
+        <source>companion app installed</source>
+        <translation>硬件应用已安装</translation>
     </message>
 </context>
 <context>

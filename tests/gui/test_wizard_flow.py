@@ -13,6 +13,7 @@ from installer_app.workflow.events import Outcome, Step
 from tests.fixtures.provider import EMULATOR_PROVIDER_SECRET
 from tests.gui.conftest import SLOW_MS, emulator_settings
 from tests.gui.helpers import LEFT, answer_wifi, decode_widget, start_run
+from ui import labels
 from ui.wizard.base import PageId
 
 WIFI_PSK = "correct horse battery"
@@ -47,7 +48,7 @@ def test_start_to_done(
     assert asked.args[0].kind == "board"
     assert window.current_page() is PageId.DEVICE
     assert window.device_page.model.text() == "WX-ATT-200"
-    assert window.device_page.state.text() == "BLANK"
+    assert window.device_page.state.text() == labels.board_state("BLANK") == "blank (no credential)"
     assert window.device_page.continue_button.isVisible()
 
     with qtbot.waitSignal(window.runner.question, timeout=SLOW_MS) as asked:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import labels
 from ui.dialogs.settings_dialog import error_text
 from ui.workers import Workers
 
@@ -105,7 +106,7 @@ class HistoryDialog(QDialog):
             values = (
                 rec.sn,
                 rec.hw_id or "",
-                str(rec.stage.value if hasattr(rec.stage, "value") else rec.stage),
+                labels.stage(rec.stage.value),
                 rec.corp_name or rec.corpid or "",
                 rec.installer or "",
                 rec.updated_at.astimezone().strftime("%Y-%m-%d %H:%M"),

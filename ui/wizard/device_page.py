@@ -20,6 +20,7 @@ from installer_app.workflow.events import (
     Step,
     WorkflowEvent,
 )
+from ui import labels
 from ui.widgets.status_light import Light, StatusLight
 from ui.wizard.base import PageId, WizardPage, wrapped_label
 
@@ -111,7 +112,7 @@ class DevicePage(WizardPage):
                 self.model.setText(str(data.get("model_id") or "—"))
                 self.firmware.setText(str(data.get("fw_version") or "—"))
                 self.hw_id.setText(str(data.get("hw_id") or "—"))
-                self.state.setText(str(data.get("state") or "—"))
+                self.state.setText(labels.board_state(str(data.get("state") or "—")))
                 self.sn.setText(str(data.get("sn") or "—"))
             if event.outcome is Outcome.OK:
                 self.status.set_state(Light.OK, "")
@@ -125,7 +126,7 @@ class DevicePage(WizardPage):
         self.model.setText(board.model_id)
         self.firmware.setText(board.fw_version)
         self.hw_id.setText(board.hw_id)
-        self.state.setText(board.state)
+        self.state.setText(labels.board_state(board.state))
         self.sn.setText(board.device_sn or "—")
         self.status.set_state(Light.OK, "")
         self.status.set_text(self.tr("The board answered."))
@@ -139,8 +140,8 @@ class DevicePage(WizardPage):
                     "Already provisioned: SN {sn}, state {state}, this computer's record: {stage}."
                 ).format(
                     sn=board.device_sn or "—",
-                    state=board.state,
-                    stage=board.known_stage or self.tr("none"),
+                    state=labels.board_state(board.state),
+                    stage=labels.stage(board.known_stage) if board.known_stage else self.tr("none"),
                 )
             )
             self.callout.setVisible(True)
@@ -157,7 +158,7 @@ class DevicePage(WizardPage):
         self.set_heading(
             self.tr("Resume this board?"),
             self.tr("It stopped at the stage '{stage}' with SN {sn}{bound}.").format(
-                stage=question.stage, sn=question.device_sn, bound=bound
+                stage=labels.stage(question.stage), sn=question.device_sn, bound=bound
             ),
         )
         self.callout.setText(

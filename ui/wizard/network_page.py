@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from installer_app.workflow.events import Outcome, Step, WorkflowEvent
+from ui import labels
 from ui.widgets.status_light import Light, StatusLight
 from ui.wizard.base import PageId, WizardPage
 
@@ -138,13 +139,17 @@ class NetworkPage(WizardPage):
         wecom = data.get("wecom_state")
         if net is not None:
             name = _name(net, NET_STATES)
-            self.net_light.set_text(self.tr("Network: {state}").format(state=name))
+            self.net_light.set_text(
+                self.tr("Network: {state}").format(state=labels.net_state(name))
+            )
             self.net_light.set_state(
                 Light.OK if name == "ONLINE" else Light.BUSY if name == "LINK_UP" else Light.WARNING
             )
         if wecom is not None:
             name = _name(wecom, WECOM_STATES)
-            self.wecom_light.set_text(self.tr("WeCom: {state}").format(state=name))
+            self.wecom_light.set_text(
+                self.tr("WeCom: {state}").format(state=labels.wecom_state(name))
+            )
             self.wecom_light.set_state(
                 Light.OK if name in ("WAITING_BIND", "BOUND") else Light.BUSY
             )

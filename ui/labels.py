@@ -1,0 +1,56 @@
+"""Words for the states the core reports by name (board, network, WeCom, store lifecycle).
+
+The core speaks in protocol and store names (``BLANK``, ``ONLINE``, ``committed``); an installer
+reads them in their own language. Unknown names are shown as they are.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+
+
+def _label(labels: dict[str, object], name: str) -> str:
+    """``labels`` maps a name to its QT_TRANSLATE_NOOP-marked English; translated on each call."""
+    text = labels.get(name)
+    return QCoreApplication.translate("labels", str(text)) if text is not None else name
+
+
+def board_state(name: str) -> str:
+    labels = {
+        "BLANK": QT_TRANSLATE_NOOP("labels", "blank (no credential)"),
+        "STAGED": QT_TRANSLATE_NOOP("labels", "credential written, not locked"),
+        "PROVISIONED": QT_TRANSLATE_NOOP("labels", "provisioned (locked)"),
+    }
+    return _label(labels, name)
+
+
+def net_state(name: str) -> str:
+    labels = {
+        "DOWN": QT_TRANSLATE_NOOP("labels", "not connected"),
+        "LINK_UP": QT_TRANSLATE_NOOP("labels", "on the network, not yet online"),
+        "ONLINE": QT_TRANSLATE_NOOP("labels", "online (reached WeCom)"),
+    }
+    return _label(labels, name)
+
+
+def wecom_state(name: str) -> str:
+    labels = {
+        "IDLE": QT_TRANSLATE_NOOP("labels", "idle"),
+        "REGISTERED": QT_TRANSLATE_NOOP("labels", "registered"),
+        "WAITING_BIND": QT_TRANSLATE_NOOP("labels", "waiting for the binding"),
+        "BOUND": QT_TRANSLATE_NOOP("labels", "bound to an enterprise"),
+    }
+    return _label(labels, name)
+
+
+def stage(name: str) -> str:
+    labels = {
+        "free": QT_TRANSLATE_NOOP("labels", "in the inventory"),
+        "reserved": QT_TRANSLATE_NOOP("labels", "credential reserved"),
+        "written": QT_TRANSLATE_NOOP("labels", "credential written"),
+        "verified": QT_TRANSLATE_NOOP("labels", "credential verified"),
+        "committed": QT_TRANSLATE_NOOP("labels", "locked"),
+        "bound": QT_TRANSLATE_NOOP("labels", "bound"),
+        "app_installed": QT_TRANSLATE_NOOP("labels", "companion app installed"),
+    }
+    return _label(labels, name)
