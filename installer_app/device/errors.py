@@ -172,8 +172,7 @@ class DeviceTimeout(DeviceError):
             Message(
                 QT_TRANSLATE_NOOP(
                     "device",
-                    "device not answering: check the cable, the power, and that this is the "
-                    "right port",
+                    "Check the cable and the power, and that this is the right port.",
                 )
             ),
         )
@@ -216,7 +215,7 @@ class PortBusy(DeviceError):
             message,
             Message(
                 QT_TRANSLATE_NOOP(
-                    "device", "close the other program (e.g. a serial monitor), then try again"
+                    "device", "Close the other program (e.g. a serial monitor), then try again."
                 )
             ),
         )
@@ -228,8 +227,8 @@ class PortPermissionDenied(DeviceError):
             hint = Message(
                 QT_TRANSLATE_NOOP(
                     "device",
-                    "add your user to the dialout group: sudo usermod -aG dialout $USER, then "
-                    "log out and in",
+                    "Add your user to the dialout group: sudo usermod -aG dialout $USER, then "
+                    "log out and in again.",
                 )
             )
         else:

@@ -1737,7 +1737,15 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>device not answering: check the cable, the power, and that this is the right port</source>
+        <source>Check the cable and the power, and that this is the right port.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close the other program (e.g. a serial monitor), then try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add your user to the dialout group: sudo usermod -aG dialout $USER, then log out and in again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1754,14 +1762,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>The serial port {port} is in use by another program.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>close the other program (e.g. a serial monitor), then try again</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>add your user to the dialout group: sudo usermod -aG dialout $USER, then log out and in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -1748,8 +1748,8 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>{port} 上的设备对 {command} 无应答（已尝试 {tries} 次）。</translation>
     </message>
     <message>
-        <source>device not answering: check the cable, the power, and that this is the right port</source>
-        <translation>设备无应答：请检查数据线和电源，并确认选择了正确的端口。</translation>
+        <source>Check the cable and the power, and that this is the right port.</source>
+        <translation>请检查数据线和电源，并确认选择了正确的端口。</translation>
     </message>
     <message>
         <source>The serial port {port} does not exist.</source>
@@ -1768,11 +1768,11 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>串口 {port} 正被其他程序占用。</translation>
     </message>
     <message>
-        <source>close the other program (e.g. a serial monitor), then try again</source>
+        <source>Close the other program (e.g. a serial monitor), then try again.</source>
         <translation>请关闭占用该端口的程序（例如串口监视器），然后重试。</translation>
     </message>
     <message>
-        <source>add your user to the dialout group: sudo usermod -aG dialout $USER, then log out and in</source>
+        <source>Add your user to the dialout group: sudo usermod -aG dialout $USER, then log out and in again.</source>
         <translation>请将当前用户加入 dialout 组：执行 sudo usermod -aG dialout $USER，然后注销并重新登录。</translation>
     </message>
     <message>

@@ -63,7 +63,7 @@ def test_silent_port_times_out_after_three_tries(silent_pty: str) -> None:
     assert elapsed >= 3 * 0.5  # three tries of 500 ms each, the spec's numbers
     assert "3 tries" in str(caught.value)
     assert caught.value.hint is not None
-    assert "check the cable, the power" in caught.value.hint.english()
+    assert "Check the cable and the power" in caught.value.hint.english()
 
 
 def test_busy_port_opened_twice(silent_pty: str) -> None:

@@ -137,5 +137,5 @@ def test_silent_port_is_exit_3_not_answering() -> None:
         os.close(master)
         os.close(slave)
     assert result.returncode == 3
-    assert "device not answering" in result.stderr
+    assert "Check the cable and the power" in result.stderr
     assert result.stdout == ""

@@ -117,7 +117,7 @@ def test_three_tries_then_device_timeout(device: FakeDevice) -> None:
         client.status()
     assert len(device.frames()) == 3
     assert caught.value.exit_code == 3
-    assert "check the cable" in str(caught.value)
+    assert "Check the cable" in str(caught.value)
 
 
 def test_abandon_partial_recovers_a_response_swallowed_by_a_fake_header(

@@ -98,7 +98,7 @@ def test_io_errors_mean_disconnected(exc: BaseException) -> None:
 def test_port_busy_names_the_holders() -> None:
     err = errors.PortBusy("/dev/ttyUSB0", ["minicom (pid 4242)"])
     assert "minicom (pid 4242)" in str(err)
-    assert "close the other program" in str(err)
+    assert "Close the other program" in str(err)
 
 
 def test_device_text_is_cleaned_and_bounded() -> None:
