@@ -87,6 +87,7 @@ class FrameLink:
         self._event_listeners: list[EventListener] = []
         self._log_listeners: list[LogListener] = []
         self._closed = threading.Event()
+        self._close_lock = threading.Lock()
         self._port: Any = None
         self._reader: threading.Thread | None = None
         self._link_lost: DeviceError | None = None
@@ -130,12 +131,16 @@ class FrameLink:
             log.debug("closing %s failed", self.port_name, exc_info=True)
 
     def close(self) -> None:
-        """Stop the reader, close the port, and abort a waiting request (DeviceDisconnected)."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        self._fail_pending(DeviceDisconnected(self.port_name))
-        self.detach()
+        """Stop the reader, close the port, and abort a waiting request (DeviceDisconnected).
+
+        Returns once the port is closed, also when another thread's close() was first: a caller
+        that reopens the port next (a retry, the next run) must not find it still held."""
+        with self._close_lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            self._fail_pending(DeviceDisconnected(self.port_name))
+            self.detach()
 
     @property
     def closed(self) -> bool:

@@ -122,9 +122,6 @@ class _Run:
         self.options = options
         self.device_state = DeviceState()
         self.client: DeviceClient | None = None
-        # DeviceClient.close() returns at once when another thread is already closing it; the
-        # run must not return (and a next run open the port) before the port is really closed.
-        self._close_lock = threading.Lock()
         self.hw_id: str | None = None
         self.credential: Credential | None = None
         self.qr_url: str | None = None
@@ -151,12 +148,8 @@ class _Run:
             return self._failed(UnexpectedFailure())
         finally:
             # Not joined: the watcher ends by itself within one slice, and a run must not wait
-            # for it; the lock makes this close wait for one the watcher may have begun.
+            # for it (close() returns only once the port is closed, whoever began closing it).
             done.set()
-            self._close_client()
-
-    def _close_client(self) -> None:
-        with self._close_lock:
             if self.client is not None:
                 self.client.close()
 
@@ -172,8 +165,9 @@ class _Run:
         """Cancel stops a request in flight at once: closing the port aborts it."""
         while not done.is_set():
             if self.emit.cancel.wait(_CANCEL_SLICE_S):
-                if not done.is_set():
-                    self._close_client()
+                client = self.client
+                if client is not None and not done.is_set():
+                    client.close()
                 return
 
     def _failed(self, exc: InstallerError) -> ProvisionResult:

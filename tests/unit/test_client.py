@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import pty
 import threading
 import time
 from collections.abc import Iterator
@@ -423,3 +425,35 @@ def test_malformed_event_is_ignored(device: FakeDevice) -> None:
         client.add_event_listener(got.append)
         client.identify()
     assert got == []
+
+
+def test_a_second_close_returns_only_once_the_port_is_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two threads closing at once (a cancel and the run's own cleanup): neither returns while
+    the port is still open, or the next open of the port would find it busy."""
+    from installer_app.device import link
+
+    closing = threading.Event()
+    closed = threading.Event()
+    real_close_port = link.close_port
+
+    def slow_close_port(port: object) -> None:
+        closing.set()
+        time.sleep(0.3)  # a slow driver; the second close() must wait for it, not skip it
+        real_close_port(port)  # type: ignore[arg-type]
+        closed.set()
+
+    monkeypatch.setattr(link, "close_port", slow_close_port)
+    master, slave = pty.openpty()
+    try:
+        client = DeviceClient.open(os.ttyname(slave))
+        first = threading.Thread(target=client.close)
+        first.start()
+        assert closing.wait(5)
+        client.close()
+        assert closed.is_set()
+        first.join(5)
+    finally:
+        os.close(master)
+        os.close(slave)
