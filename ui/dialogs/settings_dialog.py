@@ -70,7 +70,8 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
         self.setObjectName("settingsDialog")
-        self.setMinimumWidth(520)
+        # Wide enough for URLs and the longest choices (Chinese or English) on a 1366 px screen.
+        self.setMinimumWidth(900)
         self._settings = settings
         self._config_path = config_path
         self._workers = workers
@@ -125,6 +126,8 @@ class SettingsDialog(QDialog):
         self.language.addItem(self.tr("System language"), "auto")
         self.language.addItem("English", "en")
         self.language.addItem("简体中文", "zh_CN")
+        for combo in (self.mode, self.source, self.qr_kind, self.language):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.installer_name = QLineEdit(settings.installer.name, work)
         self.installer_name.setPlaceholderText(settings.installer_name())
         wform.addRow(self.tr("Credential source:"), self.source)
