@@ -10,6 +10,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+PROBE_DISPLAY_FLAG = "--probe-display"
+
+
+def probe_display() -> int:
+    """Exit 0 when Qt can open the display. Run in a child process (``installer-app
+    --probe-display``), because Qt aborts the process when its platform plugin cannot load."""
+    import importlib
+
+    gui = importlib.import_module("PySide6.QtGui")
+    gui.QGuiApplication([sys.argv[0]])
+    return 0
+
 
 def launch_gui(
     argv: Sequence[str],
@@ -30,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("--gui",):
         return launch_gui(args[1:])
+    if args[0] == PROBE_DISPLAY_FLAG:
+        return probe_display()
     if args[0] == "--self-test":
         from installer_app.selftest import main as self_test
 

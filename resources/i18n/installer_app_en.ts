@@ -1064,6 +1064,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Qt cannot open the display (on Debian or Ubuntu the wizard needs libxcb-cursor0, libxkbcommon-x11-0, libxcb-icccm4 and libxcb-keysyms1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The wizard cannot open: {reason}. Running the demo in the terminal instead.</source>
         <translation type="unfinished"></translation>
     </message>

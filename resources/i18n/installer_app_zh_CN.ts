@@ -1068,6 +1068,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>没有可用的显示器（未设置 DISPLAY）</translation>
     </message>
     <message>
+        <source>Qt cannot open the display (on Debian or Ubuntu the wizard needs libxcb-cursor0, libxkbcommon-x11-0, libxcb-icccm4 and libxcb-keysyms1)</source>
+        <translation>Qt 无法打开显示（在 Debian 或 Ubuntu 上，向导需要 libxcb-cursor0、libxkbcommon-x11-0、libxcb-icccm4 和 libxcb-keysyms1）</translation>
+    </message>
+    <message>
         <source>The wizard cannot open: {reason}. Running the demo in the terminal instead.</source>
         <translation>无法打开向导：{reason}。改为在终端中运行演示。</translation>
     </message>

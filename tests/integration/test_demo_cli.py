@@ -11,11 +11,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_demo(tmp_path: Path, *args: str, display: bool = True) -> subprocess.CompletedProcess[str]:
+def run_demo(
+    tmp_path: Path,
+    *args: str,
+    display: bool = True,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     if not display:
         for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
             env.pop(var, None)
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "installer_app", "demo", "--data-dir", str(tmp_path), *args],
         capture_output=True,
@@ -39,5 +45,18 @@ def test_headless_demo_provisions_two_boards_and_the_emulator_scans(tmp_path: Pa
 def test_demo_without_a_display_falls_back_to_the_terminal(tmp_path: Path) -> None:
     proc = run_demo(tmp_path, "--scan-after", "0.5", display=False)
     assert proc.returncode == 0, proc.stderr
+    assert "Running the demo in the terminal instead" in proc.stderr
+    assert "Done: SN DEMO" in proc.stdout
+
+
+def test_demo_with_a_display_qt_cannot_open_falls_back_instead_of_aborting(
+    tmp_path: Path,
+) -> None:
+    """Qt aborts the process when its display plugin cannot load (an unreachable display, or X11
+    libraries missing on a minimal system): the demo finds out in a child process first."""
+    env_display = {"DISPLAY": ":987"}  # no X server listens there
+    proc = run_demo(tmp_path, "--scan-after", "0.5", display=False, extra_env=env_display)
+    assert proc.returncode == 0, proc.stderr
+    assert "Qt cannot open the display" in proc.stderr
     assert "Running the demo in the terminal instead" in proc.stderr
     assert "Done: SN DEMO" in proc.stdout
