@@ -21,8 +21,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+from PySide6.QtCore import QElapsedTimer, QTimer
+from screenshots import wait_for  # the same event-loop wait the screenshot script uses
 
 from installer_app.demo import DemoEnvironment
 from ui.app import create_main_window, ensure_application
@@ -55,21 +57,6 @@ class Heartbeat:
         now = self._clock.nsecsElapsed()
         self.gaps.append((now - self._last) / 1e6)
         self._last = now
-
-
-def wait_for(condition, timeout_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    loop = QEventLoop()
-    deadline = time.monotonic() + timeout_s
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(
-        lambda: loop.quit() if condition() or time.monotonic() > deadline else None
-    )
-    timer.start()
-    loop.exec()
-    timer.stop()
-    if not condition():
-        raise TimeoutError("the wizard did not get there in time")
 
 
 def one_run(data_dir: Path) -> tuple[float, list[float], float]:

@@ -31,6 +31,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+
+from build_frozen import private_env  # the same private HOME the CI checks use
+
 ROOT = Path(__file__).resolve().parent.parent
 EXE = ".exe" if os.name == "nt" else ""
 APP_DIST = ROOT / "dist"
@@ -95,23 +99,6 @@ def time_first_paint(variant: Variant, env: dict[str, str], timeout_s: float) ->
         proc.wait()
         proc.stdout.close()
     return None if painted is None else painted - started
-
-
-def private_env(home: Path) -> dict[str, str]:
-    (home / "run").mkdir(mode=0o700, parents=True, exist_ok=True)
-    return dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        HOME=str(home),
-        USERPROFILE=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        XDG_STATE_HOME=str(home / ".local" / "state"),
-        XDG_RUNTIME_DIR=str(home / "run"),
-        INSTALLER_SIM_REGISTRY=str(home / "sim-ports"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-        INSTALLER_LANG="en",
-    )
 
 
 def fmt_ms(seconds: float | None) -> str:

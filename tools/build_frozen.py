@@ -113,31 +113,38 @@ def sign(target: Target) -> None:
         archive.unlink()
 
 
+def private_env(home: Path) -> dict[str, str]:
+    """The environment for running the app in a private, display-less HOME with no credential
+    store and no secrets inherited (also used by benchmarks/bench_package.py)."""
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(home),
+        USERPROFILE=str(home),
+        APPDATA=str(home / "AppData" / "Roaming"),
+        LOCALAPPDATA=str(home / "AppData" / "Local"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_STATE_HOME=str(home / ".local" / "state"),
+        XDG_RUNTIME_DIR=str(home / "run"),
+        INSTALLER_SIM_REGISTRY=str(home / "sim-ports"),
+        # No credential store on a build server: fail fast rather than wait for D-Bus.
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        INSTALLER_LANG="en",
+    )
+    for var in ("INSTALLER_PROVIDER_SECRET", "INSTALLER_PARTNER_TOKEN", "INSTALLER_KEY_FILE"):
+        env.pop(var, None)
+    (home / "run").mkdir(mode=0o700, parents=True, exist_ok=True)
+    return env
+
+
 class Checker:
     """Runs the frozen executable in a private, display-less environment and records failures."""
 
     def __init__(self, home: Path, timeout_s: float) -> None:
         self.failures: list[str] = []
         self.timeout_s = timeout_s
-        self.env = dict(
-            os.environ,
-            QT_QPA_PLATFORM="offscreen",
-            HOME=str(home),
-            USERPROFILE=str(home),
-            APPDATA=str(home / "AppData" / "Roaming"),
-            LOCALAPPDATA=str(home / "AppData" / "Local"),
-            XDG_CONFIG_HOME=str(home / ".config"),
-            XDG_DATA_HOME=str(home / ".local" / "share"),
-            XDG_STATE_HOME=str(home / ".local" / "state"),
-            XDG_RUNTIME_DIR=str(home / "run"),
-            INSTALLER_SIM_REGISTRY=str(home / "sim-ports"),
-            # No credential store on a build server: fail fast rather than wait for D-Bus.
-            PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-            INSTALLER_LANG="en",
-        )
-        for var in ("INSTALLER_PROVIDER_SECRET", "INSTALLER_PARTNER_TOKEN", "INSTALLER_KEY_FILE"):
-            self.env.pop(var, None)
-        (home / "run").mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.env = private_env(home)
         self.cwd = home
 
     def run(self, args: Sequence[str], timeout_s: float | None = None) -> tuple[int, str]:
