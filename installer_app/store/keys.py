@@ -19,8 +19,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from Crypto.Cipher import AES
 
 from installer_app.config import KEYRING_SERVICE, Settings
 from installer_app.secrets import Secret
@@ -34,6 +33,7 @@ log = logging.getLogger(__name__)
 KEYRING_KEY_NAME = "store-key"
 KEY_BYTES = 32
 NONCE_BYTES = 12
+TAG_BYTES = 16
 _AAD_PREFIX = b"installer-app/secret-no/v1:"
 # Backends that keep nothing: the app must not believe the key is safe there.
 _USELESS_BACKENDS = ("keyring.backends.fail", "keyring.backends.null", "keyring.backends.chainer")
@@ -44,14 +44,19 @@ class DecryptError(Exception):
 
 
 class SecretCipher:
-    """AES-256-GCM with the SN as associated data. Thread-safe (no mutable state)."""
+    """AES-256-GCM with the SN as associated data. Thread-safe (no mutable state).
 
-    __slots__ = ("_aead", "origin")
+    The blob is ``nonce(12) || ciphertext || tag(16)``, the layout of the usual AEAD APIs, so the
+    stores written before the switch from ``cryptography`` to PyCryptodome (smaller frozen builds,
+    docs/packaging.md) open unchanged; tests/unit/test_store_keys.py keeps such a blob.
+    """
+
+    __slots__ = ("_key", "origin")
 
     def __init__(self, key: bytes, origin: str = "memory") -> None:
         if len(key) != KEY_BYTES:
             raise ValueError("the store key is 32 bytes")
-        self._aead = AESGCM(key)
+        self._key = key
         self.origin = origin  # "keyring", "file:<path>" or "memory"; for messages and docs
 
     @staticmethod
@@ -61,16 +66,25 @@ class SecretCipher:
     def encrypt(self, sn: str, secret: Secret) -> bytes:
         """``nonce || ciphertext+tag`` for ``secret`` bound to ``sn``."""
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, secret.reveal().encode("utf-8"), self._aad(sn))
+        gcm = AES.new(self._key, AES.MODE_GCM, nonce=nonce, mac_len=TAG_BYTES)
+        gcm.update(self._aad(sn))
+        sealed, tag = gcm.encrypt_and_digest(secret.reveal().encode("utf-8"))
+        return nonce + sealed + tag
 
     def decrypt(self, sn: str, blob: bytes) -> Secret:
-        if len(blob) <= NONCE_BYTES:
+        if len(blob) < NONCE_BYTES + TAG_BYTES:
             raise DecryptError("ciphertext too short")
+        nonce, sealed, tag = blob[:NONCE_BYTES], blob[NONCE_BYTES:-TAG_BYTES], blob[-TAG_BYTES:]
+        gcm = AES.new(self._key, AES.MODE_GCM, nonce=nonce, mac_len=TAG_BYTES)
+        gcm.update(self._aad(sn))
         try:
-            plain = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], self._aad(sn))
-        except InvalidTag:
+            plain = gcm.decrypt_and_verify(sealed, tag)
+        except ValueError:  # PyCryptodome's "MAC check failed"
             raise DecryptError("ciphertext does not open with this key for this SN") from None
-        return Secret(plain.decode("utf-8"))
+        try:
+            return Secret(plain.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise DecryptError("the opened value is not text") from None
 
     def __repr__(self) -> str:
         return f"SecretCipher(origin={self.origin!r})"

@@ -80,6 +80,27 @@ def test_tampered_or_foreign_ciphertext_does_not_open() -> None:
         cipher.decrypt("SN1", b"short")
 
 
+# Written by the store's earlier cipher (``cryptography``'s AESGCM) under the key 00 01 .. 1f, for
+# the SN WXA2000012345: stores from before the switch to PyCryptodome must still open.
+_EARLIER_BLOB = bytes.fromhex(
+    "000102030405060708090a0b7f64e72fa0d1f77dee24f2ea80df4f0cb6b7b402941e3b180c0580e42f5c34816fda"
+    "53f0090593033438fcdca12f2ebe"
+)
+
+
+def test_blob_written_by_the_earlier_cipher_still_opens() -> None:
+    cipher = SecretCipher(bytes(range(32)))
+    opened = cipher.decrypt("WXA2000012345", _EARLIER_BLOB)
+    assert opened.reveal() == "8f14e45fceea167a5a36dedd4bea2543"
+    with pytest.raises(DecryptError):
+        cipher.decrypt("WXA2000012346", _EARLIER_BLOB)
+
+
+def test_blob_layout_is_nonce_ciphertext_tag() -> None:
+    blob = SecretCipher.generate().encrypt("SN1", Secret("abcdef"))
+    assert len(blob) == 12 + len("abcdef") + 16
+
+
 def test_cipher_repr_shows_no_key() -> None:
     key = os.urandom(32)
     text = repr(SecretCipher(key, origin="memory"))
