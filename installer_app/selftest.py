@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from installer_app.build_info import has_secret_service
 from installer_app.i18n import SUPPORTED_LANGUAGES, load_ts_catalog, ts_resource_name
 from installer_app.secrets import Secret, redact
 
@@ -217,6 +218,9 @@ def check_keyring(_ws: Workspace) -> str:
     """The OS credential-store back end is in the build (not whether this machine has one)."""
     import keyring
 
+    active = type(keyring.get_keyring()).__name__
+    if sys.platform.startswith("linux") and not has_secret_service():
+        return f"Secret Service left out of this build (key file and environment); active: {active}"
     module_name, class_name = _NATIVE_KEYRING.get(
         sys.platform, ("keyring.backends.SecretService", "Keyring")
     )
@@ -225,7 +229,7 @@ def check_keyring(_ws: Workspace) -> str:
         raise CheckFailed(f"{module_name} has no {class_name}")
     if sys.platform.startswith("linux"):
         importlib.import_module("secretstorage")
-    return f"{module_name}; active here: {type(keyring.get_keyring()).__name__}"
+    return f"{module_name}; active here: {active}"
 
 
 CORE_CHECKS: tuple[Check, ...] = (

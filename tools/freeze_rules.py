@@ -41,6 +41,7 @@ EXCLUDED_QT_MODULES = tuple(
         "QtOpenGLWidgets",
         "QtPdf",
         "QtPdfWidgets",
+        "QtPrintSupport",
         "QtQml",
         "QtQmlFeatures",
         "QtQuick",
@@ -90,6 +91,11 @@ EXCLUDED_PY_MODULES = (
     "pygments",
     "anyio",
     "trio",
+    # Only httpx's ASGI transport names asyncio (for typing, and inside a function the app never
+    # calls); decimal's pure-Python twin is only a fallback for the C module.
+    "asyncio",
+    "_asyncio",
+    "_pydecimal",
     # Japanese, Korean and Traditional-Chinese codecs (the CJK one, GBK for a Chinese Windows
     # console, stays).
     "_codecs_jp",
@@ -97,6 +103,27 @@ EXCLUDED_PY_MODULES = (
     "_codecs_tw",
     "_codecs_hk",
     "_codecs_iso2022",
+)
+
+# Secret Service support for keyring on Linux: SecretStorage needs ``cryptography``, whose Rust
+# extension carries its own OpenSSL (11.6 MB, more than the rest of the app above a bare Qt window).
+# Left out of builds unless asked for (build.spec: INSTALLER_SECRET_SERVICE=1 on Linux); Windows'
+# and macOS' keyring back ends use ctypes and need none of it. cffi only serves these (PyCryptodome
+# and pywin32-ctypes fall back to ctypes without it).
+SECRET_SERVICE_MODULES = ("secretstorage", "cryptography", "cffi", "_cffi_backend")
+
+# PyCryptodome's hook collects all 47 of its native libraries (8.5 MB: elliptic curves, post-quantum
+# signatures, ...). The store only seals SecretNos with AES-GCM (installer_app/store/keys.py),
+# which loads these; both the AES-NI/CLMUL and the portable variants stay, for CPUs without them.
+# `--self-test` seals and opens a SecretNo in the frozen app: a missing one fails the build check.
+PYCRYPTODOME_KEPT = (
+    "_raw_aes",
+    "_raw_aesni",
+    "_raw_ecb",
+    "_raw_ctr",
+    "_ghash_portable",
+    "_ghash_clmul",
+    "_cpuid_c",
 )
 
 # Qt plugins kept, by plugin directory, as the plugin's short name (libqxcb.so, qxcb.dll and
@@ -241,6 +268,14 @@ def pyinstaller_imports_of(src_path: str) -> list[str]:
 _DROPPED_FILES = ("opengl32sw.dll", "d3dcompiler_47.dll")
 
 
+def keep_pycryptodome_library(dest_name: str) -> bool:
+    """False for PyCryptodome's native libraries that AES-GCM does not load; True otherwise."""
+    parts = PurePosixPath(dest_name.replace("\\", "/")).parts
+    if len(parts) < 2 or parts[0] != "Crypto":
+        return True
+    return parts[-1].split(".")[0] in PYCRYPTODOME_KEPT
+
+
 def filter_binaries(
     binaries: Sequence[TocEntry],
     platform: str = sys.platform,
@@ -249,7 +284,9 @@ def filter_binaries(
     kept = [
         entry
         for entry in binaries
-        if keep_binary_plugin(entry[0], platform) and _base_name(entry[0]) not in _DROPPED_FILES
+        if keep_binary_plugin(entry[0], platform)
+        and keep_pycryptodome_library(entry[0])
+        and _base_name(entry[0]) not in _DROPPED_FILES
     ]
     return prune_orphaned_libraries(binaries, kept, imports_of)
 

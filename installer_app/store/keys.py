@@ -16,11 +16,13 @@ import logging
 import os
 import secrets as pysecrets
 import stat
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from Crypto.Cipher import AES
 
+from installer_app.build_info import has_secret_service
 from installer_app.config import KEYRING_SERVICE, Settings
 from installer_app.secrets import Secret
 from installer_app.store.errors import KeyFileError, NoKeyStore
@@ -121,6 +123,8 @@ class SecretCipher:
             raise NoKeyStore(type(exc).__name__) from None
         module = type(backend).__module__
         if module.startswith(_USELESS_BACKENDS) or _priority(backend) <= 0:
+            if sys.platform.startswith("linux") and not has_secret_service():
+                raise NoKeyStore("this build has no Secret Service support")
             raise NoKeyStore(f"{module}.{type(backend).__name__}")
         try:
             stored = keyring.get_password(KEYRING_SERVICE, KEYRING_KEY_NAME)

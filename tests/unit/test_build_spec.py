@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -163,7 +164,14 @@ def _imports(folder: Path) -> dict[str, set[str]]:
 
 
 def test_the_app_imports_nothing_the_build_leaves_out() -> None:
-    excluded = (*rules.EXCLUDED_QT_MODULES, "PIL", "qrcode.image.pil", "pygments", "anyio")
+    excluded = (
+        *rules.EXCLUDED_QT_MODULES,
+        *rules.SECRET_SERVICE_MODULES,
+        "PIL",
+        "qrcode.image.pil",
+        "pygments",
+        "anyio",
+    )
     used = {**_imports(ROOT / "installer_app"), **_imports(ROOT / "ui")}
     offenders = {
         name: sorted(where)
@@ -196,3 +204,47 @@ def test_every_resource_file_is_listed_in_the_spec() -> None:
         and not any(fnmatch.fnmatch(path.relative_to(resources).as_posix(), p) for p in patterns)
     ]
     assert unlisted == []
+
+
+def test_pycryptodome_keeps_only_what_aes_gcm_loads() -> None:
+    binaries = [
+        ("Crypto/Cipher/_raw_aes.abi3.so", "/x/_raw_aes.abi3.so", "BINARY"),
+        ("Crypto\\Cipher\\_raw_aesni.pyd", "C:/x/_raw_aesni.pyd", "BINARY"),
+        ("Crypto/Hash/_ghash_portable.abi3.so", "/x/_ghash_portable.abi3.so", "BINARY"),
+        ("Crypto/PublicKey/_ec_nat.abi3.so", "/x/_ec_nat.abi3.so", "BINARY"),
+        ("Crypto/Signature/_mldsa.abi3.so", "/x/_mldsa.abi3.so", "BINARY"),
+        ("libsqlite3.so.0", "/usr/lib/libsqlite3.so.0", "BINARY"),
+    ]
+    kept = [dest for dest, _src, _kind in rules.filter_binaries(binaries, "linux", lambda _: ())]
+    assert kept == [
+        "Crypto/Cipher/_raw_aes.abi3.so",
+        "Crypto\\Cipher\\_raw_aesni.pyd",
+        "Crypto/Hash/_ghash_portable.abi3.so",
+        "libsqlite3.so.0",
+    ]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_store_cipher_loads_only_the_kept_pycryptodome_libraries() -> None:
+    """Seal and open a SecretNo in a fresh interpreter without cffi, as the frozen app does, and
+    compare the PyCryptodome libraries it mapped with the kept list."""
+    code = (
+        "import sys; sys.modules['cffi'] = None\n"
+        "from installer_app.store.keys import SecretCipher\n"
+        "from installer_app.secrets import Secret\n"
+        "c = SecretCipher.generate()\n"
+        "assert c.decrypt('SN1', c.encrypt('SN1', Secret('v'))).reveal() == 'v'\n"
+        "import Crypto, os\n"
+        "root = os.path.dirname(Crypto.__file__)\n"
+        "maps = open('/proc/self/maps').read().split()\n"
+        "print(sorted({os.path.basename(p).split('.')[0] for p in maps if p.startswith(root)}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = ast.literal_eval(done.stdout.strip())
+    assert loaded and set(loaded) <= set(rules.PYCRYPTODOME_KEPT)
