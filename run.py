@@ -77,7 +77,7 @@ def package(args: list[str]) -> None:
         [
             str(PYTHON),
             str(ROOT / "tools" / "build_frozen.py"),
-            *(args or ["--onedir", "--onefile"]),
+            *(args or ["--onedir", "--onefile", "--enforce-size"]),
         ],
         env,
     )
