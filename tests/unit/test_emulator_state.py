@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from installer_app.provider.emulator import dynamic_signature
-from installer_app.provider.emulator.state import ApiError, EmulatorState
+from installer_app.provider.emulator.records import ApiError
+from installer_app.provider.emulator.state import EmulatorState
 
 
 class Clock:
@@ -124,16 +125,16 @@ def test_partner_sn_shapes(clock: Clock) -> None:
 
 def test_injections_are_used_up_in_order(clock: Clock) -> None:
     state = make_state(clock)
-    state.inject("/a", errcode=45009, count=2)
-    state.inject("*", http_status=503)
-    assert state.take_injection("/b", "/b").http_status == 503  # type: ignore[union-attr]
-    first = state.take_injection("/a", "/a")
+    state.faults.inject("/a", errcode=45009, count=2)
+    state.faults.inject("*", http_status=503)
+    assert state.faults.take("/b", "/b").http_status == 503  # type: ignore[union-attr]
+    first = state.faults.take("/a", "/a")
     assert first is not None and first.errcode == 45009
-    assert state.take_injection("/a", "/a").errcode == 45009  # type: ignore[union-attr]
-    assert state.take_injection("/a", "/a") is None
-    assert errcode(lambda: state.inject("*")) == 400
-    assert errcode(lambda: state.inject("*", errcode=1, http_status=500)) == 400
-    assert errcode(lambda: state.inject("*", http_status=200)) == 400
+    assert state.faults.take("/a", "/a").errcode == 45009  # type: ignore[union-attr]
+    assert state.faults.take("/a", "/a") is None
+    assert errcode(lambda: state.faults.inject("*")) == 400
+    assert errcode(lambda: state.faults.inject("*", errcode=1, http_status=500)) == 400
+    assert errcode(lambda: state.faults.inject("*", http_status=200)) == 400
 
 
 def test_del_and_list(clock: Clock) -> None:

@@ -5,16 +5,16 @@ errcodes and rules, persistent state, an operator page at ``/`` and control endp
 ``/_emulator/``.
 """
 
-from installer_app.provider.emulator.server import (
-    DEFAULT_MODEL_IDS,
-    EmulatorStartError,
-    ProviderEmulator,
-)
-from installer_app.provider.emulator.state import (
+from installer_app.provider.emulator.records import (
     DEFAULT_CORP_NAME,
     DEFAULT_CORPID,
     EmulatorStateError,
     dynamic_signature,
+)
+from installer_app.provider.emulator.server import (
+    DEFAULT_MODEL_IDS,
+    EmulatorStartError,
+    ProviderEmulator,
 )
 
 __all__ = [

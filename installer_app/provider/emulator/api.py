@@ -5,12 +5,8 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from installer_app.provider.emulator.state import (
-    ERR_NEED_POST,
-    ApiError,
-    Device,
-    EmulatorState,
-)
+from installer_app.provider.emulator.records import ERR_NEED_POST, ApiError, Device
+from installer_app.provider.emulator.state import EmulatorState
 from installer_app.provider.emulator.wire import Request, Response, json_response, ok
 
 WECOM_PREFIX = "/cgi-bin/service/"

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from installer_app.provider.emulator.state import ApiError, Device, EmulatorState
+from installer_app.provider.emulator.records import ApiError, Device
+from installer_app.provider.emulator.state import EmulatorState
 from installer_app.provider.emulator.wire import Request, Response, json_response, ok
 
 CONTROL_PREFIX = "/_emulator/"
@@ -127,22 +128,22 @@ class ControlApi:
         if name == "inject":
             errcode, status = _number(body, "errcode"), _number(body, "http_status")
             count = _number(body, "count", 1)
-            state.inject(
+            state.faults.inject(
                 _str(body, "path") or "*",
                 errcode=None if errcode is None else int(errcode),
                 http_status=None if status is None else int(status),
                 retry_after=_number(body, "retry_after"),
                 count=int(count or 1),
             )
-            return {"injections": state.stats()["injections"]}
+            return {"injections": state.faults.stats()["injections"]}
         if name == "latency":
             seconds = _number(body, "seconds")
             if seconds is None:
                 raise ApiError(400, "seconds is required", 400)
-            state.set_latency(seconds)
+            state.faults.set_latency(seconds)
             return {"latency_s": seconds}
         if name == "clear_faults":
-            state.clear_faults()
+            state.faults.clear()
             return {}
         if name == "reset":
             state.reset()

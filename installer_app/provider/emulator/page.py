@@ -12,7 +12,8 @@ import time
 from html import escape
 
 from installer_app.provider.emulator.control import device_row
-from installer_app.provider.emulator.state import TEST_CORPS, EmulatorState
+from installer_app.provider.emulator.records import TEST_CORPS
+from installer_app.provider.emulator.state import EmulatorState
 
 _STYLE = """
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:1.5em;color:#222}

@@ -35,8 +35,10 @@ from installer_app.provider.emulator.control import (
     device_row,
     device_view,
 )
+from installer_app.provider.emulator.faults import Injection
 from installer_app.provider.emulator.page import render_page, render_rows
-from installer_app.provider.emulator.state import ApiError, EmulatorState, Injection
+from installer_app.provider.emulator.records import ApiError
+from installer_app.provider.emulator.state import EmulatorState
 from installer_app.provider.emulator.wire import Request, Response, error_response, json_response
 
 log = logging.getLogger(__name__)
@@ -307,15 +309,15 @@ class ProviderEmulator:
         retry_after: float | None = None,
         count: int = 1,
     ) -> None:
-        self.state.inject(
+        self.state.faults.inject(
             path, errcode=errcode, http_status=http_status, retry_after=retry_after, count=count
         )
 
     def set_latency(self, seconds: float) -> None:
-        self.state.set_latency(seconds)
+        self.state.faults.set_latency(seconds)
 
     def clear_faults(self) -> None:
-        self.state.clear_faults()
+        self.state.faults.clear()
 
     def reset(self) -> None:
         self.state.reset()
@@ -380,10 +382,10 @@ class ProviderEmulator:
 
     def _faulted(self, req: Request, path: str, template: str) -> Response | None:
         """Injected latency, then an injected error when one is armed for this path."""
-        latency = self.state.latency_s
+        latency = self.state.faults.latency_s
         if latency > 0:
             self._stopping.wait(latency)
-        injection = self.state.take_injection(path, template)
+        injection = self.state.faults.take(path, template)
         if injection is None:
             return None
         log.debug("emulator: injecting %s into %s", injection, path)

@@ -5,9 +5,9 @@ and installations, and the provider tokens it issued. Every method takes the one
 handler threads and the control methods see a consistent picture. Rule violations raise
 ``ApiError`` with WeCom's errcode; the HTTP layer turns that into a response.
 
-Persistent parts (devices, boards, installations, tokens) are written to the state file as JSON
-after every change (temporary file + ``os.replace``, so a crash never leaves half a file). Counters,
-injected faults and latency live only in memory: they belong to one run.
+Persistent parts (devices, boards, installations, tokens) are written to the state file after every
+change (state_file.py). Counters and the armed faults (faults.py) live only in memory: they belong
+to one run. The records and the stateless rules are in records.py.
 
 Time is wall-clock (``clock``, injectable for unit tests) because token expiry and install times
 are persisted and must survive a restart.
@@ -15,125 +15,38 @@ are persisted and must survive a restart.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import re
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from installer_app.errors import ExitCode, InstallerError
-from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider.emulator import state_file
+from installer_app.provider.emulator.faults import FaultBook
+from installer_app.provider.emulator.records import (
+    DEFAULT_CORPID,
+    DYNAMIC_QR_TTL_S,
+    ERR_BAD_PARAM,
+    ERR_BOUND_CANNOT_DELETE,
+    ERR_QR_EXPIRED,
+    ERR_TOKEN_MISSING,
+    HW_ID_PATTERN,
+    STATIC_QR_BASE,
+    TEST_CORPS,
+    ApiError,
+    Board,
+    Device,
+    Installation,
+    dynamic_signature,
+    sn_key,
+    valid_sn,
+)
 
-SN_PATTERN = re.compile(r"[0-9A-Za-z]{1,128}")
-HW_ID_PATTERN = re.compile(r"[0-9a-f]{2,128}")
-STATIC_QR_BASE = "https://open.work.weixin.qq.com/connect/hardware"
-DYNAMIC_QR_TTL_S = 30 * 60
-DEFAULT_CORPID = "wwtestcorp000001"
-DEFAULT_CORP_NAME = "测试科技有限公司"
-# Test enterprises the operator page offers; any other corpid may be bound through the control API.
-TEST_CORPS: dict[str, str] = {
-    DEFAULT_CORPID: DEFAULT_CORP_NAME,
-    "wwtestcorp000002": "示例智能制造有限公司",
-    "wwtestcorp000003": "深圳市演示物业管理有限公司",
-}
-COMPANION_AGENTID = 1000002
-STATE_VERSION = 1
+# Tokens kept at most (oldest forgotten first): a client in a retry loop cannot grow the file.
 _MAX_TOKENS = 1000
-
-# Errcodes the emulator uses beyond the spec's table (see docs/provider-emulator.md).
-ERR_BOUND_CANNOT_DELETE = 600003
-ERR_QR_EXPIRED = 600041
-ERR_BAD_PARAM = 40058
-ERR_BAD_JSON = 47001
-ERR_TOKEN_MISSING = 41001
-ERR_NEED_POST = 43002
-
-
-class ApiError(Exception):
-    """A request broke a rule: WeCom's errcode and errmsg, and the HTTP status to answer with."""
-
-    def __init__(self, errcode: int, errmsg: str, http_status: int = 200) -> None:
-        super().__init__(f"{errcode} {errmsg}")
-        self.errcode = errcode
-        self.errmsg = errmsg
-        self.http_status = http_status
-
-
-class EmulatorStateError(InstallerError):
-    exit_code = ExitCode.USAGE
-
-
-@dataclass
-class Device:
-    device_sn: str
-    model_id: str
-    secret_no: str
-    device_id: str
-    hw_code: str
-    create_time: int
-    source: str  # "wecom" (A2) or "partner" (POST /v1/devices) or "control"
-    corpid: str | None = None
-    corp_name: str | None = None
-    remark_name: str = ""
-    bind_time: int | None = None
-    ever_bound: bool = False
-
-    @property
-    def bound(self) -> bool:
-        return self.corpid is not None
-
-    @property
-    def qr_code(self) -> str:
-        return f"{STATIC_QR_BASE}?hw_code={self.hw_code}"
-
-
-@dataclass
-class Board:
-    """A board the partner service issued an SN and credential to, keyed by its hw_id."""
-
-    device_sn: str
-    model_id: str
-    credential: str
-
-
-@dataclass
-class Installation:
-    """The companion app in one enterprise: installed from ``install_at`` (wall time) on."""
-
-    corp_name: str
-    install_at: float
-    agentid: int = COMPANION_AGENTID
-
-
-@dataclass
-class Injection:
-    path: str
-    errcode: int | None
-    http_status: int | None
-    retry_after: float | None
-    remaining: int
-
-
-@dataclass
-class _Faults:
-    injections: list[Injection] = field(default_factory=list)
-    latency_s: float = 0.0
-
-
-def sn_key(sn: str) -> str:
-    """WeCom treats SNs case-insensitively: one key for every spelling."""
-    return sn.upper()
-
-
-def valid_sn(sn: object) -> bool:
-    return isinstance(sn, str) and SN_PATTERN.fullmatch(sn) is not None
 
 
 class EmulatorState:
@@ -169,75 +82,24 @@ class EmulatorState:
         self._auto_scheduled: set[str] = set()
         self._counts: dict[str, int] = {}
         self._token_fetches = 0
-        self._faults = _Faults()
+        self.faults = FaultBook()
         if path is not None:
-            self._load(path)
+            loaded = state_file.load(path)
+            self._devices, self._boards = loaded.devices, loaded.boards
+            self._installations, self._tokens = loaded.installations, loaded.tokens
 
     # --- persistence -----------------------------------------------------------------------
 
-    def _load(self, path: Path) -> None:
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise EmulatorStateError(
-                Message(
-                    QT_TRANSLATE_NOOP("emulator", "Cannot read the emulator state file {path}."),
-                    path=str(path),
-                ),
-                Message(
-                    QT_TRANSLATE_NOOP("emulator", "Check its permissions: {reason}"),
-                    reason=exc.strerror or "",
-                ),
-            ) from exc
-        try:
-            data = json.loads(raw)
-            self._devices = {sn_key(d["device_sn"]): Device(**d) for d in data.get("devices", [])}
-            self._boards = {k: Board(**v) for k, v in data.get("boards", {}).items()}
-            self._installations = {
-                k: Installation(**v) for k, v in data.get("installations", {}).items()
-            }
-            self._tokens = {str(k): float(v) for k, v in data.get("tokens", {}).items()}
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise EmulatorStateError(
-                Message(
-                    QT_TRANSLATE_NOOP("emulator", "The emulator state file {path} is damaged."),
-                    path=str(path),
-                ),
-                Message(
-                    QT_TRANSLATE_NOOP(
-                        "emulator", "Delete it or pass another --state file to start empty."
-                    )
-                ),
-            ) from exc
-
     def _save(self) -> None:
-        if self.path is None:
-            return
-        data = {
-            "version": STATE_VERSION,
-            "devices": [asdict(d) for d in self._devices.values()],
-            "boards": {k: asdict(v) for k, v in self._boards.items()},
-            "installations": {k: asdict(v) for k, v in self._installations.items()},
-            "tokens": self._tokens,
-        }
-        text = json.dumps(data, ensure_ascii=False, indent=1)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # The file holds SecretNos (test ones, but still): owner-only, and replaced atomically.
-        fd, tmp = tempfile.mkstemp(prefix=".emulator-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        if self.path is not None:
+            state_file.save(
+                self.path,
+                state_file.Persisted(
+                    self._devices, self._boards, self._installations, self._tokens
+                ),
+            )
 
-    # --- counters and faults ---------------------------------------------------------------
+    # --- counters --------------------------------------------------------------------------
 
     def count(self, key: str) -> None:
         with self._lock:
@@ -253,55 +115,8 @@ class EmulatorState:
             return {
                 "token_fetches": self._token_fetches,
                 "requests": dict(sorted(self._counts.items())),
-                "injections": [asdict(i) for i in self._faults.injections],
-                "latency_s": self._faults.latency_s,
+                **self.faults.stats(),
             }
-
-    def inject(
-        self,
-        path: str = "*",
-        *,
-        errcode: int | None = None,
-        http_status: int | None = None,
-        retry_after: float | None = None,
-        count: int = 1,
-    ) -> None:
-        if (errcode is None) == (http_status is None):
-            raise ApiError(400, "give exactly one of errcode and http_status", 400)
-        if http_status is not None and not 400 <= http_status <= 599:
-            raise ApiError(400, "http_status must be 4xx or 5xx", 400)
-        if count < 1:
-            raise ApiError(400, "count must be at least 1", 400)
-        with self._lock:
-            self._faults.injections.append(
-                Injection(path, errcode, http_status, retry_after, count)
-            )
-
-    def take_injection(self, path: str, template: str) -> Injection | None:
-        """The first armed fault matching this request, used up by one; None when none."""
-        with self._lock:
-            for injection in self._faults.injections:
-                if injection.path in ("*", path, template):
-                    injection.remaining -= 1
-                    if injection.remaining <= 0:
-                        self._faults.injections.remove(injection)
-                    return Injection(**asdict(injection))
-        return None
-
-    @property
-    def latency_s(self) -> float:
-        with self._lock:
-            return self._faults.latency_s
-
-    def set_latency(self, seconds: float) -> None:
-        if not 0 <= seconds <= 300:
-            raise ApiError(400, "latency must be between 0 and 300 seconds", 400)
-        with self._lock:
-            self._faults.latency_s = seconds
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults = _Faults()
 
     def reset(self) -> None:
         """Forget everything: devices, boards, installations, tokens, counters, faults."""
@@ -314,7 +129,7 @@ class EmulatorState:
             self._auto_scheduled.clear()
             self._counts.clear()
             self._token_fetches = 0
-            self._faults = _Faults()
+            self.faults.clear()
             self._save()
 
     # --- A1: tokens ------------------------------------------------------------------------
@@ -608,11 +423,3 @@ class EmulatorState:
         if inst is None or inst.install_at > self._clock():
             return None
         return inst
-
-
-def dynamic_signature(sn: str, secret_no: str, ts: str, nonce: str) -> str:
-    """Spec B: SHA-1 of the five raw values sorted as byte strings, lower-case hex."""
-    import hashlib
-
-    parts = sorted(v.encode() for v in (sn, secret_no, ts, nonce, "qrcode"))
-    return hashlib.sha1(b"".join(parts)).hexdigest()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from installer_app.provider.emulator.state import ERR_BAD_JSON, ApiError
+from installer_app.provider.emulator.records import ERR_BAD_JSON, ApiError
 
 
 @dataclass
