@@ -1,8 +1,6 @@
 """installer-app: provision WeCom smart-hardware devices on site (Qt-free core)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("installer-app")
-except PackageNotFoundError:  # running from a source tree that was never installed, or frozen
-    __version__ = "0.1.0"
+# The one place the version is written: pyproject.toml reads it from here (setuptools' dynamic
+# version) and build.spec too. A constant rather than importlib.metadata, which costs the wizard
+# 20 ms of start-up and needs the package metadata bundled into frozen builds.
+__version__ = "0.1.0"

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from installer_app.build_info import has_secret_service
+from installer_app.build_info import frozen_build_info, has_secret_service
 from installer_app.i18n import SUPPORTED_LANGUAGES, load_ts_catalog, ts_resource_name
 from installer_app.secrets import Secret, redact
 
@@ -62,16 +62,23 @@ class Workspace:
 
 
 def check_version(_ws: Workspace) -> str:
+    """Frozen: the bundle was built from this package's version. From source: the installed
+    metadata is not stale (an editable install made before a version change)."""
     from importlib.metadata import PackageNotFoundError, version
 
     from installer_app import __version__
 
+    info = frozen_build_info()
+    if info is not None:
+        if info.get("version") != __version__:
+            raise CheckFailed(f"built as {info.get('version')}, the package says {__version__}")
+        return __version__
     try:
         installed = version("installer-app")
     except PackageNotFoundError:
-        raise CheckFailed("the package metadata is missing from the build") from None
+        return f"{__version__} (not installed)"
     if installed != __version__:
-        raise CheckFailed(f"metadata says {installed}, the package {__version__}")
+        raise CheckFailed(f"installed metadata says {installed}, the package {__version__}")
     return __version__
 
 
@@ -292,7 +299,7 @@ def main(argv: Sequence[str]) -> int:
     )
     args = parser.parse_args(list(argv))
     if args.first_paint:
-        code: int = importlib.import_module("ui.selftest_qt").run_until_first_paint([])
+        code: int = importlib.import_module("ui.first_paint").run_until_first_paint([])
         return code
     # The checks' own log lines (a new key file, a server started) would only clutter the report.
     logging.getLogger().addHandler(logging.NullHandler())

@@ -280,11 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     kinds = [k for k in ("onedir", "onefile") if getattr(args, k)] or ["onedir"]
 
-    import tomllib
+    sys.path.insert(0, str(ROOT / "tools"))
+    from freeze_rules import package_version
 
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "version"
-    ]
+    version = package_version(ROOT)
     if not args.no_build:
         import importlib.util
 

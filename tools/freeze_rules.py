@@ -16,6 +16,7 @@ tests/unit/test_build_spec.py can check them without building anything.
 
 from __future__ import annotations
 
+import ast
 import ctypes
 import re
 import shutil
@@ -266,6 +267,22 @@ def pyinstaller_imports_of(src_path: str) -> list[str]:
 
 # Windows: software OpenGL (20 MB) and the shader compiler serve Qt Quick / OpenGL, not widgets.
 _DROPPED_FILES = ("opengl32sw.dll", "d3dcompiler_47.dll")
+
+
+def package_version(root: Path) -> str:
+    """``installer_app.__version__``, read without importing the package: the version is written
+    once, in installer_app/__init__.py, and pyproject.toml reads it from there too."""
+    tree = ast.parse((root / "installer_app" / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == "__version__"
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            return node.value.value
+    raise ValueError("installer_app/__init__.py does not set __version__")
 
 
 def keep_pycryptodome_library(dest_name: str) -> bool:

@@ -248,3 +248,16 @@ def test_store_cipher_loads_only_the_kept_pycryptodome_libraries() -> None:
     )
     loaded = ast.literal_eval(done.stdout.strip())
     assert loaded and set(loaded) <= set(rules.PYCRYPTODOME_KEPT)
+
+
+def test_the_version_is_written_once_and_read_by_packaging_and_build() -> None:
+    import tomllib
+
+    import installer_app
+
+    assert rules.package_version(ROOT) == installer_app.__version__
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "installer_app.__version__"
+    }
