@@ -282,6 +282,21 @@ def load_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> Se
     )
 
 
+def fill_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
+    """``load_secrets`` for the secrets ``settings`` does not carry yet; those it carries win.
+
+    The wizard calls it on a worker: the credential store may be slow (D-Bus) or ask the user to
+    unlock it, and must not hold up the first frame.
+    """
+    if settings.provider_secret is not None and settings.partner_token is not None:
+        return settings
+    loaded = load_secrets(settings, env)
+    return settings.with_secrets(
+        settings.provider_secret or loaded.provider_secret,
+        settings.partner_token or loaded.partner_token,
+    )
+
+
 def store_secret_in_keyring(name: str, value: Secret) -> None:
     """Save a secret to the OS credential store; raises ConfigError when there is none."""
     import keyring

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication
 
 import installer_app
 from installer_app import i18n
-from installer_app.config import ConfigError, Settings, load_secrets, load_settings
+from installer_app.config import ConfigError, Settings, load_settings
 from installer_app.errors import InstallerError
 from installer_app.logsetup import configure_logging
 from installer_app.paths import default_config_file, default_data_dir, default_log_dir
@@ -125,13 +125,14 @@ def create_main_window(
     demo: Any | None = None,
 ) -> MainWindow:
     """The wizard's window, not shown. Settings come from ``demo`` in demo mode, else from the
-    configuration file with the secrets from the environment or the credential store."""
+    configuration file; secrets it lacks come from the environment or the credential store, on
+    the worker that opens the session."""
     if demo is not None:
         settings = settings or demo.settings
         data_dir = data_dir or demo.data_dir
         config_path = config_path or demo.config_path
     if settings is None:
-        settings = load_secrets(load_settings(config_path))
+        settings = load_settings(config_path)
     config_path = config_path or settings.source_file or default_config_file()
     return MainWindow(settings, data_dir or default_data_dir(), config_path, demo)
 
@@ -148,7 +149,7 @@ def run(
     file_handler = configure_logging(log_dir)
     app = ensure_application(argv)
     # INSTALLER_EXIT_AFTER_FIRST_PAINT=1: quit after the first painted frame (start-up benchmark).
-    from ui.selftest_qt import install_first_paint_exit
+    from ui.first_paint import install_first_paint_exit
 
     install_first_paint_exit(app)
     app.setApplicationName(APP_NAME)
@@ -165,9 +166,7 @@ def run(
     translations = Translations(app)
     try:
         try:
-            settings = (
-                demo.settings if demo is not None else load_secrets(load_settings(config_path))
-            )
+            settings = demo.settings if demo is not None else load_settings(config_path)
         except ConfigError as exc:
             # A broken file must not keep the installer out: show the error and start with
             # defaults so they can fix it in the settings dialog.
@@ -175,7 +174,7 @@ def run(
 
             translations.load(i18n.detect_language(None))
             QMessageBox.critical(None, display_name(), str(exc))
-            settings = load_secrets(Settings(source_file=config_path or default_config_file()))
+            settings = Settings(source_file=config_path or default_config_file())
         language = i18n.detect_language(settings.ui.language)
         translations.load(language)
         app.setApplicationDisplayName(display_name())

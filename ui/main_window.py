@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QPaintEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -26,11 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from installer_app.config import Settings
+from installer_app.config import Settings, fill_secrets
 from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
 from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
-from ui.dialogs.history_dialog import HistoryDialog
 from ui.dialogs.settings_dialog import SettingsDialog, error_text
 from ui.resources import icon
 from ui.widgets.log_pane import LogPane
@@ -45,8 +44,12 @@ from ui.wizard.start_page import StartPage
 from ui.wizard.write_page import WritePage
 from ui.workers import Question, Workers, WorkflowRunner
 
+if TYPE_CHECKING:
+    from ui.dialogs.history_dialog import HistoryDialog
+
 log = logging.getLogger(__name__)
 
+SESSION_FALLBACK_MS = 300
 MINIMUM_SIZE = QSize(960, 620)  # fits a 1366×768 laptop with its task bar and title bar
 
 
@@ -72,6 +75,7 @@ class MainWindow(QMainWindow):
         self.session: Any | None = None
         self.last_result: ProvisionResult | None = None
         self._closing = False
+        self._session_started = self._first_paint_seen = False
         self._port: Any | None = None
         self._auto_answers: dict[str, Any] = {}
         self._last_wifi: WifiCredentials | None = None
@@ -119,7 +123,20 @@ class MainWindow(QMainWindow):
         self.bind_page.set_demo(demo is not None)
         self.show_page(PageId.START)
         self.log_pane.attach()
-        self.open_session()
+        # The session (store, keyring, provider clients: ~100 ms of imports and I/O) opens once
+        # the first frame is on screen, so that its worker does not compete with it; a window
+        # that is never shown (tests, scripts) opens it after SESSION_FALLBACK_MS.
+        QTimer.singleShot(SESSION_FALLBACK_MS, self._open_first_session)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if not self._first_paint_seen:
+            self._first_paint_seen = True
+            QTimer.singleShot(0, self._open_first_session)
+
+    def _open_first_session(self) -> None:
+        if not self._session_started and not self._closing:
+            self.open_session()
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -242,14 +259,17 @@ class MainWindow(QMainWindow):
     # -- session --------------------------------------------------------------------------
 
     def open_session(self) -> None:
-        """Open the store and build the provisioner (SQLite, keyring) on a worker."""
+        """Open the store and build the provisioner (SQLite, keyring) on a worker; the secrets
+        the settings lack are read there too (``fill_secrets``)."""
+        self._session_started = True
         self.connect_page.set_ready(False)
         settings, data_dir = self.settings, self.data_dir
 
         def open_now(cancel: threading.Event) -> Any:
             from installer_app.workflow.wiring import open_session
 
-            return open_session(settings, data_dir)
+            full = fill_secrets(settings)
+            return full, settings, open_session(full, data_dir)
 
         old = self.session
         self.session = None
@@ -262,10 +282,13 @@ class MainWindow(QMainWindow):
             on_failure=self._session_failed,
         )
 
-    def _session_opened(self, session: Any) -> None:
-        if self._closing:
+    def _session_opened(self, opened: tuple[Settings, Settings, Any]) -> None:
+        full, asked_with, session = opened
+        if self._closing or asked_with is not self.settings:
+            # Closing, or the settings changed while it opened: a newer session is on its way.
             self.workers.submit(lambda _c: session.close(), name="close_session")
             return
+        self.settings = full
         self.session = session
         self.connect_page.set_ready(True)
         self.statusBar().showMessage(self.tr("Ready."), 5000)
@@ -330,6 +353,8 @@ class MainWindow(QMainWindow):
         self.open_session()
 
     def open_history(self) -> HistoryDialog | None:
+        from ui.dialogs.history_dialog import HistoryDialog  # on first use: not needed to start
+
         if self.session is None:
             self.statusBar().showMessage(self.tr("The local record is not open yet."), 5000)
             return None

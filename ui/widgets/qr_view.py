@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import qrcode
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
-from qrcode.constants import ERROR_CORRECT_M
 
 QUIET_ZONE = 4  # modules of white border the QR standard asks for
 
 
 def qr_matrix(url: str) -> list[list[bool]]:
-    """The modules of ``url``'s QR code, quiet zone included (pure computation, a few ms)."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QUIET_ZONE, box_size=1)
-    code.add_data(url)
-    code.make(fit=True)
-    return [list(row) for row in code.get_matrix()]
+    """The modules of ``url``'s QR code, quiet zone included (pure computation, a few ms): the
+    core's, which the workflow's PNG and terminal renderings use too. Imported when a code is
+    first shown, not when the wizard starts."""
+    from installer_app.provider.qr import qr_matrix as core_qr_matrix
+
+    return core_qr_matrix(url, border=QUIET_ZONE)
 
 
 class QrView(QWidget):

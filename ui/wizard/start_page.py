@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from installer_app.config import Settings
-from installer_app.store.records import InventoryStats
 from ui.widgets.status_light import Light, StatusLight
 from ui.wizard.base import PageId, WizardPage, wrapped_label
+
+if TYPE_CHECKING:  # the store (SQLite, the cipher) loads on the session's worker, not at start
+    from installer_app.store.records import InventoryStats
 
 
 class StartPage(WizardPage):
