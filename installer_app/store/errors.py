@@ -205,17 +205,32 @@ class NoKeyStore(StoreError):
 
     exit_code = ExitCode.USAGE
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(
-            Message(
+    def __init__(self, reason: str | Message) -> None:
+        headline = (
+            reason
+            if isinstance(reason, Message)
+            else Message(
                 QT_TRANSLATE_NOOP(
                     "store",
                     "This computer has no credential store to keep the database key ({reason}), "
                     "so the app will not keep device secrets.",
                 ),
                 reason=reason,
-            ),
-            _key_file_hint(),
+            )
+        )
+        super().__init__(headline, _key_file_hint())
+
+    @classmethod
+    def secret_service_left_out(cls) -> NoKeyStore:
+        """A Linux executable built without SecretStorage (docs/packaging.md)."""
+        return cls(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "store",
+                    "This copy of the app was built without access to the Linux desktop keyring "
+                    "(Secret Service), so it will not keep device secrets there.",
+                )
+            )
         )
 
 

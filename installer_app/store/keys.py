@@ -124,7 +124,7 @@ class SecretCipher:
         module = type(backend).__module__
         if module.startswith(_USELESS_BACKENDS) or _priority(backend) <= 0:
             if sys.platform.startswith("linux") and not has_secret_service():
-                raise NoKeyStore("this build has no Secret Service support")
+                raise NoKeyStore.secret_service_left_out()
             raise NoKeyStore(f"{module}.{type(backend).__name__}")
         try:
             stored = keyring.get_password(KEYRING_SERVICE, KEYRING_KEY_NAME)

@@ -2309,6 +2309,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>This copy of the app was built without access to the Linux desktop keyring (Secret Service), so it will not keep device secrets there.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The key file {file} can be read by other users (permissions {mode}); the app will not use it.</source>
         <translation type="unfinished"></translation>
     </message>

@@ -2320,6 +2320,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>这台电脑没有可保存数据库密钥的系统密钥库（{reason}），因此本工具不会保存设备密钥。</translation>
     </message>
     <message>
+        <source>This copy of the app was built without access to the Linux desktop keyring (Secret Service), so it will not keep device secrets there.</source>
+        <translation>此版本的工具在构建时未包含对 Linux 桌面密钥环（Secret Service）的支持，因此不会在其中保存设备密钥。</translation>
+    </message>
+    <message>
         <source>The key file {file} can be read by other users (permissions {mode}); the app will not use it.</source>
         <translation>密钥文件 {file} 可被其他用户读取（权限 {mode}），本工具不会使用它。</translation>
     </message>
