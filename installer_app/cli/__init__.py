@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=tr(QT_TRANSLATE_NOOP("cli", "log to stderr as well")),
     )
-    parser = argparse.ArgumentParser(
+    parser = argparse_i18n.I18nArgumentParser(
         prog="installer-app",
         description=tr(
             QT_TRANSLATE_NOOP(

@@ -11,12 +11,20 @@ English text) when there is no translation.
 The texts must be argparse's exactly (Python 3.11's argparse.py); tests/unit/test_cli_i18n.py
 checks that each one still occurs in argparse's source. Messages only a programmer can meet
 (conflicting option strings, a bad ``dest=``, ...) are left out on purpose.
+
+argparse lines up the usage's continuation lines under the first option by counting characters;
+"用法：" is three characters but six columns in a terminal. ``I18nArgumentParser`` (every
+subcommand's parser inherits its class) formats usage with ``WidthAwareHelpFormatter``, which
+counts the translated prefix in display columns.
 """
 
 from __future__ import annotations
 
 import argparse
 import gettext
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
 
 from installer_app.i18n import QT_TRANSLATE_NOOP, Source, translate
 
@@ -67,6 +75,40 @@ def argparse_ngettext(singular: str, plural: str, n: int) -> str:
     english = singular if n == 1 else plural
     translated = translate(CONTEXT, english)
     return translated if translated != english else gettext.ngettext(singular, plural, n)
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+class WidthAwareHelpFormatter(argparse.HelpFormatter):
+    def _format_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[Any],
+        prefix: str | None,
+    ) -> str:
+        if prefix is None:
+            prefix = argparse_gettext("usage: ") or "usage: "
+        # Let argparse lay the usage out behind spaces as wide as the prefix, then put it back.
+        pad = " " * display_width(prefix)
+        return prefix + super()._format_usage(usage, actions, groups, pad)[len(pad) :]
+
+
+class WidthAwareRawDescriptionHelpFormatter(
+    WidthAwareHelpFormatter, argparse.RawDescriptionHelpFormatter
+):
+    """For descriptions and epilogs laid out by hand (exit-code tables)."""
+
+
+class I18nArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser that formats with ``WidthAwareHelpFormatter`` unless told otherwise."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", WidthAwareHelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def install() -> None:

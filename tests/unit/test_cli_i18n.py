@@ -23,6 +23,7 @@ from installer_app.cli.argparse_i18n import (
     ARGPARSE_STRINGS,
     argparse_gettext,
     argparse_ngettext,
+    display_width,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +107,27 @@ def test_lang_flag_translates_help_texts_and_argparse_headings(
     assert "join this Wi-Fi network" in out
     assert "show this help message" not in out
     assert "usage:" not in out and "options:" not in out
+
+
+@pytest.mark.usefixtures("fake_zh_catalog")
+@pytest.mark.parametrize("command", [["provision"], ["device"], ["inventory", "import"]])
+def test_chinese_usage_lines_up_in_terminal_columns(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse counts "用法：" as three characters; a terminal shows it six columns wide."""
+    code, out, err = run_cli(["--lang", "zh_CN", *command, "--help"], capsys)
+    assert code == 0, err
+    usage = out.split("\n\n")[0].splitlines()
+    assert len(usage) > 1, usage  # continuation lines to line up
+    first_option = display_width(usage[0][: usage[0].index("[-h]")])
+    for line in usage[1:]:
+        assert display_width(line) - display_width(line.lstrip(" ")) == first_option, usage
+
+
+def test_display_width_counts_wide_characters_twice() -> None:
+    assert display_width("用法：") == 6
+    assert display_width("usage: ") == 7
+    assert display_width("Ａ1") == 3  # full-width A
 
 
 @pytest.mark.usefixtures("fake_zh_catalog")
