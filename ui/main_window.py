@@ -266,12 +266,13 @@ class MainWindow(QMainWindow):
         the settings lack are read there too (``fill_secrets``)."""
         self._session_started = True
         self.connect_page.set_ready(False)
-        settings, data_dir = self.settings, self.data_dir
+        settings, data_dir, demo = self.settings, self.data_dir, self.demo is not None
 
         def open_now(cancel: threading.Event) -> Any:
             from installer_app.workflow.wiring import open_session
 
-            full = fill_secrets(settings)
+            # The demo runs on its own emulator's secrets only, never the user's real ones.
+            full = settings if demo else fill_secrets(settings)
             return full, settings, open_session(full, data_dir)
 
         old = self.session

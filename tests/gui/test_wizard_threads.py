@@ -116,3 +116,31 @@ def test_window_fits_a_1366x768_laptop(qtbot: Any, make_window: Any) -> None:
         needed = page.minimumSizeHint()
         assert needed.width() <= screen_room.width(), (page.page_id, needed)
         assert needed.height() <= screen_room.height() - 60, (page.page_id, needed)
+
+
+def test_session_opens_once_the_window_has_painted(qtbot: Any, make_window: Any) -> None:
+    """Start-up: the session (store, keyring, provider clients) waits for the first frame."""
+    window: MainWindow = make_window(wait=False)
+    assert window.session is None and not window._session_started
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.session is not None, timeout=SLOW_MS)
+
+
+def test_session_opened_for_replaced_settings_is_closed_not_used(
+    qtbot: Any, make_window: Any
+) -> None:
+    from dataclasses import replace
+
+    window: MainWindow = make_window(wait=False)
+    first = window.settings
+    window.open_session()
+    newer = replace(first, installer=replace(first.installer, name="second installer"))
+    opened: list[Any] = []
+    window.session_ready.connect(opened.append)
+    window.apply_settings(newer)  # while the first session is still opening
+    qtbot.waitUntil(lambda: window.session is not None, timeout=SLOW_MS)
+    qtbot.wait(200)  # let the first session's result arrive too, if it were to be used
+    assert len(opened) == 1 and opened[0] is window.session
+    assert window.session.settings.installer.name == "second installer"
+    assert window.settings.installer.name == "second installer"
