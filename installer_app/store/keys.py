@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 import os
 import secrets as pysecrets
@@ -186,25 +187,47 @@ def _read_key_file(path: Path) -> bytes:
 
 
 def _create_key_file(path: Path) -> bytes:
-    """Write a new key; if another process created the file first, use that one."""
+    """Write a new key; if another process created the file first, use that one.
+
+    The key is written and synced in a temporary file beside ``path`` and then hard-linked into
+    place: the link fails if ``path`` exists and never replaces it, and whoever sees the file sees
+    it whole (two sessions opening at once used to read a file the other had created but not yet
+    written, and refused it as damaged). Where the file system has no hard links (FAT on a USB
+    stick), the file is created in place with O_EXCL instead.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise KeyFileError.unreadable(path, exc.strerror or type(exc).__name__) from None
     key = pysecrets.token_bytes(KEY_BYTES)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{pysecrets.token_hex(4)}.tmp")
     try:
-        fd = os.open(path, flags, 0o600)
+        _write_key(tmp, key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError:
+            _write_key(path, key)  # no hard links here
     except FileExistsError:
         return _read_key_file(path)
     except OSError as exc:
         raise KeyFileError.unreadable(path, exc.strerror or type(exc).__name__) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    log.warning("created a new store key file %s (owner-only); back it up", path)
+    return key
+
+
+def _write_key(path: Path, key: bytes) -> None:
+    """Create ``path`` (owner-only, never an existing file or a symlink) holding ``key``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(base64.b64encode(key) + b"\n")
         f.flush()
         os.fsync(f.fileno())
-    log.warning("created a new store key file %s (owner-only); back it up", path)
-    return key
 
 
 def load_cipher(settings: Settings) -> SecretCipher:

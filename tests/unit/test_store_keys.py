@@ -6,6 +6,7 @@ import base64
 import os
 import stat
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,6 +122,38 @@ def test_key_file_is_created_owner_only_and_reused(tmp_path: Path) -> None:
     again = SecretCipher.from_key_file(path)
     assert again.decrypt("SN1", first.encrypt("SN1", Secret("value-123"))).reveal() == "value-123"
     assert first.origin == f"file:{path}"
+
+
+def test_key_file_created_by_many_at_once_is_one_key_and_never_half_read(tmp_path: Path) -> None:
+    """Two sessions opening on a fresh machine at once (the wizard and a CLI command, two board
+    processes on a factory line) must agree on one key; neither may read a half-written file."""
+    for attempt in range(20):
+        path = tmp_path / f"run{attempt}" / "store.key"
+        barrier = threading.Barrier(8)
+        results: list[bytes | BaseException] = []
+
+        def open_key(
+            path: Path = path,
+            barrier: threading.Barrier = barrier,
+            results: list[bytes | BaseException] = results,
+        ) -> None:
+            barrier.wait()
+            try:
+                cipher = SecretCipher.from_key_file(path)
+                results.append(cipher.encrypt("SN1", Secret("x")))
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                results.append(exc)
+
+        threads = [threading.Thread(target=open_key) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        errors = [r for r in results if isinstance(r, BaseException)]
+        assert errors == []
+        reader = SecretCipher.from_key_file(path)
+        assert all(reader.decrypt("SN1", r).reveal() == "x" for r in results)  # type: ignore[arg-type]
+        assert [p.name for p in path.parent.iterdir()] == ["store.key"]  # no temporary left
 
 
 @posix_only
