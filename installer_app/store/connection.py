@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ def translated_errors(path: Path) -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         text = str(exc).lower()
         if "locked" in text or "busy" in text:
+            log.debug("store %s: %s", path, exc)
             raise StoreLocked(path) from None
         if "malformed" in text or "not a database" in text:
             raise CorruptStore(path, str(exc)) from None
@@ -41,12 +43,30 @@ def translated_errors(path: Path) -> Iterator[None]:
 def connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     """Open (creating when missing, owner-only) the file at ``path`` and check it is sound.
 
-    Raises ``StoreUnavailable`` when it cannot be used, ``CorruptStore`` when it is damaged.
+    Raises ``StoreUnavailable`` when it cannot be used, ``CorruptStore`` when it is damaged,
+    ``StoreLocked`` when it stays busy for ``busy_timeout_s``.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreUnavailable(path, exc.strerror or type(exc).__name__) from None
+    deadline = time.monotonic() + busy_timeout_s
+    delay = 0.005
+    while True:
+        try:
+            return _connect_once(path, busy_timeout_s)
+        except StoreLocked:
+            # Two connections switching a new file to WAL at the same moment: SQLite answers
+            # one of them "database is locked" at once, without waiting in its busy handler (it
+            # would deadlock). Two processes starting together on a new machine meet this
+            # (tests/integration/test_store_concurrency.py); the other one is done in a moment.
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
+def _connect_once(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     created = not path.exists()
     try:
         conn = sqlite3.connect(

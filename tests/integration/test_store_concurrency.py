@@ -170,3 +170,33 @@ def test_threads_share_one_store_for_reads_and_writes(store: Store) -> None:
     with ThreadPoolExecutor(threads) as pool:
         assert sorted(pool.map(work, range(threads))) == list(range(threads))
     assert len(store.history(limit=1000)) == threads * 25
+
+
+def test_two_openers_of_a_new_file_both_get_it(tmp_path: Path) -> None:
+    """Two sessions (two processes on a factory line, the wizard and a command) creating the
+    store at the same moment: SQLite refuses one of the two WAL switches at once, without its
+    busy handler; the store tries again instead of reporting the file as busy."""
+    from installer_app.store.connection import connect
+
+    failures: list[BaseException] = []
+    for attempt in range(300):
+        path = tmp_path / f"{attempt}" / "installer.db"
+        barrier = threading.Barrier(2)
+
+        def open_it(
+            path: Path = path,
+            barrier: threading.Barrier = barrier,
+            failures: list[BaseException] = failures,
+        ) -> None:
+            barrier.wait(timeout=30)
+            try:
+                connect(path, busy_timeout_s=10.0).close()
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
