@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
             open_now,
             name="open_session",
             on_success=self._session_opened,
-            on_failure=self._session_failed,
+            on_failure=lambda exc: self._session_failed(exc, settings),
         )
 
     def _session_opened(self, opened: tuple[Settings, Settings, Any]) -> None:
@@ -300,7 +300,9 @@ class MainWindow(QMainWindow):
         self.refresh_credentials_left()
         self.check_provider()
 
-    def _session_failed(self, exc: BaseException) -> None:
+    def _session_failed(self, exc: BaseException, asked_with: Settings) -> None:
+        if self._closing or asked_with is not self.settings:
+            return  # superseded by a newer session, which reports for itself
         text = error_text(exc)
         log.error("cannot open the session: %s", text.replace("\n", " "))
         self.statusBar().showMessage(text.splitlines()[0])

@@ -139,7 +139,8 @@ def test_session_opened_for_replaced_settings_is_closed_not_used(
     opened: list[Any] = []
     window.session_ready.connect(opened.append)
     window.apply_settings(newer)  # while the first session is still opening
-    qtbot.waitUntil(lambda: window.session is not None, timeout=SLOW_MS)
+    qtbot.waitUntil(lambda: bool(opened), timeout=SLOW_MS)
+    assert window.session is not None, opened
     qtbot.wait(200)  # let the first session's result arrive too, if it were to be used
     assert len(opened) == 1 and opened[0] is window.session
     assert window.session.settings.installer.name == "second installer"
