@@ -21,10 +21,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import filelock
 from Crypto.Cipher import AES
 
 from installer_app.build_info import has_secret_service
 from installer_app.config import KEYRING_SERVICE, Settings
+from installer_app.paths import key_creation_lock_file
 from installer_app.secrets import Secret
 from installer_app.store.errors import KeyFileError, NoKeyStore
 
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 KEYRING_KEY_NAME = "store-key"
 KEY_BYTES = 32
+KEY_LOCK_TIMEOUT_S = 30.0
 NONCE_BYTES = 12
 TAG_BYTES = 16
 _AAD_PREFIX = b"installer-app/secret-no/v1:"
@@ -130,18 +133,38 @@ class SecretCipher:
         try:
             stored = keyring.get_password(KEYRING_SERVICE, KEYRING_KEY_NAME)
             if stored is None:
-                new = base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
-                keyring.set_password(KEYRING_SERVICE, KEYRING_KEY_NAME, new)
-                stored = keyring.get_password(KEYRING_SERVICE, KEYRING_KEY_NAME)
-                if stored != new:
-                    raise NoKeyStore(f"{type(backend).__name__} did not keep the key")
-                log.info("created the store key in the credential store")
-        except (KeyringError, RuntimeError, OSError) as exc:
+                # The first run on this account. Two runs starting together (a factory line)
+                # would each make a key and the last to save it would win, while the other's
+                # key had sealed the database's key check: every later run refused as the
+                # wrong key. So one process at a time creates it, and looks again first.
+                with _key_creation_lock():
+                    stored = keyring.get_password(KEYRING_SERVICE, KEYRING_KEY_NAME)
+                    if stored is None:
+                        stored = _create_keyring_key(keyring, type(backend).__name__)
+        except (KeyringError, RuntimeError, OSError, filelock.Timeout) as exc:
             raise NoKeyStore(type(exc).__name__) from None
         key = _decode_key(stored)
         if key is None:
             raise NoKeyStore("the stored key is not 32 bytes of base64")
         return cls(key, origin="keyring")
+
+
+def _key_creation_lock() -> filelock.FileLock:
+    """Held while the store key is created in the credential store: one lock per user account,
+    like the credential store itself (whatever --data-dir a run uses)."""
+    path = key_creation_lock_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(path, timeout=KEY_LOCK_TIMEOUT_S)
+
+
+def _create_keyring_key(keyring: Any, backend_name: str) -> str:
+    new = base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
+    keyring.set_password(KEYRING_SERVICE, KEYRING_KEY_NAME, new)
+    stored = keyring.get_password(KEYRING_SERVICE, KEYRING_KEY_NAME)
+    if stored != new:
+        raise NoKeyStore(f"{backend_name} did not keep the key")
+    log.info("created the store key in the credential store")
+    return new
 
 
 def _priority(backend: Any) -> float:

@@ -230,3 +230,47 @@ def test_key_file_symlink_is_not_followed(tmp_path: Path) -> None:
     link.symlink_to(target)
     with pytest.raises(KeyFileError):
         SecretCipher.from_key_file(link)
+
+
+_KEY_OF_THIS_PROCESS = """
+import hashlib, sys, time
+from installer_app.store.keys import SecretCipher
+time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+print(hashlib.sha256(SecretCipher.from_keyring()._key).hexdigest())
+"""
+
+
+def test_runs_starting_together_on_a_new_account_share_one_keyring_key(tmp_path: Path) -> None:
+    """A factory line starting several runs at once on a fresh computer: one key for all, the
+    one the credential store keeps (two keys meant a database sealed with a lost one)."""
+    import hashlib
+    import json
+    import subprocess
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(
+        os.environ,
+        PYTHON_KEYRING_BACKEND="tests.fixtures.file_keyring.FileKeyring",
+        TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        PYTHONPATH=str(root),
+    )
+    start = time.time() + 1.5
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _KEY_OF_THIS_PROCESS, str(start)],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(5)
+    ]
+    outputs = [run.communicate(timeout=60) for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err for _out, err in outputs]
+    keys = {out.strip() for out, _err in outputs}
+    kept = json.loads((tmp_path / "keyring.json").read_text(encoding="utf-8"))
+    kept_key = base64.b64decode(kept[f"installer-app/{KEYRING_KEY_NAME}"])
+    assert keys == {hashlib.sha256(kept_key).hexdigest()}
