@@ -205,7 +205,11 @@ def check_store(ws: Workspace) -> str:
     raw = (ws.root / "installer.db").read_bytes()
     if secret.reveal().encode() in raw:
         raise CheckFailed("the SecretNo is stored in clear")
-    return "SQLite + AES-GCM round trip"
+    import filelock  # what creates the keyring's store key one run at a time
+
+    with filelock.FileLock(ws.root / ".store-key.lock", timeout=5):
+        pass
+    return "SQLite + AES-GCM round trip, key creation lock"
 
 
 def check_ports(_ws: Workspace) -> str:

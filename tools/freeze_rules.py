@@ -97,6 +97,11 @@ EXCLUDED_PY_MODULES = (
     "asyncio",
     "_asyncio",
     "_pydecimal",
+    # filelock's asyncio locks (no asyncio here) and its SQLite read-write locks: the store key's
+    # creation lock (store/keys.py) is a plain FileLock.
+    "filelock.asyncio",
+    "filelock._async_lock",
+    "filelock._sqlite",
     # Japanese, Korean and Traditional-Chinese codecs (the CJK one, GBK for a Chinese Windows
     # console, stays).
     "_codecs_jp",
