@@ -12,20 +12,21 @@ The texts must be argparse's exactly (Python 3.11's argparse.py); tests/unit/tes
 checks that each one still occurs in argparse's source. Messages only a programmer can meet
 (conflicting option strings, a bad ``dest=``, ...) are left out on purpose.
 
-argparse lines up the usage's continuation lines under the first option by counting characters;
-"用法：" is three characters but six columns in a terminal. ``I18nArgumentParser`` (every
-subcommand's parser inherits its class) formats usage with ``WidthAwareHelpFormatter``, which
-counts the translated prefix in display columns.
+argparse measures text in characters: it lined the usage's continuation lines up wrongly
+behind "用法：" (three characters, six columns) and let Chinese help run to twice the terminal's
+width. ``I18nArgumentParser`` (every subcommand's parser inherits its class) formats with
+``WidthAwareHelpFormatter``, which measures in display columns and wraps with cli/wrap.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import gettext
-import unicodedata
+import re
 from collections.abc import Iterable
 from typing import Any
 
+from installer_app.cli.wrap import display_width, wrap
 from installer_app.i18n import QT_TRANSLATE_NOOP, Source, translate
 
 CONTEXT = "argparse"
@@ -77,11 +78,6 @@ def argparse_ngettext(singular: str, plural: str, n: int) -> str:
     return translated if translated != english else gettext.ngettext(singular, plural, n)
 
 
-def display_width(text: str) -> int:
-    """Terminal columns: East Asian wide and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 class WidthAwareHelpFormatter(argparse.HelpFormatter):
     def _format_usage(
         self,
@@ -96,11 +92,44 @@ class WidthAwareHelpFormatter(argparse.HelpFormatter):
         pad = " " * display_width(prefix)
         return prefix + super()._format_usage(usage, actions, groups, pad)[len(pad) :]
 
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return wrap(text, width)
 
-class WidthAwareRawDescriptionHelpFormatter(
-    WidthAwareHelpFormatter, argparse.RawDescriptionHelpFormatter
-):
-    """For descriptions and epilogs laid out by hand (exit-code tables)."""
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(wrap(text, width, indent, indent))
+
+
+_TABLE_ROW = re.compile(r"(\s+\S+\s+)(.*)")
+
+
+class TableHelpFormatter(WidthAwareHelpFormatter):
+    """For a description or epilog with a table laid out by hand (exit codes): lines that start
+    with a space are rows, kept as laid out and wrapped under their text; other lines are
+    paragraphs, filled."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out: list[str] = []
+        paragraph: list[str] = []
+
+        def flush() -> None:
+            if paragraph:
+                out.extend(wrap(" ".join(paragraph), width, indent, indent))
+                paragraph.clear()
+
+        for line in text.splitlines():
+            row = _TABLE_ROW.match(line)
+            if not line.strip():
+                flush()
+                out.append("")
+            elif row is not None:
+                flush()
+                lead, rest = row.groups()
+                hang = indent + " " * display_width(lead)
+                out.extend(wrap(rest, width, indent + lead, hang) or [indent + lead.rstrip()])
+            else:
+                paragraph.append(line)
+        flush()
+        return "\n".join(out)
 
 
 class I18nArgumentParser(argparse.ArgumentParser):

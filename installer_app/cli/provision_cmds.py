@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TextIO
 
-from installer_app.cli.argparse_i18n import WidthAwareRawDescriptionHelpFormatter
+from installer_app.cli.argparse_i18n import TableHelpFormatter
 from installer_app.cli.context import CliContext, emit_json, number_arg, say, tr
 from installer_app.config import ConfigError, Settings
 from installer_app.device.errors import DeviceError
@@ -82,7 +82,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             env=ENV_WIFI_PSK,
         ).render(),
         epilog=tr(EXIT_CODES_HELP),
-        formatter_class=WidthAwareRawDescriptionHelpFormatter,
+        formatter_class=TableHelpFormatter,
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument(
