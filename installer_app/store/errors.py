@@ -193,8 +193,9 @@ def _key_file_hint() -> Message:
     return Message(
         QT_TRANSLATE_NOOP(
             "store",
-            "To keep the key in a file only you can read instead, set key_file in the [store] "
-            "section of the configuration, or the environment variable {env}.",
+            "To keep the key in a file only you can read instead: in the wizard, Settings → "
+            "Records → Key file; on the command line, key_file in the [store] section of the "
+            "configuration, or the environment variable {env}.",
         ),
         env=ENV_KEY_FILE,
     )

@@ -717,12 +717,40 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>安装人员姓名：</translation>
     </message>
     <message>
+        <source>Records</source>
+        <translation>本地记录</translation>
+    </message>
+    <message>
+        <source>none: the key is kept in the credential store</source>
+        <translation>不使用：密钥保存在系统密钥库中</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <source>Key file:</source>
+        <translation>密钥文件：</translation>
+    </message>
+    <message>
+        <source>Only for a computer without a credential store. The device secrets in the records are encrypted with this key: keep a copy of the file somewhere safe.</source>
+        <translation>仅用于没有系统密钥库的电脑。本地记录中的设备密钥以此密钥加密：请将该文件备份到安全的地方。</translation>
+    </message>
+    <message>
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
         <source>Saved to {path}</source>
         <translation>已保存到 {path}</translation>
+    </message>
+    <message>
+        <source>Key file for the records</source>
+        <translation>本地记录的密钥文件</translation>
+    </message>
+    <message>
+        <source>Key files (*.key);;All files (*)</source>
+        <translation>密钥文件 (*.key);;所有文件 (*)</translation>
     </message>
     <message>
         <source>Testing…</source>
@@ -2312,8 +2340,8 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>请检查文件夹权限和剩余空间，或用 --data-dir 指定其他目录。</translation>
     </message>
     <message>
-        <source>To keep the key in a file only you can read instead, set key_file in the [store] section of the configuration, or the environment variable {env}.</source>
-        <translation>如需改为将密钥保存在仅您可读的文件中，请在配置文件的 [store] 节设置 key_file，或设置环境变量 {env}。</translation>
+        <source>To keep the key in a file only you can read instead: in the wizard, Settings → Records → Key file; on the command line, key_file in the [store] section of the configuration, or the environment variable {env}.</source>
+        <translation>如需改为将密钥保存在仅您可读的文件中：在向导中，打开“设置 → 本地记录 → 密钥文件”；在命令行中，在配置文件的 [store] 节设置 key_file，或设置环境变量 {env}。</translation>
     </message>
     <message>
         <source>This computer has no credential store to keep the database key ({reason}), so the app will not keep device secrets.</source>

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,33 @@ def test_settings_are_saved_and_secrets_never_reach_the_file(
     assert window.settings.provider.model_id == "WX-DOOR-100"
     assert window.start_page.model.text() == "WX-DOOR-100"
     qtbot.waitUntil(lambda: window.session is not None, timeout=SLOW_MS)  # reopened
+
+
+def test_without_a_credential_store_a_key_file_chosen_in_settings_opens_the_records(
+    qtbot: Any, make_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A computer with no credential store (the default Linux executable): the Start page says
+    where to choose a key file, and choosing one in Settings opens the records."""
+    from installer_app.store import NoKeyStore
+
+    monkeypatch.delenv("INSTALLER_KEY_FILE")
+    window = make_window(wait=False)
+    reports: list[object] = []
+    window.session_ready.connect(reports.append)
+    qtbot.waitUntil(lambda: bool(reports), timeout=SLOW_MS)
+    assert isinstance(reports[0], NoKeyStore) and window.session is None
+    assert "Settings → Records → Key file" in window.start_page.credentials_left.text()
+
+    dialog = window.open_settings()
+    qtbot.addWidget(dialog)
+    chosen = tmp_path / "keys" / "chosen.key"
+    dialog.key_file.setText(str(chosen))
+    with qtbot.waitSignal(dialog.settings_saved, timeout=SLOW_MS):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    qtbot.waitUntil(lambda: window.session is not None, timeout=SLOW_MS)
+    assert window.session.store  # the records are open, sealed with the chosen key
+    assert chosen.exists() and (os.name != "posix" or chosen.stat().st_mode & 0o077 == 0)
+    assert load_settings(tmp_path / "config.toml").store.key_file == str(chosen)
 
 
 def test_test_connection_runs_the_core_check(
@@ -178,6 +207,8 @@ def test_run_opens_the_demo_wizard_and_quits_cleanly(qtbot: Any, demo: DemoEnvir
     from ui.main_window import MainWindow
 
     seen: list[MainWindow] = []
+    gave_up: list[str] = []
+    deadline = time.monotonic() + SLOW_MS / 1000
 
     def close_when_ready() -> None:
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
@@ -185,11 +216,20 @@ def test_run_opens_the_demo_wizard_and_quits_cleanly(qtbot: Any, demo: DemoEnvir
         if ready:
             seen.extend(ready)
             ready[0].close()
+        elif time.monotonic() > deadline:  # fail with what was on screen, never hang in exec()
+            gave_up.extend(
+                f"visible={w.isVisible()} session={w.session!r} "
+                f"status={w.statusBar().currentMessage()!r}"
+                for w in windows
+            )
+            for window in windows:
+                window.close()
         else:
             QTimer.singleShot(50, close_when_ready)
 
     QTimer.singleShot(50, close_when_ready)
     assert app_module.run([], demo=demo) == 0
+    assert not gave_up, gave_up
     assert seen and seen[0].workers.running() == []
     assert i18n.current_language() in ("en", "zh_CN")
     i18n.set_translator(lambda c, t: t, "en")

@@ -1,4 +1,5 @@
-"""Settings: provider account, model, partner service, credential source, QR, language.
+"""Settings: provider account, model, partner service, credential source, QR, language, and the
+key file for the records where this computer has no credential store.
 
 Secrets (provider secret, partner token) never go into the TOML file: they go to the OS credential
 store through ``installer_app.config.store_secret_in_keyring`` on a worker. Where this computer has
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -37,6 +39,7 @@ from installer_app.config import (
     PartnerSettings,
     ProviderSettings,
     Settings,
+    StoreSettings,
     UiSettings,
     save_settings,
     store_secret_in_keyring,
@@ -144,6 +147,26 @@ class SettingsDialog(QDialog):
         ):
             combo.setCurrentIndex(max(0, combo.findData(value)))
 
+        records = QGroupBox(self.tr("Records"), self)
+        rform = QFormLayout(records)
+        self.key_file = QLineEdit(settings.store.key_file, records)
+        self.key_file.setPlaceholderText(self.tr("none: the key is kept in the credential store"))
+        self.key_file_button = QPushButton(self.tr("Choose…"), records)
+        self.key_file_button.clicked.connect(self.choose_key_file)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key_file, 1)
+        key_row.addWidget(self.key_file_button)
+        rform.addRow(self.tr("Key file:"), key_row)
+        key_note = QLabel(
+            self.tr(
+                "Only for a computer without a credential store. The device secrets in the "
+                "records are encrypted with this key: keep a copy of the file somewhere safe."
+            ),
+            records,
+        )
+        key_note.setWordWrap(True)
+        rform.addRow(key_note)
+
         self.test_button = QPushButton(self.tr("Test connection"), self)
         self.test_button.clicked.connect(self.test_connection)
         self.test_result = QLabel("", self)
@@ -165,7 +188,10 @@ class SettingsDialog(QDialog):
         left.addWidget(provider)
         left.addWidget(partner)
         columns.addLayout(left)
-        columns.addWidget(work)
+        right = QVBoxLayout()
+        right.addWidget(work)
+        right.addWidget(records)
+        columns.addLayout(right)
         layout.addLayout(columns)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
@@ -207,11 +233,26 @@ class SettingsDialog(QDialog):
             ),
             ui=UiSettings(language=self.language.currentData()),
             installer=InstallerSettings(name=self.installer_name.text().strip()),
+            store=StoreSettings(key_file=self.key_file.text().strip()),
             provider_secret=provider_secret,
             partner_token=partner_token,
         )
 
     # -- actions ---------------------------------------------------------------------------
+
+    def choose_key_file(self) -> None:
+        """A new file is created (owner-only) the next time the records open; an existing key
+        file is used as it is, never overwritten."""
+        start = self.key_file.text().strip() or str(Path.home() / "installer-app-store.key")
+        path, _filter = QFileDialog.getSaveFileName(
+            self,
+            self.tr("Key file for the records"),
+            start,
+            self.tr("Key files (*.key);;All files (*)"),
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
+        if path:
+            self.key_file.setText(path)
 
     def test_connection(self) -> None:
         settings = self.form_settings()
