@@ -14,6 +14,7 @@ from installer_app.secrets import Secret
 from installer_app.store import DeviceRecord, HwIdConflict, Store
 from installer_app.store.inventory import parse_inventory
 from tests.fixtures.store import InventoryWriter, StoreFactory
+from tests.fixtures.together import run_together
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -181,22 +182,6 @@ def test_two_openers_of_a_new_file_both_get_it(tmp_path: Path) -> None:
     failures: list[BaseException] = []
     for attempt in range(300):
         path = tmp_path / f"{attempt}" / "installer.db"
-        barrier = threading.Barrier(2)
-
-        def open_it(
-            path: Path = path,
-            barrier: threading.Barrier = barrier,
-            failures: list[BaseException] = failures,
-        ) -> None:
-            barrier.wait(timeout=30)
-            try:
-                connect(path, busy_timeout_s=10.0).close()
-            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-                failures.append(exc)
-
-        threads = [threading.Thread(target=open_it) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = run_together(2, lambda path=path: connect(path, busy_timeout_s=10.0).close())
+        failures += [r for r in results if isinstance(r, BaseException)]
     assert failures == []

@@ -6,7 +6,6 @@ import base64
 import os
 import stat
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
 from installer_app.store import KeyFileError, NoKeyStore, SecretCipher, load_cipher
 from installer_app.store.keys import KEYRING_KEY_NAME, DecryptError
+from tests.fixtures.together import run_together
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 
@@ -129,30 +129,13 @@ def test_key_file_created_by_many_at_once_is_one_key_and_never_half_read(tmp_pat
     processes on a factory line) must agree on one key; neither may read a half-written file."""
     for attempt in range(20):
         path = tmp_path / f"run{attempt}" / "store.key"
-        barrier = threading.Barrier(8)
-        results: list[bytes | BaseException] = []
-
-        def open_key(
-            path: Path = path,
-            barrier: threading.Barrier = barrier,
-            results: list[bytes | BaseException] = results,
-        ) -> None:
-            barrier.wait()
-            try:
-                cipher = SecretCipher.from_key_file(path)
-                results.append(cipher.encrypt("SN1", Secret("x")))
-            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-                results.append(exc)
-
-        threads = [threading.Thread(target=open_key) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        errors = [r for r in results if isinstance(r, BaseException)]
-        assert errors == []
+        results = run_together(
+            8, lambda path=path: SecretCipher.from_key_file(path).encrypt("SN1", Secret("x"))
+        )
+        sealed = [r for r in results if isinstance(r, bytes)]
+        assert len(sealed) == 8, [r for r in results if isinstance(r, BaseException)]
         reader = SecretCipher.from_key_file(path)
-        assert all(reader.decrypt("SN1", r).reveal() == "x" for r in results)  # type: ignore[arg-type]
+        assert all(reader.decrypt("SN1", blob).reveal() == "x" for blob in sealed)
         assert [p.name for p in path.parent.iterdir()] == ["store.key"]  # no temporary left
 
 
