@@ -33,7 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
-from build_frozen import private_env  # the same private HOME the CI checks use
+# The same private HOME, size measure and budgets as the CI checks of the frozen build.
+from build_frozen import BUDGET, MB, private_env, size_of
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = ".exe" if os.name == "nt" else ""
@@ -41,9 +42,6 @@ APP_DIST = ROOT / "dist"
 BENCH = ROOT / "build" / "bench"
 BARE_SPEC = ROOT / "benchmarks" / "bare_wizard" / "bare_wizard.spec"
 BARE_SOURCE = ROOT / "benchmarks" / "bare_wizard" / "bare_wizard.py"
-MB = 1_000_000
-ONEDIR_BUDGET = 80 * MB
-ONEFILE_BUDGET = 40 * MB
 START_RATIO_BUDGET = 3.0
 
 
@@ -54,12 +52,6 @@ class Variant:
     env: dict[str, str] = field(default_factory=dict)
     times: list[float] = field(default_factory=list)
     failures: int = 0
-
-
-def size_of(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def pyinstaller(spec: Path, dist: Path, work: Path, env: dict[str, str]) -> None:
@@ -131,8 +123,8 @@ def main() -> int:
     print()
     print("Sizes (bytes as shipped)")
     sizes = {
-        "app one-folder": (size_of(app_dir), ONEDIR_BUDGET),
-        "app one-file": (size_of(app_file), ONEFILE_BUDGET),
+        "app one-folder": (size_of(app_dir), BUDGET["onedir"]),
+        "app one-file": (size_of(app_file), BUDGET["onefile"]),
         "bare wizard one-folder": (size_of(bare_dir), None),
         "bare wizard one-file": (size_of(bare_file), None),
     }
