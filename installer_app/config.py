@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import tomli_w
 
+from installer_app.atomic_write import SHARED, replace_atomically
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.paths import default_config_file
@@ -253,9 +254,8 @@ def settings_to_toml(settings: Settings) -> str:
 def save_settings(settings: Settings, path: Path) -> None:
     """Write atomically (temp file + replace) so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(settings_to_toml(settings), encoding="utf-8")
-    os.replace(tmp, path)
+    with replace_atomically(path, mode=SHARED) as out:
+        out.write(settings_to_toml(settings))
 
 
 def _keyring_get(name: str) -> str | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from installer_app.atomic_write import replace_atomically
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.secrets import Secret
@@ -92,15 +93,10 @@ class FlashFile:
             ),
             "bound_corp": flash.bound_corp,
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with replace_atomically(self.path) as fh:  # owner-only: it holds the SecretNo
                 json.dump(data, fh, indent=2)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
         except OSError as exc:
             raise SimulatorStateError(
                 Message(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import platformdirs
 
+from installer_app.atomic_write import SHARED, replace_atomically
 from installer_app.paths import APP_AUTHOR, APP_NAME
 
 ENV_VAR = "INSTALLER_SIM_REGISTRY"
@@ -80,9 +81,8 @@ def register(entry: SimPortEntry) -> Path:
     directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     directory.mkdir(mode=0o700, exist_ok=True)
     path = directory / f"{entry.pid}-{uuid.uuid4().hex}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(entry)), encoding="utf-8")
-    os.replace(tmp, path)  # a reader never sees half a file
+    with replace_atomically(path, mode=SHARED) as out:  # a reader never sees half a file
+        out.write(json.dumps(asdict(entry)))
     return path
 
 

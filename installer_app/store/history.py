@@ -7,11 +7,11 @@ what makes Excel read Chinese enterprise names correctly; times are ISO 8601 in 
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from installer_app.atomic_write import SHARED, replace_atomically
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.store.errors import StoreError
@@ -93,19 +93,16 @@ def _csv_cell(value: Any) -> str:
 def write_history_csv(records: Iterable[DeviceRecord], path: Path) -> int:
     """Write ``records`` to ``path`` (replaced atomically); returns how many rows were written."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     count = 0
     try:
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+        with replace_atomically(path, mode=SHARED, encoding="utf-8-sig", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(HISTORY_COLUMNS)
             for record in records:
                 values = record_to_dict(record)
                 writer.writerow([_csv_cell(values[c]) for c in HISTORY_COLUMNS])
                 count += 1
-        os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ExportError(
             Message(
                 QT_TRANSLATE_NOOP("store", "Cannot write {file}: {reason}."),

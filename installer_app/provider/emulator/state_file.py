@@ -7,13 +7,11 @@ an ``EmulatorStateError`` that says what to do, never a silent fresh start.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from installer_app.atomic_write import replace_atomically
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.emulator.records import (
     Board,
@@ -85,14 +83,5 @@ def save(path: Path, state: Persisted) -> None:
     }
     text = json.dumps(data, ensure_ascii=False, indent=1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".emulator-", dir=path.parent)  # created 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with replace_atomically(path) as out:  # owner-only: it holds (test) SecretNos
+        out.write(text)
