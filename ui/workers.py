@@ -3,10 +3,11 @@
 Every serial, HTTP and SQLite call the GUI makes goes through here:
 
 - ``Workers.submit(fn)`` runs ``fn(cancel)`` on its own ``QThread`` (a runner ``QObject`` moved to
-  the thread, Mu's pattern: ``finished -> quit -> deleteLater``) and hands the return value or the
-  exception back to the GUI thread by signal (Picard's ``run_task``). Each task gets a
-  ``threading.Event`` the core call watches; ``Workers.shutdown()`` sets them all and joins the
-  threads, so closing the window leaves no thread behind.
+  the thread, ``finished -> quit``; the GUI thread drops both once the thread has ended) and
+  hands the return value or the exception back to the GUI thread by signal (Picard's
+  ``run_task``). Each task gets a ``threading.Event`` the core call watches;
+  ``Workers.shutdown()`` sets them all and joins the threads, so closing the window leaves no
+  thread behind.
 - ``GuiAnswers`` implements the workflow's ``Answers`` protocol: the workflow thread emits a
   question to the GUI thread and waits on a ``threading.Event`` until a page answers or the run
   is cancelled (Electrum's hardware-wallet handler).
@@ -148,8 +149,11 @@ class Workers(QObject):
         # Direct: quit() is thread-safe, and a queued quit would wait for the GUI thread, which
         # may itself be waiting for this thread (shutdown).
         runner.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        runner.finished.connect(runner.deleteLater)
-        # Runs on the GUI thread once the runner reported; the thread is then just exiting.
+        # No runner.deleteLater: deleting it on its own thread runs PySide's destructor hooks
+        # there, which take the GIL while Qt holds its signal-slot lock, and the GUI thread,
+        # holding the GIL, then waits for that lock in the next submit's moveToThread: a
+        # deadlock (a few thousand quick tasks froze every run). Runner and thread are dropped
+        # on the GUI thread instead, by _forget, once the thread has finished.
         task.finished.connect(lambda t=task: self._forget(t))
         self._live[task] = (thread, runner)
         thread.start()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, QThreadPool
@@ -145,3 +149,46 @@ def test_session_opened_for_replaced_settings_is_closed_not_used(
     assert len(opened) == 1 and opened[0] is window.session
     assert window.session.settings.installer.name == "second installer"
     assert window.settings.installer.name == "second installer"
+
+
+_MANY_QUICK_TASKS = """
+import sys
+from PySide6.QtWidgets import QApplication
+from ui.workers import Workers
+
+app = QApplication([])
+workers = Workers()
+done = [0]
+
+
+def chain(_value=None):
+    done[0] += 1
+    if done[0] >= 3000:
+        app.quit()
+    else:
+        workers.submit(lambda cancel: None, on_success=chain)
+
+
+for _ in range(6):
+    workers.submit(lambda cancel: None, on_success=chain)
+app.exec()
+print("done", done[0], workers.shutdown())
+"""
+
+
+def test_thousands_of_quick_tasks_never_deadlock_the_gui_thread(tmp_path: Path) -> None:
+    """Submitting while earlier workers end: a runner deleted on its own thread took the GIL
+    under Qt's signal-slot lock while the GUI thread, holding the GIL, waited for that lock.
+    Run in a child process: a deadlock holds the GIL, so no in-process timeout could end it."""
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(root))
+    done = subprocess.run(
+        [sys.executable, "-c", _MANY_QUICK_TASKS],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "done" and done.stdout.split()[-1] == "True"
