@@ -6,7 +6,8 @@ QR code renders, a simulated board answers HELLO over a real serial link (a pty;
 the provider emulator hands out a token over loopback HTTP, and the store opens, encrypts and
 decrypts in a temporary folder with a temporary key file. The Qt checks (platform plugins, .qm
 files in a QTranslator, SVG icons, stylesheet, collation data) live in ``ui/selftest_qt.py`` and
-are reached through importlib, so this module stays Qt-free like the rest of the core.
+are reached through ``installer_app.launch``, so this module stays Qt-free like the rest of the
+core.
 
 ``--no-gui`` skips the Qt checks (a machine without PySide6); ``--first-paint`` starts the wizard
 and prints ``first-paint <epoch seconds>`` when its window is first painted, then quits (used by
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from installer_app import launch
 from installer_app.build_info import frozen_build_info, has_secret_service
 from installer_app.i18n import SUPPORTED_LANGUAGES, load_ts_catalog, ts_resource_name
 from installer_app.secrets import Secret, redact
@@ -38,7 +40,6 @@ CheckFn = Callable[["Workspace"], str]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SELFTEST_SN = "SELFTEST0001"
-QR_SAMPLE_URL = "https://open.work.weixin.qq.com/connect/hardware?hw_code=SELFTEST"
 
 
 class CheckFailed(Exception):
@@ -120,16 +121,16 @@ def check_catalog(_ws: Workspace) -> str:
 
 
 def check_qr(_ws: Workspace) -> str:
-    from installer_app.provider.qr import qr_matrix, render_png, render_terminal
+    from installer_app.provider.qr import SAMPLE_URL, qr_matrix, render_png, render_terminal
 
-    png = render_png(QR_SAMPLE_URL)
+    png = render_png(SAMPLE_URL)
     if not png.startswith(PNG_SIGNATURE):
         raise CheckFailed("render_png did not produce a PNG image")
     width = int.from_bytes(png[16:20], "big")
-    modules = len(qr_matrix(QR_SAMPLE_URL))
+    modules = len(qr_matrix(SAMPLE_URL))
     if width < modules:
         raise CheckFailed(f"the PNG is {width} px wide for {modules} modules")
-    if not render_terminal(QR_SAMPLE_URL).strip():
+    if not render_terminal(SAMPLE_URL).strip():
         raise CheckFailed("render_terminal produced nothing")
     return f"{modules}x{modules} modules, PNG {len(png)} bytes"
 
@@ -261,8 +262,7 @@ CORE_CHECKS: tuple[Check, ...] = (
 
 def qt_checks() -> tuple[Check, ...]:
     """The checks in ui/selftest_qt.py (PySide6), as Check objects."""
-    module = importlib.import_module("ui.selftest_qt")
-    return tuple(Check(name, fn) for name, fn in module.CHECKS)
+    return tuple(Check(name, fn) for name, fn in launch.qt_checks())
 
 
 def _reason(exc: BaseException) -> str:
@@ -303,8 +303,7 @@ def main(argv: Sequence[str]) -> int:
     )
     args = parser.parse_args(list(argv))
     if args.first_paint:
-        code: int = importlib.import_module("ui.first_paint").run_until_first_paint([])
-        return code
+        return launch.run_until_first_paint([])
     # The checks' own log lines (a new key file, a server started) would only clutter the report.
     logging.getLogger().addHandler(logging.NullHandler())
     checks = list(CORE_CHECKS)

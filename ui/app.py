@@ -8,6 +8,7 @@ script.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from contextlib import ExitStack
 from importlib import resources
@@ -32,6 +33,7 @@ from installer_app.errors import InstallerError
 from installer_app.logsetup import configure_logging
 from installer_app.paths import default_config_file, default_data_dir, default_log_dir
 from ui.dialogs.crash_dialog import CrashHandler
+from ui.first_paint import FIRST_PAINT_ENV, FirstPaintExit, install_first_paint_exit
 from ui.main_window import MainWindow
 from ui.resources import icon, read_text
 
@@ -149,8 +151,6 @@ def run(
     file_handler = configure_logging(log_dir)
     app = ensure_application(argv)
     # INSTALLER_EXIT_AFTER_FIRST_PAINT=1: quit after the first painted frame (start-up benchmark).
-    from ui.first_paint import install_first_paint_exit
-
     install_first_paint_exit(app)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(getattr(installer_app, "__version__", "0"))
@@ -199,3 +199,11 @@ def run(
         if file_handler is not None:
             logging.getLogger().removeHandler(file_handler)
             file_handler.close()
+
+
+def run_until_first_paint(argv: list[str]) -> int:
+    """Start the wizard as ``installer-app`` does, quitting after its first painted frame."""
+    os.environ.pop(FIRST_PAINT_ENV, None)  # one timer, even though run() honours the variable
+    qt_app = ensure_application(argv)
+    qt_app.installEventFilter(FirstPaintExit(qt_app))
+    return run(argv)

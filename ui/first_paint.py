@@ -2,6 +2,8 @@
 
 Kept apart from ui/selftest_qt.py so that an ordinary start (ui/app.py looks for
 ``INSTALLER_EXIT_AFTER_FIRST_PAINT``) imports nothing more than this.
+``ui.app.run_until_first_paint`` (reached through installer_app/launch.py) uses it for
+``--self-test --first-paint``.
 """
 
 from __future__ import annotations
@@ -47,14 +49,3 @@ def install_first_paint_exit(app: QCoreApplication) -> bool:
         return False
     app.installEventFilter(FirstPaintExit(app))
     return True
-
-
-def run_until_first_paint(argv: list[str]) -> int:
-    """Start the wizard as ``installer-app`` does, quitting after its first painted frame."""
-    from ui import app as gui
-
-    os.environ.pop(FIRST_PAINT_ENV, None)  # one timer, even once ui/app.py honours the variable
-    qt_app = gui.ensure_application(argv)
-    qt_app.installEventFilter(FirstPaintExit(qt_app))
-    code: int = gui.run(argv)
-    return code

@@ -1,5 +1,5 @@
-"""The Qt half of ``installer-app --self-test`` (installer_app/selftest.py reaches it by importlib),
-and the first-paint timer the packaging benchmark uses.
+"""The Qt half of ``installer-app --self-test`` (installer_app/selftest.py reaches it through
+installer_app/launch.py).
 
 Each check takes the self-test's workspace and returns a short detail, or raises to fail. They
 catch what goes wrong in a frozen build rather than in the source: a platform plugin, Qt's own
@@ -191,10 +191,9 @@ def check_stylesheets(_ws: Any) -> str:
 
 def check_qr_image(_ws: Any) -> str:
     application()
-    from installer_app.provider.qr import qr_matrix, render_png
-    from installer_app.selftest import QR_SAMPLE_URL
+    from installer_app.provider.qr import SAMPLE_URL, qr_matrix, render_png
 
-    url = QR_SAMPLE_URL
+    url = SAMPLE_URL
     image = QImage.fromData(render_png(url))  # the format is detected from the data
     if image.isNull():
         raise QtCheckFailed("Qt cannot read the QR code PNG")

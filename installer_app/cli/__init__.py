@@ -36,6 +36,7 @@ from installer_app.cli import (
 from installer_app.cli.context import CliContext, print_error, tr
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, SUPPORTED_LANGUAGES, install_catalog_translator
+from installer_app.launch import launch_gui
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +128,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     if not getattr(args, "handler", None):
         # Only global options (``installer-app --config X --data-dir Y``): the wizard, with them.
-        from installer_app.__main__ import launch_gui
-
         return launch_gui(
             [],
             config_path=Path(args.config).expanduser() if args.config else None,

@@ -8,21 +8,17 @@ the terminal, and the emulator "scans" each QR code a few seconds after the boar
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
-import os
-import subprocess
 import sys
 from typing import Any
 
-from installer_app.__main__ import PROBE_DISPLAY_FLAG
 from installer_app.cli.context import CliContext, number_arg, say, tr
 from installer_app.cli.provision_cmds import CliAnswers, Printer, provision_boards
 from installer_app.demo import DEMO_SCAN_AFTER_S, DemoEnvironment
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.launch import launch_gui, no_display_reason
 from installer_app.workflow.wiring import open_session
 
-PROBE_TIMEOUT_S = 30.0
 log = logging.getLogger(__name__)
 
 HEADLESS_SCAN_AFTER_S = 5.0
@@ -100,48 +96,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run_demo)
 
 
-def no_display_reason() -> Message | None:
-    """Why the wizard cannot open here, or None when it can be tried."""
-    if importlib.util.find_spec("PySide6") is None:
-        return Message(QT_TRANSLATE_NOOP("cli", "PySide6 is not installed"))
-    if sys.platform.startswith("linux"):
-        platform = os.environ.get("QT_QPA_PLATFORM", "")
-        if platform in ("offscreen", "minimal"):
-            return None
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            return Message(QT_TRANSLATE_NOOP("cli", "there is no display (DISPLAY is not set)"))
-        # Qt aborts the whole process when its display plugin cannot load (a display it cannot
-        # reach, or X11 libraries missing on a minimal system): find out in a child first.
-        if not _qt_can_open_display():
-            return Message(
-                QT_TRANSLATE_NOOP(
-                    "cli",
-                    "Qt cannot open the display (on Debian or Ubuntu the wizard needs "
-                    "libxcb-cursor0, libxkbcommon-x11-0, libxcb-icccm4 and libxcb-keysyms1)",
-                )
-            )
-    return None
-
-
-def _qt_can_open_display() -> bool:
-    frozen = bool(getattr(sys, "frozen", False))
-    command = [sys.executable] if frozen else [sys.executable, "-m", "installer_app"]
-    try:
-        probe = subprocess.run(
-            [*command, PROBE_DISPLAY_FLAG],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=PROBE_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        log.warning("display probe failed: %s", exc)
-        return False
-    if probe.returncode != 0:
-        log.warning("display probe: exit %s: %s", probe.returncode, probe.stderr[-500:])
-    return probe.returncode == 0
-
-
 def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
     headless = bool(args.headless)
     if not headless:
@@ -168,8 +122,6 @@ def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
     ctx.on_close(env.stop)
     if not headless:
         try:
-            from installer_app.__main__ import launch_gui
-
             return launch_gui([], demo=env)
         except ImportError as exc:
             log.warning("the wizard did not start: %s", exc)

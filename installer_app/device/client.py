@@ -4,7 +4,6 @@
 ``loop://``); ``DeviceClient(serial_obj)`` takes a port that is already open. The pieces:
 
 - ``link.FrameLink``: the request/retry engine and the reader thread (events, device log);
-- ``reboot``: REBOOT and finding the board again after a USB re-plug;
 - ``responses``: the typed answers (``HelloInfo``, ``VerifyResult``, ``DeviceStatus``,
   ``DeviceEvent``) and ``compute_proof``;
 - ``serial_port``: opening a port (115200 8N1, DTR/RTS untouched, exclusive) and closing it.
@@ -12,16 +11,26 @@
 Timing follows the spec: ``response_timeout`` (COMMIT ``commit_timeout``) per try, ``tries``
 tries with the same seq; BUSY is retried for up to ``busy_budget`` seconds; REBOOT is never sent
 twice. Secrets: SECRET_NO and PSK arrive as ``Secret`` and are revealed only into the frame bytes.
+
+REBOOT is sent once, never repeated. Then: up to ``booted_wait`` seconds for EVENT BOOTED, else
+HELLO (new seq each time) until it answers or ``hello_wait`` more seconds pass. A port that
+vanished meanwhile (USB re-plug) is found again by USB serial number, else by VID/PID and HW_ID
+(``ports.find_again``, probing candidates with ``probe_hw_id``), and reopened.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from installer_app.device import errors
+from installer_app.device import errors, ports
+from installer_app.device.errors import DeviceDisconnected, DeviceTimeout
 from installer_app.device.link import EventListener, FrameLink, LogListener
+from installer_app.device.ports import PortInfo
 from installer_app.device.protocol import (
     COMMIT_TIMEOUT_S,
     MAX_TRIES,
@@ -29,9 +38,9 @@ from installer_app.device.protocol import (
     REBOOT_HELLO_WAIT_S,
     RESPONSE_TIMEOUT_S,
     Command,
+    EventCode,
     Tag,
 )
-from installer_app.device.reboot import reboot_and_wait
 from installer_app.device.responses import (
     DeviceEvent,
     DeviceStatus,
@@ -61,6 +70,8 @@ __all__ = [
     "parse_hello",
     "parse_status",
 ]
+
+log = logging.getLogger(__name__)
 
 _BUSY_BUDGET_S = 3.0
 
@@ -178,7 +189,7 @@ class DeviceClient(FrameLink):
         until it answers or 5 more seconds pass. If the port vanishes meanwhile (USB re-plug), it
         is found again by USB serial number, else by VID/PID and HW_ID, and reopened.
         """
-        return reboot_and_wait(self)
+        return _reboot_and_wait(self)
 
 
 @contextmanager
@@ -189,3 +200,95 @@ def connect(url: str, **kwargs: Any) -> Iterator[DeviceClient]:
         yield client
     finally:
         client.close()
+
+
+# --- REBOOT and re-finding a re-plugged board ---------------------------------------------------
+
+
+def _reboot_and_wait(client: DeviceClient) -> HelloInfo:
+    """Restart the board behind ``client`` and return its HELLO once it is back."""
+    with client.request_lock:
+        before = client.last_hello or client.hello()
+        previous = _port_info(client.url)
+        booted = threading.Event()
+
+        def on_event(event: DeviceEvent) -> None:
+            if event.code == EventCode.BOOTED:
+                booted.set()
+
+        remove = client.add_event_listener(on_event)
+        try:
+            try:
+                client.call(Command.REBOOT, tries=1)
+            except DeviceTimeout:
+                log.info(
+                    "no answer to REBOOT on %s; waiting for the board anyway", client.port_name
+                )
+            except DeviceDisconnected:
+                if client.closed:
+                    raise
+            booted_wait, hello_wait = client.reboot_wait
+            deadline = time.monotonic() + booted_wait
+            while not booted.is_set() and time.monotonic() < deadline:
+                if client.link_lost is not None:
+                    try:
+                        _reconnect(client, previous, before.hw_id, deadline)
+                    except errors.PortNotFound:
+                        break  # not back yet: keep looking while sending HELLO
+                    continue
+                if client.wait_closed(0.05):
+                    raise DeviceDisconnected(client.port_name)
+            deadline = time.monotonic() + hello_wait
+            while True:
+                try:
+                    if client.link_lost is not None:
+                        _reconnect(client, previous, before.hw_id, deadline)
+                    return client.hello(tries=1)
+                except (DeviceTimeout, DeviceDisconnected, errors.PortNotFound):
+                    if client.closed or time.monotonic() >= deadline:
+                        raise
+        finally:
+            remove()
+
+
+def _port_info(url: str | None) -> PortInfo | None:
+    """How the OS describes the port now (USB serial number, VID/PID), to find it again later."""
+    if url is None:
+        return None
+    try:
+        for info in ports.list_ports():
+            if info.device == url:
+                return info
+    except Exception:
+        log.debug("listing ports failed", exc_info=True)
+    return None
+
+
+def _reconnect(
+    client: DeviceClient, previous: PortInfo | None, hw_id: bytes, deadline: float
+) -> None:
+    if client.url is None or client.closed:
+        raise DeviceDisconnected(client.port_name)
+    client.detach()
+    remaining = max(0.5, deadline - time.monotonic())
+    url = ports.find_again(
+        previous, hw_id, remaining, probe_timeout=client.response_timeout, probe=probe_hw_id
+    )
+    log.info("board on %s is back as %s", client.port_name, url)
+    port = open_port(url)
+    if client.closed:
+        port.close()
+        raise DeviceDisconnected(client.port_name)
+    client.url = url
+    client.port_name = url
+    client.attach(port)
+
+
+def probe_hw_id(device: str, timeout_s: float = 0.5) -> bytes | None:
+    """Ask the board on ``device`` for its HW_ID (one HELLO); None when it cannot tell."""
+    try:
+        with DeviceClient.open(device, response_timeout=timeout_s, tries=1) as client:
+            return client.hello().hw_id
+    except errors.DeviceError as exc:
+        log.debug("probing %s: %s", device, exc.message.english())
+        return None

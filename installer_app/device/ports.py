@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from installer_app.config import DEFAULT_ALLOWLIST
-from installer_app.device.errors import DeviceError, PortNotFound
+from installer_app.device.errors import PortNotFound
 
 log = logging.getLogger(__name__)
 
@@ -148,18 +148,6 @@ def list_ports(allowlist: Sequence[str] = DEFAULT_ALLOWLIST) -> list[PortInfo]:
     return result
 
 
-def probe_hw_id(device: str, timeout_s: float = 0.5) -> bytes | None:
-    """Ask the board on ``device`` for its HW_ID (one HELLO); None when it cannot tell."""
-    from installer_app.device.client import DeviceClient
-
-    try:
-        with DeviceClient.open(device, response_timeout=timeout_s, tries=1) as client:
-            return client.hello().hw_id
-    except DeviceError as exc:
-        log.debug("probing %s: %s", device, exc.message.english())
-        return None
-
-
 def find_again(
     previous: PortInfo | None,
     hw_id: bytes | None,
@@ -167,11 +155,15 @@ def find_again(
     *,
     probe_timeout: float = 0.5,
     lister: Callable[[], list[PortInfo]] = list_ports,
-    probe: Callable[[str, float], bytes | None] = probe_hw_id,
+    probe: Callable[[str, float], bytes | None] | None = None,
 ) -> str:
     """The port of the same board, once it is back: same USB serial number first, else a port
     with the same VID/PID (any likely port when the old one was unknown) whose HELLO gives
-    ``hw_id``. Polls until ``timeout_s``; raises PortNotFound after."""
+    ``hw_id``. Polls until ``timeout_s``; raises PortNotFound after.
+
+    ``probe(device, timeout_s)`` asks a port for its board's HW_ID (the client passes
+    ``client.probe_hw_id``; this module never opens a client). Without it only ports whose HW_ID
+    is known without asking (simulators) match by HW_ID."""
     deadline = time.monotonic() + timeout_s
     name = previous.device if previous else (hw_id.hex() if hw_id else "?")
     while True:
@@ -202,7 +194,7 @@ def _by_hw_id(
     previous: PortInfo | None,
     hw_id: bytes,
     ports: list[PortInfo],
-    probe: Callable[[str, float], bytes | None],
+    probe: Callable[[str, float], bytes | None] | None,
     probe_timeout: float,
 ) -> str | None:
     wanted = hw_id.hex()
@@ -216,6 +208,6 @@ def _by_hw_id(
                 continue
         elif not info.likely:
             continue
-        if probe(info.device, probe_timeout) == hw_id:
+        if probe is not None and probe(info.device, probe_timeout) == hw_id:
             return info.device
     return None

@@ -18,6 +18,7 @@ from installer_app.device.protocol import Command, DeviceState, ErrorCode, Tag
 from installer_app.device.sim_board import ERROR_TEXT, HEX64_RE, Reject
 from installer_app.device.sim_flash import Flash
 from installer_app.device.sim_power import PoweredBoard
+from installer_app.formats import SECRET_NO_PATTERN, SN_PATTERN
 from installer_app.secrets import Secret
 
 log = logging.getLogger("installer_app.device.simulator")
@@ -25,8 +26,9 @@ log = logging.getLogger("installer_app.device.simulator")
 
 REBOOT_RESTART_DELAY_S = 0.02  # "restarts within 100 ms" of its answer
 
-_SN_RE = re.compile(rb"[0-9A-Za-z]{1,128}")
-_SECRET_RE = re.compile(rb"[\x21-\x7e]{1,128}")
+# The firmware checks the raw bytes against the same rules as everyone else.
+_SN_RE = re.compile(SN_PATTERN.pattern.encode("ascii"))
+_SECRET_RE = re.compile(SECRET_NO_PATTERN.pattern.encode("ascii"))
 
 
 class CommandBoard(PoweredBoard):

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
+from installer_app.formats import is_secret_no
 from installer_app.provider.errors import (
     PartnerAuthError,
     PartnerRateLimited,
@@ -33,7 +34,7 @@ from installer_app.provider.http import (
     Timeouts,
     errcode_of,
 )
-from installer_app.provider.wecom import SECRET_NO_PATTERN, CorpBinding, check_sn
+from installer_app.provider.wecom import CorpBinding, check_sn
 from installer_app.secrets import Secret
 
 
@@ -113,7 +114,7 @@ class PartnerClient(JsonClient):
         if (
             not isinstance(sn, str)
             or not isinstance(credential, str)
-            or not SECRET_NO_PATTERN.fullmatch(credential)
+            or not is_secret_no(credential)
         ):
             raise self._bad_answer()
         return PartnerDevice(

@@ -33,6 +33,8 @@ DYNAMIC_BASE = f"https://{QR_HOST}{QR_PATH}"
 NONCE_ALPHABET = string.ascii_letters + string.digits
 DEFAULT_REFRESH_S = 600.0
 DEFAULT_VALID_S = 1800.0
+# A binding link to render where any will do (the self-test's core and Qt checks).
+SAMPLE_URL = f"{DYNAMIC_BASE}?hw_code=SELFTEST"
 
 
 class InvalidQrCode(ProviderError):

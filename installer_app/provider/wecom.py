@@ -8,7 +8,6 @@ request once.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from installer_app.formats import is_secret_no, is_sn
 from installer_app.provider.errors import (
     BadSn,
     NotBound,
@@ -39,8 +39,6 @@ from installer_app.provider.token_cache import TokenCache
 from installer_app.secrets import Secret
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
-SN_PATTERN = re.compile(r"[0-9A-Za-z]{1,128}")
-SECRET_NO_PATTERN = re.compile(r"[\x21-\x7e]{1,128}")
 LIST_PAGE_SIZE = 100
 
 
@@ -68,8 +66,9 @@ class ListedDevice:
 
 
 def check_sn(sn: str) -> str:
-    """The SN rule of spec A2, checked before it goes on the wire (or into a URL path)."""
-    if not SN_PATTERN.fullmatch(sn):
+    """The SN rule of spec A2 (``formats``), checked before it goes on the wire (or into a URL
+    path)."""
+    if not is_sn(sn):
         raise BadSn()
     return sn
 
@@ -160,7 +159,7 @@ class WecomClient(JsonClient):
         device_sn = info.get("device_sn", sn)
         if (
             not isinstance(secret_no, str)
-            or not SECRET_NO_PATTERN.fullmatch(secret_no)
+            or not is_secret_no(secret_no)
             or not isinstance(device_sn, str)
         ):
             raise self._bad_answer()

@@ -1,17 +1,7 @@
 """The credential store: SQLite records of every SN, its board and its stage; encrypted SecretNos;
 inventory import and history export. See ``db.py`` for the API and docs/store.md for the design."""
 
-from installer_app.store.db import (
-    DB_FILENAME,
-    DeviceRecord,
-    EventRecord,
-    ImportReport,
-    InventoryStats,
-    PendingRegistration,
-    Source,
-    Stage,
-    Store,
-)
+from installer_app.store.db import DB_FILENAME, Store, open_store
 from installer_app.store.errors import (
     CorruptStore,
     HwIdConflict,
@@ -28,7 +18,16 @@ from installer_app.store.errors import (
     WrongKey,
 )
 from installer_app.store.inventory import InventoryFileError, ParsedInventory, parse_inventory
-from installer_app.store.keys import SecretCipher, load_cipher, open_store
+from installer_app.store.keys import SecretCipher, load_cipher
+from installer_app.store.records import (
+    DeviceRecord,
+    EventRecord,
+    ImportReport,
+    InventoryStats,
+    PendingRegistration,
+    Source,
+    Stage,
+)
 
 __all__ = [
     "DB_FILENAME",

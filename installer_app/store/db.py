@@ -32,6 +32,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
+from installer_app.config import Settings
+from installer_app.formats import normalize_hw_id, require_sn
 from installer_app.secrets import Secret, redact
 from installer_app.store.connection import connect, translated_errors
 from installer_app.store.errors import (
@@ -42,7 +44,7 @@ from installer_app.store.errors import (
     WrongKey,
 )
 from installer_app.store.inventory import ParsedInventory, RejectedRow, store_rejection
-from installer_app.store.keys import DecryptError, SecretCipher
+from installer_app.store.keys import DecryptError, SecretCipher, load_cipher
 from installer_app.store.records import (
     STAGE_ORDER,
     DeviceRecord,
@@ -52,34 +54,12 @@ from installer_app.store.records import (
     PendingRegistration,
     Source,
     Stage,
-    check_sn,
-    normalize_hw_id,
 )
 from installer_app.store.schema import (
     MIGRATIONS,
-    SCHEMA_VERSION,
     migrate,
     read_version,
-    split_statements,
 )
-
-__all__ = [
-    "DB_FILENAME",
-    "MIGRATIONS",
-    "SCHEMA_VERSION",
-    "STAGE_ORDER",
-    "DeviceRecord",
-    "EventRecord",
-    "ImportReport",
-    "InventoryStats",
-    "PendingRegistration",
-    "Source",
-    "Stage",
-    "Store",
-    "check_sn",
-    "normalize_hw_id",
-    "split_statements",
-]
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +304,7 @@ class Store:
         Raises ``SnConflict`` when the SN belongs to another board or is held with another
         SecretNo, ``HwIdConflict`` when the board already holds another SN.
         """
-        check_sn(sn)
+        require_sn(sn)
         hw_id = normalize_hw_id(hw_id_hex)
         src = Source(source)
         now = _iso(self._clock())
@@ -416,7 +396,7 @@ class Store:
         ``SnConflict`` when the SN is held or pending for another board. When the SN is already
         held by this board nothing is noted (the caller resumes instead of registering).
         """
-        check_sn(sn)
+        require_sn(sn)
         hw_id = normalize_hw_id(hw_id_hex)
         now = _iso(self._clock())
         with self._write() as conn:
@@ -668,3 +648,8 @@ class Store:
             ok = False
         if not ok:
             raise WrongKey(self._path)
+
+
+def open_store(settings: Settings, data_dir: Path) -> Store:
+    """Open ``<data_dir>/installer.db`` with the key the settings choose."""
+    return Store.open(data_dir / DB_FILENAME, load_cipher(settings))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from installer_app.errors import ExitCode
+from installer_app.formats import is_secret_no, is_sn
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message, Source
 from installer_app.secrets import Secret
 from installer_app.store.errors import StoreError
@@ -57,8 +58,6 @@ class ParsedInventory:
     rejected: tuple[RejectedRow, ...]
 
 
-_SN_RE = re.compile(r"[0-9A-Za-z]{1,128}")
-_SECRET_RE = re.compile(r"[\x21-\x7e]{1,128}")
 _XLSX_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 _SHOWN_MAX = 40  # an SN quoted in a message is cut here
@@ -269,7 +268,7 @@ def _parse_rows(
         if not sn:
             rejected.append(_reject(number, None, QT_TRANSLATE_NOOP("store", "no device_sn")))
             continue
-        if not _SN_RE.fullmatch(sn):
+        if not is_sn(sn):
             rejected.append(
                 _reject(
                     number,
@@ -286,7 +285,7 @@ def _parse_rows(
                 _reject(number, sn, QT_TRANSLATE_NOOP("store", "SN {sn} has no SecretNo"), sn=sn)
             )
             continue
-        if not _SECRET_RE.fullmatch(secret):
+        if not is_secret_no(secret):
             # Never quote the value: it may be a real secret with a stray character.
             rejected.append(
                 _reject(

@@ -19,7 +19,7 @@ import secrets as pysecrets
 import stat
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import filelock
 from Crypto.Cipher import AES
@@ -29,9 +29,6 @@ from installer_app.config import KEYRING_SERVICE, Settings
 from installer_app.paths import key_creation_lock_file
 from installer_app.secrets import Secret
 from installer_app.store.errors import KeyFileError, NoKeyStore
-
-if TYPE_CHECKING:
-    from installer_app.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -259,10 +256,3 @@ def load_cipher(settings: Settings) -> SecretCipher:
     if key_file is not None:
         return SecretCipher.from_key_file(key_file)
     return SecretCipher.from_keyring()
-
-
-def open_store(settings: Settings, data_dir: Path) -> Store:
-    """Open ``<data_dir>/installer.db`` with the key the settings choose."""
-    from installer_app.store.db import DB_FILENAME, Store
-
-    return Store.open(data_dir / DB_FILENAME, load_cipher(settings))

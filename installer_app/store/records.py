@@ -6,7 +6,6 @@ SecretNo.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,9 +13,6 @@ from enum import StrEnum
 from typing import Final
 
 from installer_app.store.inventory import RejectedRow
-
-_SN_RE = re.compile(r"[0-9A-Za-z]{1,128}")
-_HW_ID_RE = re.compile(r"[0-9a-f]{2,128}")
 
 
 class Stage(StrEnum):
@@ -134,18 +130,3 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.rejected
-
-
-def normalize_hw_id(hw_id: str) -> str:
-    """Lower-case hex, as ``HelloInfo.hw_id_hex`` gives it; ``ValueError`` when not hex."""
-    value = hw_id.strip().lower()
-    if not _HW_ID_RE.fullmatch(value) or len(value) % 2:
-        raise ValueError(f"not a HW_ID in hex: {hw_id!r}")
-    return value
-
-
-def check_sn(sn: str) -> str:
-    """``sn`` unchanged when it follows WeCom's rule ([0-9A-Za-z], 1..128), else ValueError."""
-    if not _SN_RE.fullmatch(sn):
-        raise ValueError(f"not a valid SN: {sn!r}")
-    return sn

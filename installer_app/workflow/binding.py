@@ -24,7 +24,7 @@ from installer_app.provider.http import call_scope
 from installer_app.provider.partner import Installation
 from installer_app.provider.watcher import BindingWatcher, WatchEvent, WatchResult
 from installer_app.provider.wecom import CorpBinding
-from installer_app.store.db import DeviceRecord, Source, Stage
+from installer_app.store.records import DeviceRecord, Source, Stage
 from installer_app.workflow.emitter import DeviceState, Emitter
 from installer_app.workflow.errors import (
     BindingTimedOut,

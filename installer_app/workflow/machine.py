@@ -28,7 +28,8 @@ from installer_app.device.protocol import NetState
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.http import call_scope, retry_message
-from installer_app.store.db import DeviceRecord, Stage, Store
+from installer_app.store.db import Store
+from installer_app.store.records import DeviceRecord, Stage
 from installer_app.workflow.binding import BindingPhase
 from installer_app.workflow.emitter import DeviceState, Emitter
 from installer_app.workflow.errors import (

@@ -17,7 +17,8 @@ from installer_app.provider.errors import BadSn, SnAlreadyRegistered
 from installer_app.provider.partner import PartnerClient
 from installer_app.provider.wecom import WecomClient
 from installer_app.secrets import Secret
-from installer_app.store.db import DeviceRecord, Source, Store
+from installer_app.store.db import Store
+from installer_app.store.records import DeviceRecord, Source
 from installer_app.workflow.errors import NoCredential, RegistrationConflict
 
 log = logging.getLogger(__name__)

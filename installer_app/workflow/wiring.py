@@ -18,8 +18,7 @@ from installer_app.config import ENV_PARTNER_TOKEN, ENV_PROVIDER_SECRET, ConfigE
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.partner import PartnerClient
 from installer_app.provider.wecom import CorpBinding, WecomClient
-from installer_app.store.db import Store
-from installer_app.store.keys import open_store
+from installer_app.store.db import Store, open_store
 from installer_app.workflow.binding import BindingPhase
 from installer_app.workflow.machine import Provisioner
 from installer_app.workflow.sources import (

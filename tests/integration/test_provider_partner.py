@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from installer_app.formats import is_secret_no
 from installer_app.i18n import Message
 from installer_app.provider import errors as e
 from installer_app.provider.emulator import DEFAULT_CORP_NAME, DEFAULT_CORPID, ProviderEmulator
 from installer_app.provider.http import RetryPolicy
 from installer_app.provider.partner import PartnerClient
-from installer_app.provider.wecom import SECRET_NO_PATTERN
 from installer_app.secrets import Secret
 from tests.fixtures.provider import EMULATOR_PARTNER_TOKEN
 
@@ -32,7 +32,7 @@ def test_register_is_idempotent_by_hw_id(emulator: ProviderEmulator) -> None:
         first = partner.register_device("WX-ATT-200", HW_ID.upper())
         again = partner.register_device("WX-ATT-200", HW_ID)
         assert (again.device_sn, again.credential) == (first.device_sn, first.credential)
-        assert SECRET_NO_PATTERN.fullmatch(first.credential.reveal())
+        assert is_secret_no(first.credential.reveal())
         assert first.qr_code.startswith("https://open.work.weixin.qq.com/connect/hardware?")
         # asking for the SN it already has is fine; another SN is a conflict
         same = partner.register_device("WX-ATT-200", HW_ID, device_sn=first.device_sn)

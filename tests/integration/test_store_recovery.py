@@ -23,8 +23,8 @@ from installer_app.store import (
     StoreUnavailable,
     WrongKey,
 )
-from installer_app.store.db import MIGRATIONS, SCHEMA_VERSION
 from installer_app.store.inventory import parse_inventory
+from installer_app.store.schema import MIGRATIONS, SCHEMA_VERSION
 from tests.fixtures.store import InventoryWriter, StoreFactory
 
 REPO = Path(__file__).resolve().parents[2]

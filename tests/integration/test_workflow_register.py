@@ -8,7 +8,7 @@ import threading
 from installer_app.device.client import DeviceClient
 from installer_app.device.protocol import DeviceState
 from installer_app.errors import ExitCode
-from installer_app.store.db import Stage
+from installer_app.store.records import Stage
 from installer_app.workflow.events import Outcome, Step, WorkflowEvent
 from tests.fixtures.workflow import WorkflowEnv
 

@@ -17,8 +17,9 @@ from installer_app.device.protocol import DeviceState
 from installer_app.device.simulator import STATE_FILE_FORMAT
 from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
-from installer_app.store.db import Source, Stage, Store
+from installer_app.store.db import Store
 from installer_app.store.inventory import InventoryRow, ParsedInventory
+from installer_app.store.records import Source, Stage
 from installer_app.workflow.events import Outcome, Step, WifiCredentials, WorkflowEvent
 from installer_app.workflow.wiring import Session
 from tests.fixtures.device import RunningSim

@@ -6,17 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from installer_app.store.db import (
-    MIGRATIONS,
-    STAGE_ORDER,
-    DeviceRecord,
-    Source,
-    Stage,
-    check_sn,
-    normalize_hw_id,
-    split_statements,
-)
+from installer_app.formats import normalize_hw_id, require_sn
 from installer_app.store.history import HISTORY_COLUMNS, _csv_cell, record_to_dict
+from installer_app.store.records import STAGE_ORDER, DeviceRecord, Source, Stage
+from installer_app.store.schema import MIGRATIONS, split_statements
 
 
 def test_stage_order_is_the_lifecycle() -> None:
@@ -40,10 +33,10 @@ def test_hw_id_is_lower_case_hex() -> None:
 
 
 def test_sn_rule() -> None:
-    assert check_sn("WXA2000012345") == "WXA2000012345"
+    assert require_sn("WXA2000012345") == "WXA2000012345"
     for bad in ("", "A-1", "A 1", "A" * 129, "设备"):
         with pytest.raises(ValueError):
-            check_sn(bad)
+            require_sn(bad)
 
 
 def test_schema_statements_keep_trigger_bodies_whole() -> None:

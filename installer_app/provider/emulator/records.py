@@ -1,16 +1,14 @@
-"""The provider emulator's records and WeCom's rules that need no state: SN and hw_id formats,
-the errcodes it answers with, the binding QR's signature (spec B)."""
+"""The provider emulator's records and WeCom's rules that need no state: SN checks (the rules are
+``installer_app.formats``), the errcodes it answers with, the binding QR's signature (spec B)."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from installer_app.errors import ExitCode, InstallerError
+from installer_app.formats import is_sn
 
-SN_PATTERN = re.compile(r"[0-9A-Za-z]{1,128}")
-HW_ID_PATTERN = re.compile(r"[0-9a-f]{2,128}")
 STATIC_QR_BASE = "https://open.work.weixin.qq.com/connect/hardware"
 DYNAMIC_QR_TTL_S = 30 * 60
 DEFAULT_CORPID = "wwtestcorp000001"
@@ -94,7 +92,7 @@ def sn_key(sn: str) -> str:
 
 
 def valid_sn(sn: object) -> bool:
-    return isinstance(sn, str) and SN_PATTERN.fullmatch(sn) is not None
+    return isinstance(sn, str) and is_sn(sn)
 
 
 def dynamic_signature(sn: str, secret_no: str, ts: str, nonce: str) -> str:

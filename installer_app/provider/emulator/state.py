@@ -24,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from installer_app.formats import HW_ID_HEX_PATTERN
 from installer_app.provider.emulator import state_file
 from installer_app.provider.emulator.faults import FaultBook
 from installer_app.provider.emulator.records import (
@@ -33,7 +34,6 @@ from installer_app.provider.emulator.records import (
     ERR_BOUND_CANNOT_DELETE,
     ERR_QR_EXPIRED,
     ERR_TOKEN_MISSING,
-    HW_ID_PATTERN,
     STATIC_QR_BASE,
     TEST_CORPS,
     ApiError,
@@ -381,7 +381,7 @@ class EmulatorState:
         with self._lock:
             self._check_model(model_id)
             assert isinstance(model_id, str)
-            if not isinstance(hw_id, str) or not HW_ID_PATTERN.fullmatch(hw_id.lower()):
+            if not isinstance(hw_id, str) or not HW_ID_HEX_PATTERN.fullmatch(hw_id.lower()):
                 raise ApiError(ERR_BAD_PARAM, "invalid hw_id: lower-case hex, no separators")
             hw_id = hw_id.lower()
             if device_sn is not None and not valid_sn(device_sn):

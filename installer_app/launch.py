@@ -1,0 +1,107 @@
+"""The one core module that reaches ``ui/`` and PySide6: start the wizard, probe the display, hand
+over the Qt self-test checks, run until the first painted frame.
+
+Everything here imports the GUI side by name at call time (``importlib``), so the command line,
+the self-test with ``--no-gui`` and the headless demo run where PySide6 is not installed. The rest
+of the core reaches the GUI only through these functions (tests/unit/test_layering.py checks it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+
+log = logging.getLogger(__name__)
+
+# ``installer-app --probe-display``: the child process that finds out whether Qt can open the
+# display (see ``no_display_reason``).
+PROBE_DISPLAY_FLAG = "--probe-display"
+PROBE_TIMEOUT_S = 30.0
+
+
+def launch_gui(
+    argv: Sequence[str],
+    demo: object | None = None,
+    *,
+    config_path: Path | None = None,
+    data_dir: Path | None = None,
+) -> int:
+    """Start the wizard; ``demo`` is an ``installer_app.demo.DemoEnvironment`` in demo mode."""
+    app = importlib.import_module("ui.app")
+    code: int = app.run(list(argv), demo=demo, config_path=config_path, data_dir=data_dir)
+    return code
+
+
+def run_until_first_paint(argv: Sequence[str]) -> int:
+    """Start the wizard as ``installer-app`` does and quit after its first painted frame, printing
+    ``first-paint <epoch s>`` (``--self-test --first-paint``: start-up benchmarks)."""
+    app = importlib.import_module("ui.app")
+    code: int = app.run_until_first_paint(list(argv))
+    return code
+
+
+def qt_checks() -> tuple[tuple[str, Callable[[Any], str]], ...]:
+    """The Qt half of ``--self-test`` (ui/selftest_qt.py): ``(name, check)`` pairs, each check
+    taking the self-test's workspace. Raises ImportError where PySide6 is missing."""
+    module = importlib.import_module("ui.selftest_qt")
+    checks: tuple[tuple[str, Callable[[Any], str]], ...] = module.CHECKS
+    return checks
+
+
+def probe_display() -> int:
+    """Exit 0 when Qt can open the display. Run in a child process (``installer-app
+    --probe-display``), because Qt aborts the process when its platform plugin cannot load."""
+    gui = importlib.import_module("PySide6.QtGui")
+    gui.QGuiApplication([sys.argv[0]])
+    return 0
+
+
+def no_display_reason() -> Message | None:
+    """Why the wizard cannot open here, or None when it can be tried."""
+    if importlib.util.find_spec("PySide6") is None:
+        return Message(QT_TRANSLATE_NOOP("cli", "PySide6 is not installed"))
+    if sys.platform.startswith("linux"):
+        platform = os.environ.get("QT_QPA_PLATFORM", "")
+        if platform in ("offscreen", "minimal"):
+            return None
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return Message(QT_TRANSLATE_NOOP("cli", "there is no display (DISPLAY is not set)"))
+        # Qt aborts the whole process when its display plugin cannot load (a display it cannot
+        # reach, or X11 libraries missing on a minimal system): find out in a child first.
+        if not _qt_can_open_display():
+            return Message(
+                QT_TRANSLATE_NOOP(
+                    "cli",
+                    "Qt cannot open the display (on Debian or Ubuntu the wizard needs "
+                    "libxcb-cursor0, libxkbcommon-x11-0, libxcb-icccm4 and libxcb-keysyms1)",
+                )
+            )
+    return None
+
+
+def _qt_can_open_display() -> bool:
+    frozen = bool(getattr(sys, "frozen", False))
+    command = [sys.executable] if frozen else [sys.executable, "-m", "installer_app"]
+    try:
+        probe = subprocess.run(
+            [*command, PROBE_DISPLAY_FLAG],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=PROBE_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("display probe failed: %s", exc)
+        return False
+    if probe.returncode != 0:
+        log.warning("display probe: exit %s: %s", probe.returncode, probe.stderr[-500:])
+    return probe.returncode == 0
