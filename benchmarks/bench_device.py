@@ -26,9 +26,9 @@ import serial
 from installer_app.device.client import DeviceClient
 from installer_app.device.codec import encode_frame, encode_tlv
 from installer_app.device.protocol import HEADER_LEN, Command, Tag
-from installer_app.device.sim_server import PtySimulator
-from installer_app.device.simulator import SimulatorConfig
 from installer_app.secrets import Secret
+from installer_app.simulator.config import SimulatorConfig
+from installer_app.simulator.server import PtySimulator
 
 SN = "WXA2000012345"
 SECRET_NO = "8f14e45fceea167a5a36dedd4bea2543"

@@ -32,11 +32,11 @@ from installer_app.config import (
     StoreSettings,
     save_settings,
 )
-from installer_app.device.sim_server import PtySimulator, TcpSimulator
-from installer_app.device.simulator import SimulatorConfig
 from installer_app.provider.emulator import ProviderEmulator
-from installer_app.provider.emulator_probe import emulator_binding_probe
+from installer_app.provider.emulator.probe import emulator_binding_probe
 from installer_app.secrets import Secret
+from installer_app.simulator.config import SimulatorConfig
+from installer_app.simulator.server import PtySimulator, TcpSimulator
 
 log = logging.getLogger(__name__)
 

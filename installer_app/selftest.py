@@ -151,8 +151,8 @@ def _private_sim_registry(ws: Workspace) -> Iterator[None]:
 
 def check_device(ws: Workspace) -> str:
     from installer_app.device.client import DeviceClient
-    from installer_app.device.sim_server import PtySimulator, TcpSimulator
-    from installer_app.device.simulator import SimulatorConfig
+    from installer_app.simulator.config import SimulatorConfig
+    from installer_app.simulator.server import PtySimulator, TcpSimulator
 
     config = SimulatorConfig(boot_s=0.0, hw_id=bytes.fromhex("5e1f7e570001"))
     server_type = TcpSimulator if os.name == "nt" else PtySimulator

@@ -16,11 +16,11 @@ from types import FrameType
 from typing import Any
 
 from installer_app.cli.context import CliContext, say, tr
-from installer_app.device.sim_server import PtySimulator, TcpSimulator
-from installer_app.device.simulator import SimulatorConfig, parse_command_name
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
-from installer_app.provider.emulator_probe import emulator_binding_probe
+from installer_app.provider.emulator.probe import emulator_binding_probe
+from installer_app.simulator.config import SimulatorConfig, parse_command_name
+from installer_app.simulator.server import PtySimulator, TcpSimulator
 
 
 class SimulatorOptionError(InstallerError):

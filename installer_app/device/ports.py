@@ -1,8 +1,9 @@
 """Which serial ports there are, which of them are likely our boards, and finding a board again.
 
 ``list_ports`` merges the OS's ports (pyserial's ``comports()``) with the ports of simulators
-running on this machine (``sim_registry``), likely boards first: USB-serial bridges on the VID/PID
-allowlist in allowlist order, then simulators, then everything else by name.
+running on this machine (``installer_app.simulator.registry.list_running``), likely boards first:
+USB-serial bridges on the VID/PID allowlist in allowlist order, then simulators, then everything
+else by name.
 
 ``find_again`` finds a board after REBOOT or a USB re-plug, when its port may come back under
 another name: by USB serial number first, else among ports with the same VID/PID by asking each
@@ -19,6 +20,7 @@ from typing import Any
 
 from installer_app.config import DEFAULT_ALLOWLIST
 from installer_app.device.errors import PortNotFound
+from installer_app.simulator import registry
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +89,10 @@ def _field(entry: Any, name: str) -> Any:
 
 
 def _simulated_ports() -> list[PortInfo]:
-    """Ports of simulators running on this machine, from the simulator registry."""
+    """Ports of simulators running on this machine, from the simulator registry: its one
+    read-only function is all the host side knows of the simulator."""
     try:
-        from installer_app.device import sim_registry
-
-        entries = list(sim_registry.list_running())
+        entries = list(registry.list_running())
     except Exception:
         log.debug("no simulator registry", exc_info=True)
         return []

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from installer_app.device import sim_registry
 from installer_app.device.protocol import RESPONSE_BIT, Command, DeviceState, Tag
 from installer_app.provider.emulator import ProviderEmulator
-from installer_app.provider.emulator_probe import emulator_binding, emulator_binding_probe
+from installer_app.provider.emulator.probe import emulator_binding, emulator_binding_probe
+from installer_app.simulator import registry as sim_registry
 from tests.fixtures.device import RawLink
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from installer_app.device.codec import Frame
 from installer_app.device.protocol import RESPONSE_BIT, Command, EventCode, Tag, WecomState
 from installer_app.provider.emulator import ProviderEmulator
-from installer_app.provider.emulator_probe import emulator_binding_probe
+from installer_app.provider.emulator.probe import emulator_binding_probe
 from tests.fixtures.device import FedBoard
 
 

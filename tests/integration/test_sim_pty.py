@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 import pytest
 import serial
 
-from installer_app.device import sim_registry
 from installer_app.device.codec import Frame
 from installer_app.device.protocol import (
     RESPONSE_BIT,
@@ -25,6 +24,7 @@ from installer_app.device.protocol import (
     Tag,
     WecomState,
 )
+from installer_app.simulator import registry as sim_registry
 from tests.fixtures.device import RawLink, RunningSim
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="pseudo-terminals need Linux or macOS")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from installer_app.device import sim_registry
-from installer_app.device.sim_registry import SimPortEntry
+from installer_app.simulator import registry as sim_registry
+from installer_app.simulator.registry import SimPortEntry
 
 
 def entry(device: str, pid: int | None = None) -> SimPortEntry:

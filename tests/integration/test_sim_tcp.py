@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 import serial
 
-from installer_app.device import sim_registry
 from installer_app.device.codec import Frame
 from installer_app.device.protocol import RESPONSE_BIT, Command, DeviceState, EventCode, Tag
+from installer_app.simulator import registry as sim_registry
 from tests.fixtures.device import RawLink, RunningSim
 
 MakeSim = Callable[..., RunningSim]

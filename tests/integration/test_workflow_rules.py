@@ -14,9 +14,9 @@ import pytest
 
 from installer_app.device.client import DeviceClient
 from installer_app.device.protocol import DeviceState
-from installer_app.device.simulator import STATE_FILE_FORMAT
 from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
+from installer_app.simulator.flash import STATE_FILE_FORMAT
 from installer_app.store.db import Store
 from installer_app.store.inventory import InventoryRow, ParsedInventory
 from installer_app.store.records import Source, Stage

@@ -7,7 +7,8 @@ Every import counts, wherever it is written: at module level, inside a function,
 - the core (installer_app/) never imports ui/ or Qt, except in installer_app/launch.py;
 - ui/ never opens a port, a socket, an HTTP connection or a database itself: the core does;
 - the device simulator and the provider emulator stand beside the app, not on it: they import only
-  the device protocol and codec and the core helpers listed below.
+  the device protocol and codec and the core helpers listed below, and only the front doors (CLI,
+  demo, self-test) start them.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ STAND_IN_ALLOWED = (
     "installer_app.paths",
     "installer_app.formats",
 )
+# Who may start a stand-in: the front doors. The device link's port discovery reads the running
+# simulators' ports through the registry, and knows nothing else of the simulator.
+STAND_IN_USERS = ("installer_app.cli", "installer_app.demo", "installer_app.selftest")
+HOST_READS_SIMULATOR = {("installer_app.device.ports", "installer_app.simulator.registry")}
 
 
 @dataclass(frozen=True)
@@ -210,5 +215,20 @@ def test_simulator_and_emulator_import_only_protocol_codec_and_helpers(
         and _within(edge.target, PACKAGES)
         and not any(_within(edge.target, s) for s in STAND_INS if _within(edge.source, s))
         and edge.target not in STAND_IN_ALLOWED
+    ]
+    assert offenders == []
+
+
+def test_only_the_front_doors_start_the_stand_ins(
+    graph: tuple[dict[str, Path], list[Edge]],
+) -> None:
+    modules, edges = graph
+    offenders = [
+        _where(edge, modules)
+        for edge in edges
+        if _within(edge.target, STAND_INS)
+        and not _within(edge.source, STAND_INS)
+        and not _within(edge.source, STAND_IN_USERS)
+        and (edge.source, edge.target) not in HOST_READS_SIMULATOR
     ]
     assert offenders == []

@@ -11,9 +11,10 @@ from collections.abc import Callable
 import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
-from installer_app.device import ports, sim_registry
+from installer_app.device import ports
 from installer_app.device.errors import PortNotFound
 from installer_app.device.ports import PortInfo, find_again, list_ports, parse_allowlist
+from installer_app.simulator import registry as sim_registry
 
 
 def usb(device: str, vid: int | None, pid: int | None, serial: str | None = None) -> ListPortInfo:

@@ -19,13 +19,10 @@ from installer_app.device.protocol import (
     FrameType,
     Tag,
 )
-from installer_app.device.simulator import (
-    DeviceSimulator,
-    SimulatorConfig,
-    SimulatorStateError,
-    cut_utf8,
-    parse_command_name,
-)
+from installer_app.simulator.board import cut_utf8
+from installer_app.simulator.config import SimulatorConfig, parse_command_name
+from installer_app.simulator.device_simulator import DeviceSimulator
+from installer_app.simulator.flash import SimulatorStateError
 from tests.fixtures.device import FedBoard
 
 MakeBoard = Callable[..., FedBoard]

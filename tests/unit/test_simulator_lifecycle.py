@@ -19,7 +19,7 @@ from installer_app.device.protocol import (
     Tag,
     WecomState,
 )
-from installer_app.device.simulator import wpa_psk
+from installer_app.simulator.board import wpa_psk
 from tests.fixtures.device import FedBoard
 
 MakeBoard = Callable[..., FedBoard]

@@ -3,7 +3,7 @@
 
 A server is the USB-serial bridge of the simulated board: ``unplug()`` makes the port vanish (the
 host's reads fail), ``replug()`` brings it back, possibly under another name, and powers the board
-up again as a USB cable would. While a port is up it is announced in ``sim_registry`` with a
+up again as a USB cable would. While a port is up it is announced in ``registry`` with a
 pseudo USB serial number derived from the HW_ID, so the host finds the board again after a re-plug.
 """
 
@@ -19,8 +19,9 @@ import threading
 import time
 from pathlib import Path
 
-from installer_app.device import sim_registry
-from installer_app.device.simulator import DeviceSimulator, SimulatorConfig
+from installer_app.simulator import registry
+from installer_app.simulator.config import SimulatorConfig
+from installer_app.simulator.device_simulator import DeviceSimulator
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +110,11 @@ class _SimServer:
         if power_cycle:
             sim.power_cycle()
         self._url = url
-        self._handle = sim_registry.register(
-            sim_registry.SimPortEntry(
+        self._handle = registry.register(
+            registry.SimPortEntry(
                 device=url,
-                description=sim_registry.describe(self.config.model_id),
-                serial_number=sim_registry.pseudo_serial_number(sim.hw_id),
+                description=registry.describe(self.config.model_id),
+                serial_number=registry.pseudo_serial_number(sim.hw_id),
                 hw_id_hex=sim.hw_id_hex,
                 model_id=self.config.model_id,
                 pid=os.getpid(),
@@ -124,7 +125,7 @@ class _SimServer:
 
     def _pull_out(self) -> None:
         if self._handle is not None:
-            sim_registry.unregister(self._handle)
+            registry.unregister(self._handle)
             self._handle = None
         if self._url is not None:
             log.info("simulated port %s unplugged", self._url)

@@ -11,10 +11,10 @@ import logging
 import time
 
 from installer_app.device.protocol import DeviceState, EventCode, NetState, WecomState
-from installer_app.device.sim_board import HEX64_RE, BoardCore, Reject, wpa_psk
-from installer_app.device.sim_config import BindingProbe
+from installer_app.simulator.board import HEX64_RE, BoardCore, Reject, wpa_psk
+from installer_app.simulator.config import BindingProbe
 
-log = logging.getLogger("installer_app.device.simulator")
+log = logging.getLogger("installer_app.simulator")
 
 
 class NetworkBoard(BoardCore):

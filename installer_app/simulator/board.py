@@ -27,13 +27,13 @@ from installer_app.device.protocol import (
     Tag,
     WecomState,
 )
-from installer_app.device.sim_config import SimulatorConfig
-from installer_app.device.sim_faults import Counters, Faults
-from installer_app.device.sim_flash import Flash, FlashFile, SimulatorStateError
-from installer_app.device.sim_timers import Timers
 from installer_app.secrets import Secret
+from installer_app.simulator.config import SimulatorConfig
+from installer_app.simulator.faults import Counters, Faults
+from installer_app.simulator.flash import Flash, FlashFile, SimulatorStateError
+from installer_app.simulator.timers import Timers
 
-log = logging.getLogger("installer_app.device.simulator")
+log = logging.getLogger("installer_app.simulator")
 
 
 SendFn = Callable[[bytes], None]

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-log = logging.getLogger("installer_app.device.simulator")
+log = logging.getLogger("installer_app.simulator")
 
 
 class Timers:

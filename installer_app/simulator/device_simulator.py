@@ -12,11 +12,11 @@ Threads: one worker thread runs the timed work (delayed responses, boot, Wi-Fi j
 optional second one polls the binding probe. Every touch of the board's state and every call of
 ``send`` happens under one lock, so ``feed()`` may be called from any reader thread.
 
-The board is built in layers, one concern each: ``sim_board`` (state, output, flash writes),
-``sim_network`` (Wi-Fi/ethernet and WeCom state, binding probe), ``sim_power`` (boot, noise),
-``sim_commands`` (the command handlers), and here the request pipeline (replay cache, faults,
-timing) and the public API. Configuration is in ``sim_config``, the state file in ``sim_flash``,
-fault bookkeeping in ``sim_faults``.
+The board is built in layers, one concern each: ``board`` (state, output, flash writes),
+``network`` (Wi-Fi/ethernet and WeCom state, binding probe), ``power`` (boot, noise),
+``commands`` (the command handlers), and here the request pipeline (replay cache, faults,
+timing) and the public API. Configuration is in ``config``, the state file in ``flash``,
+fault bookkeeping in ``faults``.
 """
 
 from __future__ import annotations
@@ -41,52 +41,29 @@ from installer_app.device.protocol import (
     Tag,
     WecomState,
 )
-from installer_app.device.sim_board import (
-    CORP_NAME_MAX,
+from installer_app.secrets import Secret
+from installer_app.simulator.board import (
     ERROR_TEXT,
     MESSAGE_MAX,
     LastResponse,
     Reject,
     SendFn,
     cut_utf8,
-    wpa_psk,
 )
-from installer_app.device.sim_commands import REBOOT_RESTART_DELAY_S, CommandBoard
-from installer_app.device.sim_config import (
-    MAX_COMMIT_LATENCY_S,
-    BindingProbe,
+from installer_app.simulator.commands import CommandBoard
+from installer_app.simulator.config import (
     SimulatorConfig,
     parse_command_name,
 )
-from installer_app.device.sim_faults import Counters, Faults, corrupt
-from installer_app.device.sim_flash import (
-    STATE_FILE_FORMAT,
+from installer_app.simulator.faults import Counters, Faults, corrupt
+from installer_app.simulator.flash import (
     Flash,
     FlashFile,
-    SimulatorStateError,
     random_hw_id,
 )
-from installer_app.device.sim_timers import Timers
-from installer_app.secrets import Secret
+from installer_app.simulator.timers import Timers
 
-log = logging.getLogger("installer_app.device.simulator")
-
-
-__all__ = [
-    "CORP_NAME_MAX",
-    "MAX_COMMIT_LATENCY_S",
-    "MESSAGE_MAX",
-    "REBOOT_RESTART_DELAY_S",
-    "STATE_FILE_FORMAT",
-    "BindingProbe",
-    "DeviceSimulator",
-    "SendFn",
-    "SimulatorConfig",
-    "SimulatorStateError",
-    "cut_utf8",
-    "parse_command_name",
-    "wpa_psk",
-]
+log = logging.getLogger("installer_app.simulator")
 
 
 class DeviceSimulator(CommandBoard):

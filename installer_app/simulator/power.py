@@ -9,10 +9,10 @@ import logging
 import time
 
 from installer_app.device.protocol import EventCode, NetState, WecomState
-from installer_app.device.sim_faults import noise_line
-from installer_app.device.sim_network import NetworkBoard
+from installer_app.simulator.faults import noise_line
+from installer_app.simulator.network import NetworkBoard
 
-log = logging.getLogger("installer_app.device.simulator")
+log = logging.getLogger("installer_app.simulator")
 
 
 class PoweredBoard(NetworkBoard):

@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 from installer_app.device.codec import encode_tlv as _encode_tlv
 from installer_app.device.protocol import Command, DeviceState, ErrorCode, Tag
-from installer_app.device.sim_board import ERROR_TEXT, HEX64_RE, Reject
-from installer_app.device.sim_flash import Flash
-from installer_app.device.sim_power import PoweredBoard
 from installer_app.formats import SECRET_NO_PATTERN, SN_PATTERN
 from installer_app.secrets import Secret
+from installer_app.simulator.board import ERROR_TEXT, HEX64_RE, Reject
+from installer_app.simulator.flash import Flash
+from installer_app.simulator.power import PoweredBoard
 
-log = logging.getLogger("installer_app.device.simulator")
+log = logging.getLogger("installer_app.simulator")
 
 
 REBOOT_RESTART_DELAY_S = 0.02  # "restarts within 100 ms" of its answer
