@@ -30,7 +30,8 @@ from installer_app.config import Settings, fill_secrets
 from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
 from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
-from ui.dialogs.settings_dialog import SettingsDialog, error_text
+from ui.dialogs.settings_dialog import SettingsDialog
+from ui.error_text import error_text
 from ui.resources import icon
 from ui.widgets.log_pane import LogPane
 from ui.wizard.base import PageId, WizardPage

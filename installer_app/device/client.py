@@ -29,7 +29,7 @@ from typing import Any
 
 from installer_app.device import errors, ports
 from installer_app.device.errors import DeviceDisconnected, DeviceTimeout
-from installer_app.device.link import EventListener, FrameLink, LogListener
+from installer_app.device.link import FrameLink
 from installer_app.device.ports import PortInfo
 from installer_app.device.protocol import (
     COMMIT_TIMEOUT_S,
@@ -46,30 +46,12 @@ from installer_app.device.responses import (
     DeviceStatus,
     HelloInfo,
     VerifyResult,
-    compute_proof,
-    parse_event,
     parse_hello,
     parse_status,
     parse_verify,
 )
 from installer_app.device.serial_port import open_port
 from installer_app.secrets import Secret
-
-__all__ = [
-    "DeviceClient",
-    "DeviceEvent",
-    "DeviceStatus",
-    "EventListener",
-    "HelloInfo",
-    "LogListener",
-    "VerifyResult",
-    "compute_proof",
-    "connect",
-    "open_port",
-    "parse_event",
-    "parse_hello",
-    "parse_status",
-]
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,14 @@
 """Errors of the device link, each with a message and a hint a person can act on.
 
 ``DeviceErrorResponse`` and its subclasses are the device's own ERROR answers (one class per
-ERROR code); the rest are about the port and the link. ``from_serial_exception`` turns what
-pyserial and the OS raise into one of these, naming the port. A device's MESSAGE field is
+ERROR code); the rest are about the port and the link (``serial_port.from_open_error`` and
+``from_io_error`` turn what pyserial and the OS raise into these). A device's MESSAGE field is
 untrusted text: it is cleaned (printable, bounded) before it reaches a person.
 """
 
 from __future__ import annotations
 
-import errno
-import os
 import sys
-from pathlib import Path
 
 from installer_app.device.protocol import Command, ErrorCode
 from installer_app.errors import ExitCode, InstallerError
@@ -298,101 +295,3 @@ class PortError(DeviceError):
             ),
         )
         self.port = port
-
-
-def port_holders(port: str) -> list[str]:
-    """Which processes hold ``port`` open, as "name (pid N)", where the OS tells us (Linux /proc).
-
-    Best effort: processes of other users are not readable without privileges.
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    try:
-        target = os.path.realpath(port)
-    except OSError:
-        return []
-    me = os.getpid()
-    holders: list[str] = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        try:
-            fds = list((entry / "fd").iterdir())
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(fd) == target:
-                    name = (entry / "comm").read_text(encoding="utf-8", errors="replace").strip()
-                    holders.append(f"{name} (pid {entry.name})")
-                    break
-            except OSError:
-                continue
-    return holders
-
-
-_NOT_FOUND_TEXTS = (
-    "filenotfounderror",
-    "cannot find the file",
-    "no such file",
-    "does not exist",
-    "connection refused",  # socket:// with nothing listening
-)
-_DENIED_TEXTS = ("access is denied", "permission denied", "permissionerror")
-_BUSY_TEXTS = ("could not exclusively lock", "resource busy", "device or resource busy")
-_GONE_TEXTS = (
-    "device disconnected",
-    "socket disconnected",
-    "returned no data",
-    "input/output error",
-    "no such device",
-    "the device does not recognize the command",
-)
-
-
-def _errno_of(exc: BaseException) -> int | None:
-    value = getattr(exc, "errno", None)
-    if isinstance(value, int):
-        return value
-    for arg in getattr(exc, "args", ()):
-        if isinstance(arg, int):
-            return arg
-    return None
-
-
-def from_open_error(port: str, exc: BaseException) -> DeviceError:
-    """Map a failure to open ``port`` (pyserial SerialException or OSError) to a DeviceError."""
-    code = _errno_of(exc)
-    text = str(exc).lower()
-    if isinstance(exc, FileNotFoundError) or code in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
-        return PortNotFound(port)
-    if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
-        # Windows reports a port held by another program as "Access is denied".
-        if sys.platform == "win32":
-            return PortBusy(port)
-        return PortPermissionDenied(port)
-    if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or any(
-        t in text for t in _BUSY_TEXTS
-    ):
-        return PortBusy(port, port_holders(port))
-    if any(t in text for t in _NOT_FOUND_TEXTS):
-        return PortNotFound(port)
-    if any(t in text for t in _DENIED_TEXTS):
-        return PortBusy(port) if sys.platform == "win32" else PortPermissionDenied(port)
-    if code in (errno.EIO,) or any(t in text for t in _GONE_TEXTS):
-        return DeviceDisconnected(port)
-    return PortError(port, str(exc))
-
-
-def from_io_error(port: str, exc: BaseException) -> DeviceError:
-    """Map a failure while reading or writing an open port: almost always the port went away."""
-    code = _errno_of(exc)
-    text = str(exc).lower()
-    if code in (errno.EIO, errno.ENXIO, errno.ENODEV, errno.EBADF, errno.EPIPE) or any(
-        t in text for t in _GONE_TEXTS
-    ):
-        return DeviceDisconnected(port)
-    if isinstance(exc, OSError | ConnectionError):
-        return DeviceDisconnected(port)
-    return PortError(port, str(exc))

@@ -36,7 +36,7 @@ from installer_app.device.codec import (
 from installer_app.device.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from installer_app.device.protocol import BUSY_RETRY_S, RESPONSE_BIT, ErrorCode, FrameType, Tag
 from installer_app.device.responses import DeviceEvent, ResponseFields, parse_event
-from installer_app.device.serial_port import READ_POLL_S, close_port
+from installer_app.device.serial_port import READ_POLL_S, close_port, from_io_error
 from installer_app.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,7 @@ class FrameLink:
             # TypeError/AttributeError: pyserial's fd is already None when closed under us.
             if self._closed.is_set():
                 raise DeviceDisconnected(self.port_name) from None
-            raise errors.from_io_error(self.port_name, exc) from None
+            raise from_io_error(self.port_name, exc) from None
 
     def _fail_pending(self, error: DeviceError) -> None:
         with self._pending_lock:
@@ -299,7 +299,7 @@ class FrameLink:
                         waiting = port.in_waiting
             except Exception as exc:  # noqa: BLE001 - any failure here means the link is gone
                 if not stop.is_set():
-                    err = errors.from_io_error(self.port_name, exc)
+                    err = from_io_error(self.port_name, exc)
                     log.info("lost %s: %s", self.port_name, exc)
                     self._link_lost = err
                     self._fail_pending(err)

@@ -25,7 +25,7 @@ from installer_app.provider.partner import Installation
 from installer_app.provider.watcher import BindingWatcher, WatchEvent, WatchResult
 from installer_app.provider.wecom import CorpBinding
 from installer_app.store.records import DeviceRecord, Source, Stage
-from installer_app.workflow.emitter import DeviceState, Emitter
+from installer_app.workflow.emitter import Emitter, LiveStatus
 from installer_app.workflow.errors import (
     BindingTimedOut,
     Cancelled,
@@ -101,7 +101,7 @@ class BindingPhase:
         record: DeviceRecord,
         *,
         emit: Emitter,
-        device_state: DeviceState,
+        device_state: LiveStatus,
         no_wait: bool,
         advance: Advance,
     ) -> BindingOutcome:
@@ -178,7 +178,7 @@ class BindingPhase:
         self,
         sn: str,
         emit: Emitter,
-        device_state: DeviceState,
+        device_state: LiveStatus,
         advance: Advance,
         code: qr.QrCode | None,
         dynamic: qr.DynamicQr | None,

@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from installer_app.device.client import DeviceEvent, DeviceStatus
 from installer_app.device.protocol import NetState, WecomState
+from installer_app.device.responses import DeviceEvent, DeviceStatus
 from installer_app.i18n import Message
 from installer_app.workflow.errors import Cancelled
 from installer_app.workflow.events import Outcome, Step, WorkflowEvent
@@ -45,7 +45,7 @@ class Emitter:
             raise Cancelled()
 
 
-class DeviceState:
+class LiveStatus:
     """The board's latest NET_STATE / WECOM_STATE / CORP_NAME, from EVENT frames and STATUS.
 
     Written by the device client's reader thread (events) and the run's thread (STATUS);

@@ -21,17 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from installer_app.device.client import DeviceClient, HelloInfo, VerifyResult, compute_proof
+from installer_app.device.client import DeviceClient
 from installer_app.device.errors import Busy, DeviceDisconnected, DeviceTimeout, UnknownCommand
-from installer_app.device.protocol import DeviceState as BoardState
-from installer_app.device.protocol import NetState
+from installer_app.device.protocol import DeviceState, NetState
+from installer_app.device.responses import HelloInfo, VerifyResult, compute_proof
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.http import call_scope, retry_message
 from installer_app.store.db import Store
 from installer_app.store.records import DeviceRecord, Stage
 from installer_app.workflow.binding import BindingPhase
-from installer_app.workflow.emitter import DeviceState, Emitter
+from installer_app.workflow.emitter import Emitter, LiveStatus
 from installer_app.workflow.errors import (
     Cancelled,
     ModelMismatch,
@@ -121,7 +121,7 @@ class _Run:
         self.answers = answers
         self.emit = emit
         self.options = options
-        self.device_state = DeviceState()
+        self.device_state = LiveStatus()
         self.client: DeviceClient | None = None
         self.hw_id: str | None = None
         self.credential: Credential | None = None
@@ -212,7 +212,9 @@ class _Run:
         else:
             self._write(client, credential)
         self._verify(client, credential)
-        self._commit(client, credential, already=on_board and hello.state is BoardState.PROVISIONED)
+        self._commit(
+            client, credential, already=on_board and hello.state is DeviceState.PROVISIONED
+        )
         self._wifi(client)
         record = self._record()
         outcome = self.p.binding.run(
@@ -332,7 +334,7 @@ class _Run:
                 resumed=True,
             )
             return proven, True
-        if hello.state is BoardState.PROVISIONED:
+        if hello.state is DeviceState.PROVISIONED:
             raise UnknownCredential(hello.hw_id_hex, hello.sn)
         credential = self.p.source.obtain(hello.hw_id_hex)
         self.emit.check_cancel()
@@ -346,7 +348,7 @@ class _Run:
         return credential, False
 
     def _proven_on_board(self, client: DeviceClient, hello: HelloInfo) -> Credential | None:
-        if hello.state is BoardState.BLANK or not hello.sn:
+        if hello.state is DeviceState.BLANK or not hello.sn:
             return None
         record = self.store.record_for_sn(hello.sn)
         if record is None or record.hw_id != hello.hw_id_hex or record.sn != hello.sn:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from installer_app.device import errors
-from installer_app.device.client import DeviceClient, DeviceEvent, compute_proof
+from installer_app.device.client import DeviceClient
 from installer_app.device.protocol import (
     Command,
     DeviceState,
@@ -19,6 +19,7 @@ from installer_app.device.protocol import (
     NetState,
     WecomState,
 )
+from installer_app.device.responses import DeviceEvent, compute_proof
 from installer_app.secrets import Secret
 from tests.fixtures.device import RunningSim
 

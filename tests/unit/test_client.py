@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from installer_app.device import errors
-from installer_app.device.client import DeviceClient, DeviceEvent, compute_proof
+from installer_app.device.client import DeviceClient
 from installer_app.device.codec import Frame, encode_frame, encode_tlv
 from installer_app.device.protocol import (
     Command,
@@ -24,6 +24,7 @@ from installer_app.device.protocol import (
     Tag,
     WecomState,
 )
+from installer_app.device.responses import DeviceEvent, compute_proof
 from installer_app.secrets import Secret
 from tests.unit.test_client_support import (
     HW_ID,

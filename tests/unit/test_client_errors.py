@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import errno
+import sys
 
 import pytest
 import serial
 
 from installer_app.device import errors
+from installer_app.device.serial_port import from_io_error, from_open_error
 from installer_app.i18n import Message
 
 
@@ -46,7 +48,7 @@ from installer_app.i18n import Message
     ],
 )
 def test_open_errors_map_to_typed_errors(exc: BaseException, cls: type[errors.DeviceError]) -> None:
-    mapped = errors.from_open_error("/dev/ttyUSB0", exc)
+    mapped = from_open_error("/dev/ttyUSB0", exc)
     assert type(mapped) is cls
     assert mapped.exit_code == 3
     assert "/dev/ttyUSB0" in mapped.message.english()
@@ -55,8 +57,8 @@ def test_open_errors_map_to_typed_errors(exc: BaseException, cls: type[errors.De
 def test_permission_denied_on_linux_names_the_dialout_group(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(errors.sys, "platform", "linux")
-    mapped = errors.from_open_error(
+    monkeypatch.setattr(sys, "platform", "linux")
+    mapped = from_open_error(
         "/dev/ttyUSB0",
         serial.SerialException(errno.EACCES, "could not open port: [Errno 13] Permission denied"),
     )
@@ -68,8 +70,8 @@ def test_permission_denied_on_linux_names_the_dialout_group(
 def test_access_denied_on_windows_means_another_program_holds_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(errors.sys, "platform", "win32")
-    mapped = errors.from_open_error(
+    monkeypatch.setattr(sys, "platform", "win32")
+    mapped = from_open_error(
         "COM3",
         serial.SerialException(
             "could not open port 'COM3': PermissionError(13, 'Access is denied.', None, 5)"
@@ -92,7 +94,7 @@ def test_access_denied_on_windows_means_another_program_holds_it(
     ],
 )
 def test_io_errors_mean_disconnected(exc: BaseException) -> None:
-    assert isinstance(errors.from_io_error("COM3", exc), errors.DeviceDisconnected)
+    assert isinstance(from_io_error("COM3", exc), errors.DeviceDisconnected)
 
 
 def test_port_busy_names_the_holders() -> None:

@@ -16,11 +16,11 @@ from installer_app.config import (
     ProviderSettings,
     Settings,
 )
-from installer_app.device.client import DeviceEvent, DeviceStatus
 from installer_app.device.protocol import NetState, WecomState
+from installer_app.device.responses import DeviceEvent, DeviceStatus
 from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
-from installer_app.workflow.emitter import DeviceState, Emitter
+from installer_app.workflow.emitter import Emitter, LiveStatus
 from installer_app.workflow.errors import Cancelled
 from installer_app.workflow.events import Outcome, Step, WorkflowEvent
 from installer_app.workflow.outcome import worst_exit_code
@@ -108,7 +108,7 @@ def test_cloud_mode_needs_the_partner_service() -> None:
 
 
 def test_device_state_tracks_events_and_status_and_notifies() -> None:
-    state = DeviceState()
+    state = LiveStatus()
     seen: list[tuple[WecomState, str | None]] = []
     start = state.version
     state.on_status(DeviceStatus(NetState.LINK_UP, WecomState.IDLE, None))

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import labels
-from ui.dialogs.settings_dialog import error_text
+from ui.error_text import error_text
 from ui.workers import Workers
 
 

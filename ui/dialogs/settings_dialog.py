@@ -44,19 +44,11 @@ from installer_app.config import (
     save_settings,
     store_secret_in_keyring,
 )
-from installer_app.errors import InstallerError
 from installer_app.secrets import Secret
+from ui.error_text import error_text
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
-
-
-def error_text(exc: BaseException) -> str:
-    """What a person reads for an exception: message and hint for ours, the type otherwise."""
-    if isinstance(exc, InstallerError):
-        message, hint = exc.describe()
-        return f"{message}\n{hint}" if hint else message
-    return f"{type(exc).__name__}: {exc}"
 
 
 class SettingsDialog(QDialog):
