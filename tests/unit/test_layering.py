@@ -48,6 +48,48 @@ STAND_IN_USERS = ("installer_app.cli", "installer_app.demo", "installer_app.self
 HOST_READS_SIMULATOR = {("installer_app.device.ports", "installer_app.simulator.registry")}
 
 
+# The layers of docs/design.md, lowest first; a module may import its own layer and those below.
+# The most specific prefix decides (``installer_app.device.protocol`` is base, the rest of
+# ``installer_app.device`` a service).
+BASE = (
+    "installer_app",
+    "installer_app.atomic_write",
+    "installer_app.build_info",
+    "installer_app.config",
+    "installer_app.device.codec",
+    "installer_app.device.protocol",
+    "installer_app.errors",
+    "installer_app.formats",
+    "installer_app.i18n",
+    "installer_app.logsetup",
+    "installer_app.paths",
+    "installer_app.secrets",
+)
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("base", BASE),
+    ("services", ("installer_app.device", "installer_app.provider", "installer_app.store")),
+    ("stand-ins", STAND_INS),
+    ("workflow", ("installer_app.workflow",)),
+    (
+        "front doors",
+        (
+            "installer_app.__main__",
+            "installer_app.cli",
+            "installer_app.demo",
+            "installer_app.launch",
+            "installer_app.selftest",
+        ),
+    ),
+    ("ui", ("ui",)),
+)
+# Allowed upward edges, each for a stated reason (docs/design.md, "Layers").
+UPWARD_ALLOWED = {
+    *HOST_READS_SIMULATOR,
+    ("installer_app.launch", "ui.app"),
+    ("installer_app.launch", "ui.selftest_qt"),
+}
+
+
 @dataclass(frozen=True)
 class Edge:
     source: str
@@ -155,6 +197,20 @@ def _within(name: str, packages: tuple[str, ...] | str) -> bool:
     return any(name == p or name.startswith(p + ".") for p in packages)
 
 
+def layer_of(module: str) -> int | None:
+    """Index in LAYERS of ``module``'s layer (the longest matching prefix wins)."""
+    best: tuple[int, int] | None = None
+    for index, (_name, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            # "installer_app" names the package's own __init__ only, not everything below it.
+            matches = module == prefix or (
+                module.startswith(prefix + ".") and prefix != "installer_app"
+            )
+            if matches and (best is None or len(prefix) > best[1]):
+                best = (index, len(prefix))
+    return best[0] if best else None
+
+
 def _where(edge: Edge, modules: dict[str, Path]) -> str:
     return f"{modules[edge.source].relative_to(ROOT)}:{edge.line} imports {edge.target}"
 
@@ -231,4 +287,25 @@ def test_only_the_front_doors_start_the_stand_ins(
         and not _within(edge.source, STAND_IN_USERS)
         and (edge.source, edge.target) not in HOST_READS_SIMULATOR
     ]
+    assert offenders == []
+
+
+def test_every_module_has_a_layer(graph: tuple[dict[str, Path], list[Edge]]) -> None:
+    modules, _edges = graph
+    assert [m for m in modules if layer_of(m) is None] == []
+
+
+def test_no_module_imports_a_higher_layer(graph: tuple[dict[str, Path], list[Edge]]) -> None:
+    modules, edges = graph
+    offenders = []
+    for edge in edges:
+        if edge.target not in modules or (edge.source, edge.target) in UPWARD_ALLOWED:
+            continue
+        source, target = layer_of(edge.source), layer_of(edge.target)
+        assert source is not None and target is not None
+        names = (LAYERS[source][0], LAYERS[target][0])
+        # ui and the front doors are both on top and independent; stand-ins sit beside the
+        # services and use none of them.
+        if target > source or names in (("ui", "front doors"), ("stand-ins", "services")):
+            offenders.append(f"{_where(edge, modules)} ({names[1]})")
     assert offenders == []
