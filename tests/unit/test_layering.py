@@ -243,22 +243,10 @@ def test_the_walk_finds_imports_in_functions_strings_and_relative_forms(tmp_path
         "    return importlib.import_module('ui.selftest_qt')\n",
         encoding="utf-8",
     )
-    modules = {
-        name: source
-        for name in (
-            "installer_app.formats",
-            "installer_app.device.client",
-            "ui.app",
-            "ui.selftest_qt",
-        )
-    }
+    wanted = {"installer_app.formats", "installer_app.device.client", "ui.app", "ui.selftest_qt"}
+    modules = dict.fromkeys(wanted, source)
     found = {edge.target for edge in imports_of("installer_app.launch", source, modules)}
-    assert {
-        "installer_app.formats",
-        "installer_app.device.client",
-        "ui.app",
-        "ui.selftest_qt",
-    } <= found
+    assert wanted <= found
 
 
 def test_no_import_cycles(graph: tuple[dict[str, Path], list[Edge]]) -> None:
