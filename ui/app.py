@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     QTranslator,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 import installer_app
 from installer_app import i18n
@@ -170,8 +170,6 @@ def run(
         except ConfigError as exc:
             # A broken file must not keep the installer out: show the error and start with
             # defaults so they can fix it in the settings dialog.
-            from PySide6.QtWidgets import QMessageBox
-
             translations.load(i18n.detect_language(None))
             QMessageBox.critical(None, display_name(), str(exc))
             settings = Settings(source_file=config_path or default_config_file())

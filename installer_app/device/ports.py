@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from serial.tools import list_ports as pyserial_list_ports
+
 from installer_app.config import DEFAULT_ALLOWLIST
 from installer_app.device.errors import PortNotFound
 from installer_app.simulator import registry
@@ -73,8 +75,6 @@ def parse_allowlist(allowlist: Iterable[str]) -> list[tuple[int, int]]:
 
 
 def _os_ports() -> list[Any]:
-    from serial.tools import list_ports as pyserial_list_ports
-
     try:
         return list(pyserial_list_ports.comports())
     except Exception:

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 
 class Light(StrEnum):
@@ -56,8 +56,6 @@ class StatusLight(QWidget):
         layout.setContentsMargins(0, 2, 0, 2)
         layout.addWidget(self._dot, 0, Qt.AlignmentFlag.AlignTop)
         column = QWidget(self)
-        from PySide6.QtWidgets import QVBoxLayout
-
         inner = QVBoxLayout(column)
         inner.setContentsMargins(0, 0, 0, 0)
         inner.setSpacing(0)

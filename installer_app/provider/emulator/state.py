@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from installer_app.formats import HW_ID_HEX_PATTERN
 from installer_app.provider.emulator import state_file
@@ -333,8 +334,6 @@ class EmulatorState:
 
     def scan(self, qr_url: str, corpid: str | None = None, corp_name: str | None = None) -> Device:
         """An admin scans a binding QR: static (hw_code) or dynamic (signed, 30 minutes)."""
-        from urllib.parse import parse_qs, urlsplit
-
         parts = urlsplit(qr_url)
         if f"{parts.scheme}://{parts.netloc}{parts.path}" != STATIC_QR_BASE:
             raise ApiError(400, "not a WeCom hardware binding QR code", 400)
