@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from installer_app.device.codec import Frame, FrameDecoder, encode_frame
@@ -28,9 +29,9 @@ from installer_app.device.protocol import (
     WecomState,
 )
 from installer_app.secrets import Secret
-from installer_app.simulator.config import SimulatorConfig
+from installer_app.simulator.config import SimulatorConfig, parse_command_name
 from installer_app.simulator.faults import Counters, Faults
-from installer_app.simulator.flash import Flash, FlashFile, SimulatorStateError
+from installer_app.simulator.flash import Flash, FlashFile, SimulatorStateError, random_hw_id
 from installer_app.simulator.timers import Timers
 
 log = logging.getLogger("installer_app.simulator")
@@ -78,95 +79,121 @@ ERROR_TEXT = {
 }
 
 
-class BoardCore:
-    """What every part of the board shares: its state, its UART output and its flash.
+class Board:
+    """One simulated board's whole state, its UART output and its flash, in one place.
 
-    ``DeviceSimulator`` sets all of it up; the layers in between (network, power, commands) each
-    add one concern. Every method here runs with ``_lock`` held.
+    The parts that act on it each take it in their constructor: ``network.Network`` (Wi-Fi and
+    WeCom state), ``power.Power`` (boot, noise), ``commands.Commands`` (the command handlers), and
+    ``device_simulator.DeviceSimulator`` (request pipeline, public API) puts them together. Every
+    method here, and every touch of these fields, runs with ``lock`` held.
     """
 
-    config: SimulatorConfig
-    faults: Faults
-    counters: Counters
-    _send_raw: SendFn
-    _on_unplug: Callable[[], None] | None
-    _lock: threading.RLock
-    _rng: random.Random
-    _timers: Timers
-    _file: FlashFile
-    _flash: Flash
-    _staged: tuple[str, Secret] | None
-    _net: NetState
-    _wecom: WecomState
-    _decoder: FrameDecoder
-    _rx: deque[Frame]
-    _last: LastResponse | None
-    _busy_until: float
-    _booting: bool
-    _boot_time: float
-    _power_gen: int  # bumped at each restart: work scheduled before it is dropped
-    _net_gen: int
-    _wecom_gen: int
-    _identify_until: float
-    _closed: bool
-    _probe_stop: threading.Event
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        state_file: Path | None,
+        send: SendFn,
+        *,
+        on_unplug: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.on_unplug = on_unplug  # worker thread, lock held: must not block
+        self.lock = threading.RLock()
+        self.rng = random.Random(config.seed)
+        self._send_raw = send
+        # Flash: survives a restart (the state file).
+        self.file = FlashFile(state_file)
+        flash = self.file.load()
+        if flash is None:
+            flash = Flash(hw_id=config.hw_id or random_hw_id())
+            self.file.save(flash)
+        elif config.hw_id is not None and config.hw_id != flash.hw_id:
+            flash.hw_id = config.hw_id  # an explicit HW_ID wins over the file's
+            self.file.save(flash)
+        self.flash = flash
+        # RAM: lost at a restart.
+        self.staged: tuple[str, Secret] | None = None
+        self.net = NetState.DOWN
+        self.wecom = WecomState.IDLE
+        self.decoder = FrameDecoder()
+        self.rx: deque[Frame] = deque()
+        self.last: LastResponse | None = None  # the replay cache
+        self.busy_until = 0.0
+        self.booting = False
+        self.boot_time = time.monotonic()
+        self.identify_until = 0.0
+        self.closed = False
+        # Bumped at each restart (network re-join, WeCom step): work scheduled before is dropped.
+        self.power_gen = 0
+        self.net_gen = 0
+        self.wecom_gen = 0
+        # Faults to come and what happened, for tests.
+        self.faults = Faults(
+            drop_next=config.drop_next,
+            corrupt_next=config.corrupt_next,
+            flash_fail_next=config.flash_fail_next,
+            busy_next=config.busy_next,
+            unplug_on=parse_command_name(config.unplug_on) if config.unplug_on else None,
+        )
+        self.counters = Counters()
+        self.timers = Timers(self.lock, name=f"sim-{self.hw_id_hex}")
 
     @property
     def hw_id_hex(self) -> str:
-        return self._flash.hw_id.hex()
+        return self.flash.hw_id.hex()
 
-    def _state(self) -> DeviceState:
-        if self._flash.sn is not None:
+    def state(self) -> DeviceState:
+        if self.flash.sn is not None:
             return DeviceState.PROVISIONED
-        return DeviceState.STAGED if self._staged is not None else DeviceState.BLANK
+        return DeviceState.STAGED if self.staged is not None else DeviceState.BLANK
 
-    def _current_sn(self) -> str | None:
-        if self._staged is not None:
-            return self._staged[0]
-        return self._flash.sn
+    def current_sn(self) -> str | None:
+        if self.staged is not None:
+            return self.staged[0]
+        return self.flash.sn
 
-    def _ms(self) -> int:
-        return int((time.monotonic() - self._boot_time) * 1000)
+    def ms(self) -> int:
+        return int((time.monotonic() - self.boot_time) * 1000)
 
-    def _send(self, data: bytes) -> None:
-        if self._closed:
+    def send(self, data: bytes) -> None:
+        if self.closed:
             return
         try:
             self._send_raw(data)
         except OSError as exc:  # the port went away under us: a UART just loses the bytes
             log.debug("simulator output lost: %s", exc)
 
-    def _log(self, level: str, tag: str, text: str, newline: bool = True) -> None:
+    def log_line(self, level: str, tag: str, text: str, newline: bool = True) -> None:
         """A line of the board's human-readable log on the UART."""
-        line = f"{level} ({self._ms()}) {tag}: {text}" + ("\r\n" if newline else "")
-        self._send(line.encode("utf-8", errors="replace"))
+        line = f"{level} ({self.ms()}) {tag}: {text}" + ("\r\n" if newline else "")
+        self.send(line.encode("utf-8", errors="replace"))
 
-    def _if_powered(self, gen: int, fn: Callable[..., None], *args: Any) -> None:
-        if gen == self._power_gen and not self._closed:
+    def if_powered(self, gen: int, fn: Callable[..., None], *args: Any) -> None:
+        if gen == self.power_gen and not self.closed:
             fn(*args)
 
-    def _store(self, flash: Flash) -> None:
+    def store(self, flash: Flash) -> None:
         """Write ``flash`` and make it current; FLASH_FAIL (nothing changed) when writing fails."""
         try:
-            self._file.save(flash)
+            self.file.save(flash)
         except SimulatorStateError:
             log.exception("simulator flash write failed")
             raise Reject(ErrorCode.FLASH_FAIL, ERROR_TEXT[ErrorCode.FLASH_FAIL]) from None
-        self._flash = flash
+        self.flash = flash
 
     # ----------------------------------------------------------------- events, network, WeCom
-    def _state_fields(self) -> list[tuple[int, bytes]]:
+    def state_fields(self) -> list[tuple[int, bytes]]:
         out: list[tuple[int, bytes]] = [
-            (Tag.NET_STATE, bytes([self._net])),
-            (Tag.WECOM_STATE, bytes([self._wecom])),
+            (Tag.NET_STATE, bytes([self.net])),
+            (Tag.WECOM_STATE, bytes([self.wecom])),
         ]
-        if self._wecom == WecomState.BOUND:
-            out.append((Tag.CORP_NAME, cut_utf8(self._flash.bound_corp or "", CORP_NAME_MAX)))
+        if self.wecom == WecomState.BOUND:
+            out.append((Tag.CORP_NAME, cut_utf8(self.flash.bound_corp or "", CORP_NAME_MAX)))
         return out
 
-    def _event(self, code: EventCode) -> None:
-        payload = _encode_tlv([(Tag.EVENT_CODE, bytes([code])), *self._state_fields()])
-        self._send(encode_frame(FrameType.EVENT, EVENT_SEQ, payload))
+    def event(self, code: EventCode) -> None:
+        payload = _encode_tlv([(Tag.EVENT_CODE, bytes([code])), *self.state_fields()])
+        self.send(encode_frame(FrameType.EVENT, EVENT_SEQ, payload))
 
 
 @dataclass

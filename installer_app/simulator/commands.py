@@ -17,9 +17,10 @@ from installer_app.device.codec import encode_tlv as _encode_tlv
 from installer_app.device.protocol import Command, DeviceState, ErrorCode, Tag
 from installer_app.formats import SECRET_NO_PATTERN, SN_PATTERN
 from installer_app.secrets import Secret
-from installer_app.simulator.board import ERROR_TEXT, HEX64_RE, Reject
+from installer_app.simulator.board import ERROR_TEXT, HEX64_RE, Board, Reject
 from installer_app.simulator.flash import Flash
-from installer_app.simulator.power import PoweredBoard
+from installer_app.simulator.network import Network
+from installer_app.simulator.power import Power
 
 log = logging.getLogger("installer_app.simulator")
 
@@ -31,10 +32,15 @@ _SN_RE = re.compile(SN_PATTERN.pattern.encode("ascii"))
 _SECRET_RE = re.compile(SECRET_NO_PATTERN.pattern.encode("ascii"))
 
 
-class CommandBoard(PoweredBoard):
-    """The commands of protocol version 1."""
+class Commands:
+    """The commands of protocol version 1, one handler each."""
 
-    def _execute(
+    def __init__(self, board: Board, network: Network, power: Power) -> None:
+        self.board = board
+        self.network = network
+        self.power = power
+
+    def execute(
         self, command: Command, fields: dict[int, bytes]
     ) -> tuple[bytes, float, Callable[[], None] | None]:
         """Run one command: (response payload, extra delay, what to do once it was answered)."""
@@ -52,15 +58,15 @@ class CommandBoard(PoweredBoard):
         return handler(fields)
 
     def _cmd_hello(self, fields: dict[int, bytes]) -> tuple[bytes, float, None]:
-        state = self._state()
+        state = self.board.state()
         out: list[tuple[int, bytes]] = [
-            (Tag.PROTO, bytes([self.config.proto])),
-            (Tag.MODEL_ID, self.config.model_id.encode("ascii")),
-            (Tag.FW_VERSION, self.config.fw_version.encode("ascii")),
-            (Tag.HW_ID, self._flash.hw_id),
+            (Tag.PROTO, bytes([self.board.config.proto])),
+            (Tag.MODEL_ID, self.board.config.model_id.encode("ascii")),
+            (Tag.FW_VERSION, self.board.config.fw_version.encode("ascii")),
+            (Tag.HW_ID, self.board.flash.hw_id),
             (Tag.STATE, bytes([state])),
         ]
-        sn = self._current_sn()
+        sn = self.board.current_sn()
         if state > DeviceState.BLANK and sn is not None:
             out.append((Tag.SN, sn.encode("ascii")))
         return _encode_tlv(out), 0.0, None
@@ -71,22 +77,22 @@ class CommandBoard(PoweredBoard):
             fields, Tag.SECRET_NO, _SECRET_RE, "SECRET_NO must be 1..128 printable ASCII bytes"
         )
         sn, secret = sn_raw.decode("ascii"), Secret(secret_raw.decode("ascii"))
-        if self._flash.sn is not None:
-            if self._flash.sn != sn or self._flash.secret_no != secret:
+        if self.board.flash.sn is not None:
+            if self.board.flash.sn != sn or self.board.flash.secret_no != secret:
                 raise Reject(ErrorCode.LOCKED, "provisioned with a different credential")
-            self._log("I", "prov", f"credential already stored, sn={sn}")
+            self.board.log_line("I", "prov", f"credential already stored, sn={sn}")
             return b"", 0.0, None
-        self._staged = (sn, secret)
-        self._log("I", "prov", f"credential staged in RAM, sn={sn}")
+        self.board.staged = (sn, secret)
+        self.board.log_line("I", "prov", f"credential staged in RAM, sn={sn}")
         return b"", 0.0, None
 
     def _cmd_verify(self, fields: dict[int, bytes]) -> tuple[bytes, float, None]:
         nonce = fields.get(Tag.NONCE)
         if nonce is None or len(nonce) != 16:
             raise Reject(ErrorCode.BAD_VALUE, "NONCE must be exactly 16 bytes")
-        credential = self._staged or (
-            (self._flash.sn, self._flash.secret_no)
-            if self._flash.sn is not None and self._flash.secret_no is not None
+        credential = self.board.staged or (
+            (self.board.flash.sn, self.board.flash.secret_no)
+            if self.board.flash.sn is not None and self.board.flash.secret_no is not None
             else None
         )
         if credential is None:
@@ -100,26 +106,26 @@ class CommandBoard(PoweredBoard):
     def _cmd_commit(
         self, fields: dict[int, bytes]
     ) -> tuple[bytes, float, Callable[[], None] | None]:
-        if self._staged is None:
-            if self._flash.sn is None:
+        if self.board.staged is None:
+            if self.board.flash.sn is None:
                 raise Reject(ErrorCode.NOT_STAGED, ERROR_TEXT[ErrorCode.NOT_STAGED])
             return b"", 0.0, None  # already committed: nothing to write
-        sn, secret = self._staged
-        if self._flash.sn == sn and self._flash.secret_no == secret:
-            self._staged = None
+        sn, secret = self.board.staged
+        if self.board.flash.sn == sn and self.board.flash.secret_no == secret:
+            self.board.staged = None
             return b"", 0.0, None
-        if self.faults.flash_fail_next > 0:
-            self.faults.flash_fail_next -= 1
-            self._log("E", "flash", "program failed at 0x3f0000, credential not stored")
+        if self.board.faults.flash_fail_next > 0:
+            self.board.faults.flash_fail_next -= 1
+            self.board.log_line("E", "flash", "program failed at 0x3f0000, credential not stored")
             raise Reject(ErrorCode.FLASH_FAIL, ERROR_TEXT[ErrorCode.FLASH_FAIL])
-        self._store(dataclasses.replace(self._flash, sn=sn, secret_no=secret))
-        self._staged = None
-        self._log("I", "prov", f"credential committed to flash, sn={sn}")
+        self.board.store(dataclasses.replace(self.board.flash, sn=sn, secret_no=secret))
+        self.board.staged = None
+        self.board.log_line("I", "prov", f"credential committed to flash, sn={sn}")
         # WeCom registration starts once the answer is out, so its events follow the response.
-        return b"", self.config.commit_latency_s, self._update_wecom
+        return b"", self.board.config.commit_latency_s, self.network.update_wecom
 
     def _cmd_set_wifi(self, fields: dict[int, bytes]) -> tuple[bytes, float, Callable[[], None]]:
-        if not self.config.wifi:
+        if not self.board.config.wifi:
             raise Reject(ErrorCode.UNKNOWN_COMMAND, "this board has no Wi-Fi")
         ssid_raw = fields.get(Tag.SSID)
         psk_raw = fields.get(Tag.PSK)
@@ -131,30 +137,33 @@ class CommandBoard(PoweredBoard):
             raise Reject(
                 ErrorCode.BAD_VALUE, "PSK must be empty, 8..63 bytes of UTF-8 or 64 hex digits"
             )
-        self._store(dataclasses.replace(self._flash, ssid=ssid, psk=Secret(psk)))
-        self._log("I", "wifi", f"credentials stored, joining '{ssid}'")
-        return b"", 0.0, self._start_join
+        self.board.store(dataclasses.replace(self.board.flash, ssid=ssid, psk=Secret(psk)))
+        self.board.log_line("I", "wifi", f"credentials stored, joining '{ssid}'")
+        return b"", 0.0, self.network.start_join
 
     def _cmd_status(self, fields: dict[int, bytes]) -> tuple[bytes, float, None]:
-        return _encode_tlv(self._state_fields()), 0.0, None
+        return _encode_tlv(self.board.state_fields()), 0.0, None
 
     def _cmd_identify(self, fields: dict[int, bytes]) -> tuple[bytes, float, None]:
-        self._identify_until = time.monotonic() + self.config.identify_s
-        self._log("I", "ui", f"identify: LED blinking and beeping for {self.config.identify_s:g} s")
-        gen = self._power_gen
-        self._timers.call_later(
-            self.config.identify_s,
-            lambda: self._if_powered(gen, self._log, "I", "ui", "identify: done"),
+        self.board.identify_until = time.monotonic() + self.board.config.identify_s
+        self.board.log_line(
+            "I", "ui", f"identify: LED blinking and beeping for {self.board.config.identify_s:g} s"
+        )
+        gen = self.board.power_gen
+        self.board.timers.call_later(
+            self.board.config.identify_s,
+            lambda: self.board.if_powered(gen, self.board.log_line, "I", "ui", "identify: done"),
         )
         return b"", 0.0, None
 
     def _cmd_reboot(self, fields: dict[int, bytes]) -> tuple[bytes, float, Callable[[], None]]:
-        self._log("I", "sys", "reboot requested")
+        self.board.log_line("I", "sys", "reboot requested")
 
         def restart_soon() -> None:
-            gen = self._power_gen
-            self._timers.call_later(
-                REBOOT_RESTART_DELAY_S, lambda: self._if_powered(gen, self._restart, "SW_RESET")
+            gen = self.board.power_gen
+            self.board.timers.call_later(
+                REBOOT_RESTART_DELAY_S,
+                lambda: self.board.if_powered(gen, self.power.restart, "SW_RESET"),
             )
 
         return b"", 0.0, restart_soon
@@ -163,13 +172,17 @@ class CommandBoard(PoweredBoard):
         self, fields: dict[int, bytes]
     ) -> tuple[bytes, float, Callable[[], None]]:
         confirm = fields.get(Tag.CONFIRM)
-        if confirm is None or not hmac.compare_digest(confirm, self._flash.hw_id):
+        if confirm is None or not hmac.compare_digest(confirm, self.board.flash.hw_id):
             raise Reject(ErrorCode.BAD_VALUE, "CONFIRM must equal HW_ID")
-        self._store(Flash(hw_id=self._flash.hw_id))
-        self._staged = None
-        self._log("W", "prov", "factory reset: credential and Wi-Fi erased")
+        self.board.store(Flash(hw_id=self.board.flash.hw_id))
+        self.board.staged = None
+        self.board.log_line("W", "prov", "factory reset: credential and Wi-Fi erased")
         # Wi-Fi is forgotten (the network drops); an ethernet link stays up.
-        return b"", 0.0, self._start_join if self.config.wifi else self._update_wecom
+        return (
+            b"",
+            0.0,
+            self.network.start_join if self.board.config.wifi else self.network.update_wecom,
+        )
 
 
 def _require(fields: dict[int, bytes], tag: Tag, pattern: re.Pattern[bytes], text: str) -> bytes:

@@ -12,24 +12,22 @@ Threads: one worker thread runs the timed work (delayed responses, boot, Wi-Fi j
 optional second one polls the binding probe. Every touch of the board's state and every call of
 ``send`` happens under one lock, so ``feed()`` may be called from any reader thread.
 
-The board is built in layers, one concern each: ``board`` (state, output, flash writes),
-``network`` (Wi-Fi/ethernet and WeCom state, binding probe), ``power`` (boot, noise),
-``commands`` (the command handlers), and here the request pipeline (replay cache, faults,
-timing) and the public API. Configuration is in ``config``, the state file in ``flash``,
-fault bookkeeping in ``faults``.
+The board is composed of parts, one concern each: ``board.Board`` (the whole state in one place,
+UART output, flash writes), ``network.Network`` (Wi-Fi/ethernet and WeCom state, binding probe),
+``power.Power`` (boot, noise), ``commands.Commands`` (the command handlers), and here the request
+pipeline (replay cache, faults, timing) and the public API. Configuration is in ``config``, the
+state file in ``flash``, fault bookkeeping in ``faults``.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from installer_app.device.codec import Frame, FrameDecoder, MalformedPayload, encode_frame
+from installer_app.device.codec import Frame, MalformedPayload, encode_frame
 from installer_app.device.codec import encode_tlv as _encode_tlv
 from installer_app.device.protocol import (
     RESPONSE_BIT,
@@ -41,32 +39,28 @@ from installer_app.device.protocol import (
     Tag,
     WecomState,
 )
-from installer_app.secrets import Secret
 from installer_app.simulator.board import (
     ERROR_TEXT,
     MESSAGE_MAX,
+    Board,
     LastResponse,
     Reject,
     SendFn,
     cut_utf8,
 )
-from installer_app.simulator.commands import CommandBoard
+from installer_app.simulator.commands import Commands
 from installer_app.simulator.config import (
     SimulatorConfig,
     parse_command_name,
 )
-from installer_app.simulator.faults import Counters, Faults, corrupt
-from installer_app.simulator.flash import (
-    Flash,
-    FlashFile,
-    random_hw_id,
-)
-from installer_app.simulator.timers import Timers
+from installer_app.simulator.faults import corrupt
+from installer_app.simulator.network import Network
+from installer_app.simulator.power import Power
 
 log = logging.getLogger("installer_app.simulator")
 
 
-class DeviceSimulator(CommandBoard):
+class DeviceSimulator:
     """One simulated board. Construct it with its configuration, its flash file (None: RAM only)
     and where its UART output goes.
 
@@ -74,6 +68,8 @@ class DeviceSimulator(CommandBoard):
     WeCom state at once, without events. ``power_cycle()`` boots it as if just plugged in.
     ``on_unplug`` is called (from the worker thread, with the simulator's lock held, so it must not
     block) when ``unplug_on`` fires; servers close the port then.
+
+    The board's whole state is ``board.Board``; the parts that act on it are composed here.
     """
 
     def __init__(
@@ -85,113 +81,89 @@ class DeviceSimulator(CommandBoard):
         on_unplug: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
-        self._send_raw = send
-        self._on_unplug = on_unplug
-        self._lock = threading.RLock()
-        self._rng = random.Random(config.seed)
-        self._file = FlashFile(state_file)
-        flash = self._file.load()
-        if flash is None:
-            flash = Flash(hw_id=config.hw_id or random_hw_id())
-            self._file.save(flash)
-        elif config.hw_id is not None and config.hw_id != flash.hw_id:
-            flash.hw_id = config.hw_id  # an explicit HW_ID wins over the file's
-            self._file.save(flash)
-        self._flash = flash
-        self._staged: tuple[str, Secret] | None = None
-        self._net = NetState.DOWN
-        self._wecom = WecomState.IDLE
-        self._decoder = FrameDecoder()
-        self._rx: deque[Frame] = deque()
-        self._last: LastResponse | None = None
-        self._busy_until = 0.0
-        self._booting = False
-        self._boot_time = time.monotonic()
-        self._power_gen = 0  # bumped at each restart: work scheduled before it is dropped
-        self._net_gen = 0
-        self._wecom_gen = 0
-        self._identify_until = 0.0
-        self._closed = False
-        self.faults = Faults(
-            drop_next=config.drop_next,
-            corrupt_next=config.corrupt_next,
-            flash_fail_next=config.flash_fail_next,
-            busy_next=config.busy_next,
-            unplug_on=parse_command_name(config.unplug_on) if config.unplug_on else None,
-        )
-        self.counters = Counters()
-        self._timers = Timers(self._lock, name=f"sim-{self.hw_id_hex}")
-        with self._lock:
-            self._settle()
+        self._board = board = Board(config, state_file, send, on_unplug=on_unplug)
+        self._network = Network(board)
+        self._power = Power(board, self._network)
+        self._commands = Commands(board, self._network, self._power)
+        self.faults = board.faults  # what is still to come (``inject`` adds to it)
+        self.counters = board.counters
+        with board.lock:
+            self._network.settle()
             if config.noise:
-                self._schedule_noise()
+                self._power.schedule_noise()
         self._probe_stop = threading.Event()
         self._probe_thread: threading.Thread | None = None
         if config.binding_probe is not None:
             self._probe_thread = threading.Thread(
-                target=self._probe_loop, args=(config.binding_probe,), daemon=True
+                target=self._network.probe_loop,
+                args=(config.binding_probe, self._probe_stop),
+                daemon=True,
             )
             self._probe_thread.start()
 
     # ----------------------------------------------------------------- public API
     @property
     def hw_id(self) -> bytes:
-        return self._flash.hw_id
+        return self._board.flash.hw_id
+
+    @property
+    def hw_id_hex(self) -> str:
+        return self._board.hw_id_hex
 
     @property
     def state(self) -> DeviceState:
-        with self._lock:
-            return self._state()
+        with self._board.lock:
+            return self._board.state()
 
     @property
     def sn(self) -> str | None:
-        with self._lock:
-            return self._current_sn()
+        with self._board.lock:
+            return self._board.current_sn()
 
     @property
     def net_state(self) -> NetState:
-        with self._lock:
-            return self._net
+        with self._board.lock:
+            return self._board.net
 
     @property
     def wecom_state(self) -> WecomState:
-        with self._lock:
-            return self._wecom
+        with self._board.lock:
+            return self._board.wecom
 
     @property
     def corp_name(self) -> str | None:
-        with self._lock:
-            return self._flash.bound_corp if self._wecom == WecomState.BOUND else None
+        with self._board.lock:
+            return self._board.flash.bound_corp if self._board.wecom == WecomState.BOUND else None
 
     @property
     def wifi_ssid(self) -> str | None:
-        with self._lock:
-            return self._flash.ssid
+        with self._board.lock:
+            return self._board.flash.ssid
 
     @property
     def booting(self) -> bool:
-        with self._lock:
-            return self._booting
+        with self._board.lock:
+            return self._board.booting
 
     @property
     def identifying(self) -> bool:
-        return time.monotonic() < self._identify_until
+        return time.monotonic() < self._board.identify_until
 
     def feed(self, data: bytes) -> None:
         """Bytes from the host. Input is ignored while the board boots."""
-        with self._lock:
-            if self._closed or self._booting:
+        with self._board.lock:
+            if self._board.closed or self._board.booting:
                 return
-            frames = self._decoder.feed(data)
-            self._decoder.skipped.clear()  # a real UART drops what it cannot parse
+            frames = self._board.decoder.feed(data)
+            self._board.decoder.skipped.clear()  # a real UART drops what it cannot parse
             if frames:
-                self._rx.extend(frames)
-                self._timers.call_at(time.monotonic(), self._pump)
+                self._board.rx.extend(frames)
+                self._board.timers.call_at(time.monotonic(), self._pump)
 
     def set_binding(self, corp_name: str | None) -> None:
         """What WeCom's cloud says of this board: bound to ``corp_name``, or unbound (None)."""
-        with self._lock:
-            self._apply_binding(corp_name)
+        with self._board.lock:
+            self._network.apply_binding(corp_name)
 
     def inject(
         self,
@@ -203,7 +175,7 @@ class DeviceSimulator(CommandBoard):
         unplug_on: str | None = None,
     ) -> None:
         """Add faults to come, like the config's ``*_next`` options, on a running board."""
-        with self._lock:
+        with self._board.lock:
             self.faults.drop_next += drop_next
             self.faults.corrupt_next += corrupt_next
             self.faults.flash_fail_next += flash_fail_next
@@ -213,16 +185,16 @@ class DeviceSimulator(CommandBoard):
 
     def power_cycle(self) -> None:
         """Cut power and boot: RAM (staging, replay cache) is lost, flash is kept."""
-        with self._lock:
-            if not self._closed:
-                self._restart("POWERON")
+        with self._board.lock:
+            if not self._board.closed:
+                self._power.restart("POWERON")
 
     def close(self) -> None:
         """Stop the timers and the probe thread; the board sends nothing after this."""
-        with self._lock:
-            self._closed = True
+        with self._board.lock:
+            self._board.closed = True
         self._probe_stop.set()
-        self._timers.stop()
+        self._board.timers.stop()
         if self._probe_thread is not None and self._probe_thread is not threading.current_thread():
             self._probe_thread.join(timeout=5)
 
@@ -234,21 +206,21 @@ class DeviceSimulator(CommandBoard):
 
     # ----------------------------------------------------------------- request handling
     def _pump(self) -> None:
-        if self._closed or self._booting or not self._rx:
+        if self._board.closed or self._board.booting or not self._board.rx:
             return
         now = time.monotonic()
-        if now < self._busy_until:
-            self._timers.call_at(self._busy_until, self._pump)
+        if now < self._board.busy_until:
+            self._board.timers.call_at(self._board.busy_until, self._pump)
             return
-        frame = self._rx.popleft()
+        frame = self._board.rx.popleft()
         self._handle(frame, now)
-        if self._rx:
-            self._timers.call_at(max(now, self._busy_until), self._pump)
+        if self._board.rx:
+            self._board.timers.call_at(max(now, self._board.busy_until), self._pump)
 
     def _handle(self, frame: Frame, now: float) -> None:
         name = _command_name(frame.type)
         if self.faults.drop_next > 0 or (
-            self.config.drop_rate and self._rng.random() < self.config.drop_rate
+            self.config.drop_rate and self._board.rng.random() < self.config.drop_rate
         ):
             self.faults.drop_next = max(0, self.faults.drop_next - 1)
             self.counters.dropped += 1
@@ -260,7 +232,7 @@ class DeviceSimulator(CommandBoard):
             busy = self._error_frame(frame.seq, ErrorCode.BUSY, ERROR_TEXT[ErrorCode.BUSY])
             self._respond(busy, now, self.config.latency_s)  # not remembered
             return
-        last = self._last
+        last = self._board.last
         if last is not None and last.seq == frame.seq and last.type == frame.type:
             self.counters.replayed += 1
             log.debug("simulator replays %s seq %d", name, frame.seq)
@@ -277,7 +249,7 @@ class DeviceSimulator(CommandBoard):
         else:
             try:
                 fields = frame.fields()
-                payload, extra_delay, after = self._execute(command, fields)
+                payload, extra_delay, after = self._commands.execute(command, fields)
                 response = encode_frame(command | RESPONSE_BIT, frame.seq, payload)
                 self.counters.executed[command] += 1
             except MalformedPayload as exc:
@@ -287,31 +259,35 @@ class DeviceSimulator(CommandBoard):
             if self.faults.unplug_on == command:
                 # The port vanishes after the command ran and before its answer left.
                 self.faults.unplug_on = None
-                self._last = LastResponse(frame.seq, frame.type, response)
-                self._busy_until = now + self.config.latency_s + extra_delay
+                self._board.last = LastResponse(frame.seq, frame.type, response)
+                self._board.busy_until = now + self.config.latency_s + extra_delay
                 log.info("simulator: unplugging in the middle of %s", command.name)
-                if self._on_unplug is not None:
-                    self._on_unplug()
+                if self._board.on_unplug is not None:
+                    self._board.on_unplug()
                 return
-        self._last = LastResponse(frame.seq, frame.type, response)
+        self._board.last = LastResponse(frame.seq, frame.type, response)
         self._respond(response, now, self.config.latency_s + extra_delay)
         if after is not None:
-            gen = self._power_gen
-            self._timers.call_at(self._busy_until, lambda: self._if_powered(gen, after))
+            gen = self._board.power_gen
+            self._board.timers.call_at(
+                self._board.busy_until, lambda: self._board.if_powered(gen, after)
+            )
 
     def _respond(self, data: bytes, now: float, delay: float) -> None:
         if self.faults.corrupt_next > 0 or (
-            self.config.corrupt_rate and self._rng.random() < self.config.corrupt_rate
+            self.config.corrupt_rate and self._board.rng.random() < self.config.corrupt_rate
         ):
             self.faults.corrupt_next = max(0, self.faults.corrupt_next - 1)
             self.counters.corrupted += 1
-            data = corrupt(data, self._rng)
-        self._busy_until = now + delay
-        gen = self._power_gen
+            data = corrupt(data, self._board.rng)
+        self._board.busy_until = now + delay
+        gen = self._board.power_gen
         if delay <= 0:
-            self._send(data)
+            self._board.send(data)
         else:
-            self._timers.call_at(self._busy_until, lambda: self._if_powered(gen, self._send, data))
+            self._board.timers.call_at(
+                self._board.busy_until, lambda: self._board.if_powered(gen, self._board.send, data)
+            )
 
     def _error_frame(self, seq: int, code: ErrorCode, text: str) -> bytes:
         fields: list[tuple[int, bytes]] = [(Tag.ERROR_CODE, bytes([code]))]

@@ -8,127 +8,138 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import logging
+import threading
 import time
 
 from installer_app.device.protocol import DeviceState, EventCode, NetState, WecomState
-from installer_app.simulator.board import HEX64_RE, BoardCore, Reject, wpa_psk
+from installer_app.simulator.board import HEX64_RE, Board, Reject, wpa_psk
 from installer_app.simulator.config import BindingProbe
 
 log = logging.getLogger("installer_app.simulator")
 
 
-class NetworkBoard(BoardCore):
+class Network:
     """Network join and WeCom state steps, on the board's timers."""
 
-    def _settle(self) -> None:
-        """The steady state of a board that has been on for a while (no events)."""
-        if self._can_join():
-            self._net = NetState.ONLINE
-        if self._state() == DeviceState.PROVISIONED and self._net == NetState.ONLINE:
-            self._wecom = WecomState.BOUND if self._flash.bound_corp else WecomState.WAITING_BIND
+    def __init__(self, board: Board) -> None:
+        self.board = board
 
-    def _can_join(self) -> bool:
-        if not self.config.wifi:
+    def settle(self) -> None:
+        """The steady state of a board that has been on for a while (no events)."""
+        if self.can_join():
+            self.board.net = NetState.ONLINE
+        if self.board.state() == DeviceState.PROVISIONED and self.board.net == NetState.ONLINE:
+            self.board.wecom = (
+                WecomState.BOUND if self.board.flash.bound_corp else WecomState.WAITING_BIND
+            )
+
+    def can_join(self) -> bool:
+        if not self.board.config.wifi:
             return True  # ethernet
-        if self._flash.ssid is None:
+        if self.board.flash.ssid is None:
             return False
-        known = self.config.known_networks
+        known = self.board.config.known_networks
         if known is None:
             return True
-        if self._flash.ssid not in known:
+        if self.board.flash.ssid not in known:
             return False
-        given = self._flash.psk.reveal() if self._flash.psk else ""
-        expected = known[self._flash.ssid]
+        given = self.board.flash.psk.reveal() if self.board.flash.psk else ""
+        expected = known[self.board.flash.ssid]
         if len(given) == 64 and HEX64_RE.fullmatch(given):
-            return hmac.compare_digest(given.lower(), wpa_psk(expected, self._flash.ssid))
+            return hmac.compare_digest(given.lower(), wpa_psk(expected, self.board.flash.ssid))
         return hmac.compare_digest(given.encode(), expected.encode())
 
-    def _set_net(self, state: NetState) -> None:
-        if state != self._net:
-            self._net = state
-            self._event(EventCode.NET_CHANGED)
-        self._update_wecom()
+    def set_net(self, state: NetState) -> None:
+        if state != self.board.net:
+            self.board.net = state
+            self.board.event(EventCode.NET_CHANGED)
+        self.update_wecom()
 
-    def _start_join(self) -> None:
+    def start_join(self) -> None:
         """(Re)join the network in the background: DOWN now, LINK_UP half-way, then ONLINE."""
-        self._net_gen += 1
-        gen, power = self._net_gen, self._power_gen
-        self._set_net(NetState.DOWN)
-        if not self.config.wifi:
-            self._log("I", "eth", "link negotiation")
-        elif self._flash.ssid is None:
+        self.board.net_gen += 1
+        gen, power = self.board.net_gen, self.board.power_gen
+        self.set_net(NetState.DOWN)
+        if not self.board.config.wifi:
+            self.board.log_line("I", "eth", "link negotiation")
+        elif self.board.flash.ssid is None:
             return
-        join = self.config.wifi_join_s
+        join = self.board.config.wifi_join_s
 
         def step(state: NetState) -> None:
-            if gen != self._net_gen or power != self._power_gen or self._closed:
+            if gen != self.board.net_gen or power != self.board.power_gen or self.board.closed:
                 return
-            if state == NetState.LINK_UP and not self._can_join():
-                self._log(
-                    "W", "wifi", f"cannot join '{self._flash.ssid}': auth failed or not found"
+            if state == NetState.LINK_UP and not self.can_join():
+                self.board.log_line(
+                    "W", "wifi", f"cannot join '{self.board.flash.ssid}': auth failed or not found"
                 )
                 return
-            self._log("I", "net", "link up" if state == NetState.LINK_UP else "online")
-            self._set_net(state)
+            self.board.log_line("I", "net", "link up" if state == NetState.LINK_UP else "online")
+            self.set_net(state)
 
-        self._timers.call_later(join / 2, lambda: step(NetState.LINK_UP))
-        self._timers.call_later(join, lambda: step(NetState.ONLINE))
+        self.board.timers.call_later(join / 2, lambda: step(NetState.LINK_UP))
+        self.board.timers.call_later(join, lambda: step(NetState.ONLINE))
 
-    def _set_wecom(self, state: WecomState) -> None:
-        if state != self._wecom:
-            self._wecom = state
-            self._log("I", "wecom", f"state {state.name}")
-            self._event(EventCode.WECOM_CHANGED)
+    def set_wecom(self, state: WecomState) -> None:
+        if state != self.board.wecom:
+            self.board.wecom = state
+            self.board.log_line("I", "wecom", f"state {state.name}")
+            self.board.event(EventCode.WECOM_CHANGED)
 
-    def _update_wecom(self) -> None:
+    def update_wecom(self) -> None:
         """Move WECOM_STATE towards what the board's state and network allow."""
-        if self._state() != DeviceState.PROVISIONED or self._net != NetState.ONLINE:
-            self._wecom_gen += 1
-            self._set_wecom(WecomState.IDLE)
+        if self.board.state() != DeviceState.PROVISIONED or self.board.net != NetState.ONLINE:
+            self.board.wecom_gen += 1
+            self.set_wecom(WecomState.IDLE)
             return
-        if self._wecom == WecomState.IDLE:
-            self._wecom_gen += 1
-            gen = self._wecom_gen
-            self._timers.call_at(
-                max(time.monotonic(), self._busy_until) + self.config.wecom_step_s,
+        if self.board.wecom == WecomState.IDLE:
+            self.board.wecom_gen += 1
+            gen = self.board.wecom_gen
+            self.board.timers.call_at(
+                max(time.monotonic(), self.board.busy_until) + self.board.config.wecom_step_s,
                 lambda: self._wecom_step(gen),
             )
 
     def _wecom_step(self, gen: int) -> None:
-        if gen != self._wecom_gen or self._closed or self._booting:
+        if gen != self.board.wecom_gen or self.board.closed or self.board.booting:
             return
-        if self._wecom == WecomState.IDLE:
-            self._set_wecom(WecomState.REGISTERED)
-            self._timers.call_later(self.config.wecom_step_s, lambda: self._wecom_step(gen))
-        elif self._wecom == WecomState.REGISTERED:
-            self._set_wecom(
-                WecomState.BOUND if self._flash.bound_corp is not None else WecomState.WAITING_BIND
+        if self.board.wecom == WecomState.IDLE:
+            self.set_wecom(WecomState.REGISTERED)
+            self.board.timers.call_later(
+                self.board.config.wecom_step_s, lambda: self._wecom_step(gen)
+            )
+        elif self.board.wecom == WecomState.REGISTERED:
+            self.set_wecom(
+                WecomState.BOUND
+                if self.board.flash.bound_corp is not None
+                else WecomState.WAITING_BIND
             )
 
-    def _apply_binding(self, corp_name: str | None) -> None:
-        changed = corp_name != self._flash.bound_corp
+    def apply_binding(self, corp_name: str | None) -> None:
+        changed = corp_name != self.board.flash.bound_corp
         if changed:
             try:
-                self._store(dataclasses.replace(self._flash, bound_corp=corp_name))
+                self.board.store(dataclasses.replace(self.board.flash, bound_corp=corp_name))
             except Reject:
-                self._flash.bound_corp = corp_name  # a cache: keep it in RAM at least
-        if self._wecom not in (WecomState.WAITING_BIND, WecomState.BOUND):
+                self.board.flash.bound_corp = corp_name  # a cache: keep it in RAM at least
+        if self.board.wecom not in (WecomState.WAITING_BIND, WecomState.BOUND):
             return  # the REGISTERED step picks it up
         target = WecomState.BOUND if corp_name is not None else WecomState.WAITING_BIND
-        if target != self._wecom:
-            self._set_wecom(target)
+        if target != self.board.wecom:
+            self.set_wecom(target)
         elif changed and target == WecomState.BOUND:
-            self._event(EventCode.WECOM_CHANGED)  # bound to another enterprise
+            self.board.event(EventCode.WECOM_CHANGED)  # bound to another enterprise
 
-    def _probe_loop(self, probe: BindingProbe) -> None:
-        while not self._probe_stop.wait(self.config.probe_interval_s):
-            with self._lock:
+    def probe_loop(self, probe: BindingProbe, stop: threading.Event) -> None:
+        """The binding probe's thread: ask the cloud about the SN until ``stop`` is set."""
+        while not stop.wait(self.board.config.probe_interval_s):
+            with self.board.lock:
                 ready = (
-                    not self._booting
-                    and self._state() == DeviceState.PROVISIONED
-                    and self._net == NetState.ONLINE
+                    not self.board.booting
+                    and self.board.state() == DeviceState.PROVISIONED
+                    and self.board.net == NetState.ONLINE
                 )
-                sn = self._flash.sn if ready else None
+                sn = self.board.flash.sn if ready else None
             if sn is None:
                 continue
             try:
@@ -136,6 +147,6 @@ class NetworkBoard(BoardCore):
             except Exception:
                 log.exception("binding probe failed")
                 continue
-            with self._lock:
-                if not self._closed and self._flash.sn == sn:
-                    self._apply_binding(corp)
+            with self.board.lock:
+                if not self.board.closed and self.board.flash.sn == sn:
+                    self.apply_binding(corp)

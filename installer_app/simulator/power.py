@@ -9,66 +9,74 @@ import logging
 import time
 
 from installer_app.device.protocol import EventCode, NetState, WecomState
+from installer_app.simulator.board import Board
 from installer_app.simulator.faults import noise_line
-from installer_app.simulator.network import NetworkBoard
+from installer_app.simulator.network import Network
 
 log = logging.getLogger("installer_app.simulator")
 
 
-class PoweredBoard(NetworkBoard):
+class Power:
     """Boot and noise."""
 
-    def _restart(self, reason: str) -> None:
-        self._power_gen += 1
-        gen = self._power_gen
-        self._booting = True
-        self._boot_time = time.monotonic()
-        self._rx.clear()
-        self._decoder.reset()
-        self._staged = None
-        self._last = None
-        self._busy_until = 0.0
-        self._identify_until = 0.0
-        self._net_gen += 1
-        self._wecom_gen += 1
-        self._net, self._wecom = NetState.DOWN, WecomState.IDLE  # no events: the board is off
+    def __init__(self, board: Board, network: Network) -> None:
+        self.board = board
+        self.network = network
+
+    def restart(self, reason: str) -> None:
+        """Power-on or REBOOT: RAM is lost, the boot log runs, input is ignored until ready."""
+        self.board.power_gen += 1
+        gen = self.board.power_gen
+        self.board.booting = True
+        self.board.boot_time = time.monotonic()
+        self.board.rx.clear()
+        self.board.decoder.reset()
+        self.board.staged = None
+        self.board.last = None
+        self.board.busy_until = 0.0
+        self.board.identify_until = 0.0
+        self.board.net_gen += 1
+        self.board.wecom_gen += 1
+        # No events: the board is off.
+        self.board.net = NetState.DOWN
+        self.board.wecom = WecomState.IDLE
         log.debug("simulator restarts (%s)", reason)
-        state = self._state()
+        state = self.board.state()
         lines = [
             # A ROM prints at another baud rate first: garbage to the host, A5 included.
             b"\x00\xff\xa5\x13\x8c\r\n",
             b"ESP-ROM:esp32s3-20210327\r\n",
             f"rst:0x1 ({reason}),boot:0x8 (SPI_FAST_FLASH_BOOT)\r\n".encode(),
-            f"I (31) boot: {self.config.model_id} bootloader\r\n".encode(),
-            f"I (118) app: {self.config.model_id} fw {self.config.fw_version} "
-            f"hw {self.hw_id_hex}\r\n".encode(),
+            f"I (31) boot: {self.board.config.model_id} bootloader\r\n".encode(),
+            f"I (118) app: {self.board.config.model_id} fw {self.board.config.fw_version} "
+            f"hw {self.board.hw_id_hex}\r\n".encode(),
             f"I (152) prov: state {state.name}".encode()
-            + (f" sn={self._flash.sn}".encode() if self._flash.sn else b"")
+            + (f" sn={self.board.flash.sn}".encode() if self.board.flash.sn else b"")
             + b"\r\n",
         ]
-        boot = self.config.boot_s
+        boot = self.board.config.boot_s
         for i, line in enumerate(lines):
-            self._timers.call_later(
+            self.board.timers.call_later(
                 boot * i / (len(lines) + 1),
-                functools.partial(self._if_powered, gen, self._send, line),
+                functools.partial(self.board.if_powered, gen, self.board.send, line),
             )
-        self._timers.call_later(boot, lambda: self._if_powered(gen, self._boot_done))
+        self.board.timers.call_later(boot, lambda: self.board.if_powered(gen, self._boot_done))
 
     def _boot_done(self) -> None:
-        self._booting = False
-        self._decoder.reset()
-        self._log("I", "main", "ready")
-        self._event(EventCode.BOOTED)
-        if not self.config.wifi or self._flash.ssid is not None:
-            self._start_join()
+        self.board.booting = False
+        self.board.decoder.reset()
+        self.board.log_line("I", "main", "ready")
+        self.board.event(EventCode.BOOTED)
+        if not self.board.config.wifi or self.board.flash.ssid is not None:
+            self.network.start_join()
 
-    def _schedule_noise(self) -> None:
-        delay = self._rng.expovariate(1.0 / self.config.noise_interval_s)
-        self._timers.call_later(delay, self._noise)
+    def schedule_noise(self) -> None:
+        delay = self.board.rng.expovariate(1.0 / self.board.config.noise_interval_s)
+        self.board.timers.call_later(delay, self._noise)
 
     def _noise(self) -> None:
-        if self._closed:
+        if self.board.closed:
             return
-        line = noise_line(self._rng, self._ms())
-        self._send(line)
-        self._schedule_noise()
+        line = noise_line(self.board.rng, self.board.ms())
+        self.board.send(line)
+        self.schedule_noise()
