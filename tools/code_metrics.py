@@ -40,34 +40,16 @@ def _is_import_module_call(node: ast.AST) -> bool:
 
 
 def lazy_imports(tree: ast.Module) -> int:
-    count = 0
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for inner in node.body:
-                for sub in ast.walk(inner):
-                    # Nested defs are walked on their own; count each statement once.
-                    if isinstance(sub, (ast.Import, ast.ImportFrom)) and _owner(tree, sub) is node:
-                        count += 1
-        if _is_import_module_call(node):
-            count += 1
-    return count
+    """Import statements inside a function body, plus every ``import_module(...)`` call."""
 
+    def count(node: ast.AST, in_function: bool) -> int:
+        here = 1 if _is_import_module_call(node) else 0
+        if in_function and isinstance(node, (ast.Import, ast.ImportFrom)):
+            here += 1
+        inner = in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        return here + sum(count(child, inner) for child in ast.iter_child_nodes(node))
 
-def _owner(tree: ast.Module, target: ast.AST) -> ast.AST | None:
-    """The innermost function that contains ``target``."""
-    found: ast.AST | None = None
-
-    def visit(node: ast.AST, current: ast.AST | None) -> None:
-        nonlocal found
-        if node is target:
-            found = current
-            return
-        for child in ast.iter_child_nodes(node):
-            inner = node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else current
-            visit(child, inner)
-
-    visit(tree, None)
-    return found
+    return count(tree, False)
 
 
 def function_lengths(path: Path, tree: ast.Module) -> list[FunctionLength]:
