@@ -78,6 +78,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "installer_app.demo",
             "installer_app.launch",
             "installer_app.selftest",
+            "installer_app.server",  # the team server: a process of its own, like the CLI
         ),
     ),
     ("ui", ("ui",)),
