@@ -76,7 +76,7 @@ class NotBound(ProviderError):
     """600004: no enterprise has bound the device yet (a binding watch keeps polling)."""
 
 
-class UnknownSn(ProviderError):
+class BadSn(ProviderError):
     """600001 (and the partner's 404): the SN is malformed or unknown."""
 
 
@@ -179,7 +179,7 @@ WECOM_ERRORS: Mapping[int, ErrcodeRow] = {
             "The SN source is wrong: check the SN prefix in settings or the inventory file "
             "(SNs are 1 to 128 letters and digits).",
         ),
-        raises=UnknownSn,
+        raises=BadSn,
     ),
     600002: ErrcodeRow(
         QT_TRANSLATE_NOOP(
@@ -263,7 +263,7 @@ PARTNER_ERRORS: Mapping[int, ErrcodeRow] = {
         QT_TRANSLATE_NOOP(
             "provider", "Register the device with the partner service first, or check the SN."
         ),
-        raises=UnknownSn,
+        raises=BadSn,
     ),
 }
 
@@ -316,10 +316,10 @@ def partner_error(
     return _from_row(row, errcode, retry_after_s)
 
 
-def bad_sn() -> UnknownSn:
+def bad_sn() -> BadSn:
     """An SN that breaks spec A2's rule, refused before it goes on the wire."""
     error = wecom_error(600001)
-    assert isinstance(error, UnknownSn)
+    assert isinstance(error, BadSn)
     return error
 
 

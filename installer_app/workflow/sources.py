@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from installer_app.provider.errors import SnAlreadyRegistered, UnknownSn
+from installer_app.provider.errors import BadSn, SnAlreadyRegistered
 from installer_app.provider.http import CallScope
 from installer_app.provider.partner import PartnerClient
 from installer_app.provider.wecom import WecomClient
@@ -146,8 +146,8 @@ class RegisterSource(_StoreBackedSource):
         if binding:
             self._store.finish_registration(sn)
             raise RegistrationConflict(sn, "?")
-        # UnknownSn: WeCom never registered it (the crash came before add_device reached WeCom).
-        with contextlib.suppress(UnknownSn):
+        # BadSn: WeCom never registered it (the crash came before add_device reached WeCom).
+        with contextlib.suppress(BadSn):
             wecom.del_device(sn)
         self._store.finish_registration(sn)
 
@@ -155,7 +155,7 @@ class RegisterSource(_StoreBackedSource):
 def _probe_binding(wecom: WecomClient, sn: str) -> bool:
     try:
         return wecom.get_device_auth_info(sn) is not None
-    except UnknownSn:
+    except BadSn:
         return False
 
 

@@ -58,7 +58,7 @@ def test_binding_and_installation(emulator: ProviderEmulator) -> None:
 
 
 def test_unknown_sn(emulator: ProviderEmulator) -> None:
-    with client(emulator) as partner, raises_errcode(600001, e.UnknownSn):
+    with client(emulator) as partner, raises_errcode(600001, e.BadSn):
         partner.get_device("NOSUCHSN1")
 
 

@@ -63,7 +63,7 @@ def test_no_secret_in_debug_logs_or_errors(
         secrets.append(wecom.get_provider_token().reveal())
         expect(e.SnAlreadyRegistered, lambda: wecom.add_device("WX-ATT-200", "LOGSN0001"))
         expect(e.ProviderError, lambda: wecom.add_device("NOPE", "LOGSN0002"))
-        expect(e.UnknownSn, lambda: wecom.get_device_auth_info("LOGSN9999"))
+        expect(e.BadSn, lambda: wecom.get_device_auth_info("LOGSN9999"))
         emulator.inject("*", errcode=99123, count=1)
         expect(e.ProviderError, lambda: wecom.del_device("LOGSN0001"))
         emulator.bind("LOGSN0001")
@@ -76,7 +76,7 @@ def test_no_secret_in_debug_logs_or_errors(
         partner.get_installation(DEFAULT_CORPID)
         emulator.inject("*", http_status=429, retry_after=0.01, count=1)
         partner.get_installation(DEFAULT_CORPID)
-        expect(e.UnknownSn, lambda: partner.get_device("LOGSN9999"))
+        expect(e.BadSn, lambda: partner.get_device("LOGSN9999"))
 
         # QR codes of this device
         static_qr_url(device.qr_code, device.secret_no)

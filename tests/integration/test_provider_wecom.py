@@ -101,12 +101,12 @@ def test_model_not_found(emulator: ProviderEmulator) -> None:
 
 def test_bad_sn(emulator: ProviderEmulator) -> None:
     with client(emulator) as wecom:
-        with raises_errcode(600001, e.UnknownSn):
+        with raises_errcode(600001, e.BadSn):
             wecom.get_device_auth_info("NEVERREGISTERED")  # the emulator's 600001
-        with raises_errcode(600001, e.UnknownSn):
+        with raises_errcode(600001, e.BadSn):
             wecom.add_device("WX-ATT-200", "bad-sn!")  # refused before the wire
         emulator.inject(ADD, errcode=600001)
-        with raises_errcode(600001, e.UnknownSn):
+        with raises_errcode(600001, e.BadSn):
             wecom.add_device("WX-ATT-200", "GOODSN1")
 
 

@@ -258,4 +258,4 @@ def test_fatal_error_ends_the_watch(emulator: ProviderEmulator) -> None:
 
 def test_unknown_sn_ends_the_watch(emulator: ProviderEmulator, wecom: WecomClient) -> None:
     watch = Watch(sn="NEVERSEEN01", check_binding=wecom.get_device_auth_info, check_install=None)
-    assert isinstance(watch.finish().error, e.UnknownSn)
+    assert isinstance(watch.finish().error, e.BadSn)

@@ -18,7 +18,7 @@ from installer_app.provider import errors as e
         (42001, e.TokenInvalid, True),
         (45009, e.ProviderError, True),
         (45033, e.ProviderError, True),
-        (600001, e.UnknownSn, False),
+        (600001, e.BadSn, False),
         (600002, e.ProviderError, False),
         (600021, e.SnAlreadyRegistered, False),
         (600036, e.SnAlreadyRegistered, False),
@@ -94,7 +94,7 @@ def test_retry_kinds_drive_the_transport() -> None:
 
 
 def test_partner_errors() -> None:
-    assert isinstance(e.partner_error(600001), e.UnknownSn)
+    assert isinstance(e.partner_error(600001), e.BadSn)
     assert "partner service does not know" in str(e.partner_error(600001))
     assert "installer token" in str(e.partner_error(401))
     assert e.partner_error(401).exit_code == ExitCode.PROVIDER
@@ -111,4 +111,4 @@ def test_short_reasons_for_stuck_lines() -> None:
 
 def test_bad_sn_before_the_wire_is_the_600001_row() -> None:
     error = e.bad_sn()
-    assert isinstance(error, e.UnknownSn) and error.errcode == 600001
+    assert isinstance(error, e.BadSn) and error.errcode == 600001

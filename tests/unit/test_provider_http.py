@@ -157,7 +157,7 @@ def test_transient_failure_then_success(sleeps: list[float]) -> None:
     [
         (40001, e.ProviderError),
         (40013, e.ProviderError),
-        (600001, e.UnknownSn),
+        (600001, e.BadSn),
         (600002, e.ProviderError),
         (600021, e.SnAlreadyRegistered),
         (600036, e.SnAlreadyRegistered),
@@ -240,7 +240,7 @@ def test_bad_sn_is_refused_before_the_wire(sleeps: list[float]) -> None:
     server = Server([])
     with wecom(server, sleeps) as client:
         for sn in ("", "SN 1", "SN/../x", "x" * 129, "序列号"):
-            with raises_errcode(600001, e.UnknownSn):
+            with raises_errcode(600001, e.BadSn):
                 client.get_device_auth_info(sn)
     assert server.requests == []
 
