@@ -92,19 +92,25 @@ _Wake = _Answer | _DeviceBound
 class _PollWorker:
     """The board's one thread for provider requests, one at a time, answers into ``inbox``.
 
-    Not joined: a watch that ends (cancel, timeout) while a request is out drops its answer, and
-    the daemon thread ends once that request does (bounded by the client's timeouts)."""
+    ``close`` joins it when it is idle (a watch that ended on an answer). A watch that ends
+    (cancel, timeout) while a request is out does not wait for it: the answer is dropped and the
+    daemon thread ends once that request does (bounded by the client's timeouts)."""
 
     def __init__(self, sn: str, inbox: queue.Queue[_Wake]) -> None:
         self._jobs: queue.Queue[Callable[[], object] | None] = queue.Queue()
         self._inbox = inbox
-        threading.Thread(target=self._serve, name=f"binding-poll-{sn}", daemon=True).start()
+        self._busy = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=f"binding-poll-{sn}", daemon=True)
+        self._thread.start()
 
     def ask(self, call: Callable[[], object]) -> None:
+        self._busy.set()
         self._jobs.put(call)
 
     def close(self) -> None:
         self._jobs.put(None)
+        if not self._busy.is_set():
+            self._thread.join()
 
     def _serve(self) -> None:
         while (call := self._jobs.get()) is not None:
@@ -112,6 +118,7 @@ class _PollWorker:
                 answer = _Answer(value=call())
             except BaseException as exc:  # noqa: BLE001 - handed to the loop's thread
                 answer = _Answer(error=exc)
+            self._busy.clear()
             self._inbox.put(answer)
 
 
@@ -151,6 +158,7 @@ class BindingWatcher:
         self._corpid: str | None = None
         self._corp_name: str | None = None
         self._device_said_bound = False
+        self._failures = 0  # transient failures in a row
 
     # -- from other threads ------------------------------------------------------------------
 
@@ -176,7 +184,6 @@ class BindingWatcher:
     def _loop(self, worker: _PollWorker) -> WatchResult:
         next_poll_at = self._start
         in_flight = False
-        failures = 0
         while True:
             if self._cancel.is_set():
                 return self._result(cancelled=True)
@@ -190,43 +197,61 @@ class BindingWatcher:
 
             wake = self._wait(until_poll=None if in_flight else next_poll_at - self._clock())
             if isinstance(wake, _DeviceBound):
-                if not self._device_said_bound and self._corpid is None:
-                    self._device_said_bound = True
-                    self._corp_name = wake.corp_name
-                    self._emit("bound", corp_name=wake.corp_name, via="device")
+                if self._device_reports_bound(wake.corp_name):
                     next_poll_at = self._clock()  # the provider fills in the corpid right away
-                continue
-            if wake is None:
-                continue
-            in_flight = False
-            error = wake.error
-            if isinstance(error, ProviderError) and error.transient:
-                failures += 1
-                delay = self._backoff(error, failures)
-                self._emit("stuck", reason=retry_message(error.reason, delay), retry_in_s=delay)
-                next_poll_at = self._clock() + delay
-                continue
-            if isinstance(error, InstallerError) and not isinstance(error, NotBound):
-                log.info("watch %s ended: %s", self.sn, error.message.english())
-                return self._result(error=error)
-            if error is not None and not isinstance(error, NotBound):
-                raise error
-            if failures:
-                failures = 0
-                self._emit("waiting", corpid=self._corpid, corp_name=self._corp_name)
-            if self._corpid is None and isinstance(wake.value, CorpBinding):
-                self._corpid, self._corp_name = wake.value.corpid, wake.value.corp_name
-                self._emit("bound", corpid=self._corpid, corp_name=self._corp_name, via="provider")
-                if self._check_install is None:
-                    self._emit("not_checkable", corpid=self._corpid, corp_name=self._corp_name)
-                    return self._result(app_installed=None)
-                next_poll_at = self._clock()
-            elif isinstance(wake.value, Installation) and wake.value.installed:
-                agentid = wake.value.agentid
-                self._emit(
-                    "app_installed", corpid=self._corpid, corp_name=self._corp_name, agentid=agentid
-                )
-                return self._result(app_installed=True, agentid=agentid)
+            elif isinstance(wake, _Answer):
+                in_flight = False
+                outcome = self._on_answer(wake)
+                if isinstance(outcome, WatchResult):
+                    return outcome
+                if outcome is not None:
+                    next_poll_at = self._clock() + outcome
+
+    def _device_reports_bound(self, corp_name: str | None) -> bool:
+        """Announce the device's own BOUND once, as a hint, while the provider has not said so."""
+        if self._device_said_bound or self._corpid is not None:
+            return False
+        self._device_said_bound = True
+        self._corp_name = corp_name
+        self._emit("bound", corp_name=corp_name, via="device")
+        return True
+
+    def _on_answer(self, answer: _Answer) -> WatchResult | float | None:
+        """Take a poll's answer: the end of the watch, the seconds until the next poll when it
+        is not the usual interval (0: at once, or a backoff), or None."""
+        error = answer.error
+        if isinstance(error, ProviderError) and error.transient:
+            self._failures += 1
+            delay = self._backoff(error)
+            self._emit("stuck", reason=retry_message(error.reason, delay), retry_in_s=delay)
+            return delay
+        if isinstance(error, NotBound):
+            error = None  # "not bound yet" is an answer, not a failure
+        if isinstance(error, InstallerError):
+            log.info("watch %s ended: %s", self.sn, error.message.english())
+            return self._result(error=error)
+        if error is not None:
+            raise error  # a bug: not the provider's doing
+        if self._failures:
+            self._failures = 0
+            self._emit("waiting", corpid=self._corpid, corp_name=self._corp_name)
+        value = answer.value
+        if self._corpid is None and isinstance(value, CorpBinding):
+            self._corpid, self._corp_name = value.corpid, value.corp_name
+            self._emit("bound", corpid=self._corpid, corp_name=self._corp_name, via="provider")
+            if self._check_install is None:
+                self._emit("not_checkable", corpid=self._corpid, corp_name=self._corp_name)
+                return self._result(app_installed=None)
+            return 0.0
+        if isinstance(value, Installation) and value.installed:
+            self._emit(
+                "app_installed",
+                corpid=self._corpid,
+                corp_name=self._corp_name,
+                agentid=value.agentid,
+            )
+            return self._result(app_installed=True, agentid=value.agentid)
+        return None
 
     def _poll_call(self) -> Callable[[], object]:
         """The next question: bound yet? (until a corpid is known), then: app installed?"""
@@ -238,11 +263,12 @@ class BindingWatcher:
         assert check_install is not None
         return lambda: check_install(corpid)
 
-    def _backoff(self, error: ProviderError, failures: int) -> float:
+    def _backoff(self, error: ProviderError) -> float:
+        """The server's Retry-After, else a doubling backoff; never below the poll interval."""
         if error.retry_after_s is not None:
             backoff = error.retry_after_s
         else:
-            backoff = self._retry.backoff(failures - 1, self._rng)
+            backoff = self._retry.backoff(self._failures - 1, self._rng)
         return max(self._interval, min(backoff, self._retry.max_retry_after_s))
 
     def _wait(self, until_poll: float | None) -> _Wake | None:
