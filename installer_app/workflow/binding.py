@@ -15,14 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider import qr
 from installer_app.provider.partner import Installation
 from installer_app.provider.wecom import CorpBinding
 from installer_app.store.db import DeviceRecord, Source, Stage
 from installer_app.workflow.emitter import DeviceState, Emitter
-from installer_app.workflow.errors import BindingTimedOut, Cancelled, WorkflowError
+from installer_app.workflow.errors import BindingTimedOut, Cancelled, NoQrCode
 from installer_app.workflow.events import Outcome, Step
 from installer_app.workflow.sources import Credential
 from installer_app.workflow.watch import BindingWatcher, WatchEvent, WatchResult
@@ -49,21 +48,6 @@ class BindingOutcome:
     corpid: str | None
     corp_name: str | None
     app_installed: bool | None  # None: not checkable
-
-
-class NoQrCode(WorkflowError):
-    exit_code = ExitCode.PROVIDER
-
-    def __init__(self, sn: str) -> None:
-        super().__init__(
-            Message(
-                QT_TRANSLATE_NOOP(
-                    "workflow", "The partner service gave no binding QR code for {sn}."
-                ),
-                sn=sn,
-            ),
-            Message(QT_TRANSLATE_NOOP("workflow", "Ask the partner service's operator.")),
-        )
 
 
 class BindingPhase:
