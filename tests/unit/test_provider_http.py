@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from installer_app.i18n import Message
 from installer_app.provider import errors as e
 from installer_app.provider.http import (
     DEFAULT_RETRY,
+    CallScope,
     HttpOptions,
     RetryPolicy,
     parse_retry_after,
@@ -291,6 +293,43 @@ def test_default_wait_wakes_on_cancel() -> None:
     )
     with client, pytest.raises(e.ProviderCancelled):
         client.get_device_auth_info("SN1")
+
+
+def test_a_scoped_view_ends_its_wait_on_its_callers_cancel_and_reports_to_it() -> None:
+    # One client shared by two boards: board A's cancel ends A's retry wait, not B's, and A's
+    # retries are reported to A (and to the client's own hook) only.
+    server = Server([err(45009), err(45009), BOUND])
+    own: list[float] = []
+    client = WecomClient(
+        "https://qyapi.example",
+        "wwprovider",
+        Secret(SECRET),
+        HttpOptions(
+            retry=RetryPolicy(base_s=30),
+            on_retry=lambda reason, delay: own.append(delay),
+            transport=httpx.MockTransport(server),
+        ),
+    )
+    cancel_a, cancel_b = threading.Event(), threading.Event()
+    heard_a: list[str] = []
+
+    def on_retry_a(reason: Message, delay: float) -> None:
+        heard_a.append(reason.english())
+        cancel_a.set()
+
+    with client:
+        board_a = client.scoped(CallScope(cancel_a, on_retry_a))
+        board_b = client.scoped(CallScope(cancel_b))
+        started = time.monotonic()
+        with pytest.raises(e.ProviderCancelled):
+            board_a.get_device_auth_info("SN1")
+        assert time.monotonic() - started < 5  # not the 30-60 s backoff
+        assert heard_a == ["rate limited"] and len(own) == 1
+        assert not cancel_b.is_set() and not board_b._http._cancelled()
+        # A view without retries (the binding watch's) raises the rate limit at once.
+        with raises_errcode(45009):
+            client.with_retry(RetryPolicy.no_retries()).get_device_auth_info("SN1")
+        assert len(own) == 1
 
 
 # -- partner -------------------------------------------------------------------------------------
