@@ -32,7 +32,7 @@ WAIT = 30.0  # generous: several agents share two cores
 class Watch:
     """A watcher running on its own thread, its events in a queue."""
 
-    def __init__(self, before_start: Any = None, **kw: Any) -> None:
+    def __init__(self, **kw: Any) -> None:
         self.events: queue.Queue[WatchEvent] = queue.Queue()
         self.seen: list[WatchEvent] = []
         kw.setdefault("poll_interval_s", 0.05)
@@ -40,8 +40,6 @@ class Watch:
         kw.setdefault("retry", FAST)
         self.watcher = BindingWatcher(on_event=self.events.put, **kw)
         self.result: WatchResult | None = None
-        if before_start is not None:
-            before_start(self.watcher)
         self.thread = threading.Thread(target=self._run)
         self.thread.start()
 
