@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from installer_app.device.protocol import WecomState
 from installer_app.provider.emulator import ProviderEmulator
-from installer_app.provider.watcher import BindingWatcher, WatchEvent
 from installer_app.provider.wecom import CorpBinding, WecomClient
 from installer_app.secrets import Secret
+from installer_app.workflow.watch import BindingWatcher, WatchEvent
 
 CORPID = "wwemulator0000001"
 SECRET = "emulator-provider-secret"

@@ -1,14 +1,17 @@
 """Errors of the device link, each with a message and a hint a person can act on.
 
-``DeviceErrorResponse`` and its subclasses are the device's own ERROR answers (one class per
-ERROR code); the rest are about the port and the link (``serial_port.from_open_error`` and
-``from_io_error`` turn what pyserial and the OS raise into these). A device's MESSAGE field is
+``DeviceErrorResponse`` is the device's own ERROR answer, its message and hint from one table
+(``REFUSALS``, one row per ERROR_CODE; a subclass only where the flow catches the code); the rest
+are about the port and the link (``serial_port.from_open_error`` and ``from_io_error`` turn what
+pyserial and the OS raise into these, naming the port). A device's MESSAGE field is
 untrusted text: it is cleaned (printable, bounded) before it reaches a person.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from installer_app.device.protocol import Command, ErrorCode
 from installer_app.errors import ExitCode, InstallerError
@@ -21,7 +24,7 @@ class DeviceError(InstallerError):
     exit_code = ExitCode.DEVICE
 
 
-class BadResponse(DeviceError):
+class MalformedResponse(DeviceError):
     """A response whose fields are missing or of the wrong shape (a firmware fault)."""
 
     def __init__(self, command: str, problem: str) -> None:
@@ -63,18 +66,18 @@ def command_name(command: int) -> str:
 
 class DeviceErrorResponse(DeviceError):
     """The device answered ERROR (type FF). ``code`` is the ERROR_CODE; ``device_message`` the
-    device's optional MESSAGE, cleaned of control characters (it is untrusted text)."""
+    device's optional MESSAGE, cleaned of control characters (it is untrusted text). Build it with
+    ``error_response``: the message and hint come from ``REFUSALS``."""
 
-    code: int = 0
-    _what: Source = QT_TRANSLATE_NOOP("device", "the device reported error {code}")
-    _hint: Source | None = None
-
-    def __init__(self, command: str, code: int | None = None, device_message: str = "") -> None:
-        if code is not None:
-            self.code = code
+    def __init__(self, command: str, code: int, device_message: str = "") -> None:
+        self.code = code
         self.command = command
         self.device_message = clean_device_text(device_message)
-        what = Message(self._what, code=f"0x{self.code:02X}")
+        row = REFUSALS.get(code)
+        what = Message(
+            row.what if row else QT_TRANSLATE_NOOP("device", "the device reported error {code}"),
+            code=f"0x{code:02X}",
+        )
         if self.device_message:
             message = Message(
                 QT_TRANSLATE_NOOP("device", "The device refused {command}: {what} ({detail})."),
@@ -88,70 +91,72 @@ class DeviceErrorResponse(DeviceError):
                 command=command,
                 what=what,
             )
-        hint = Message(self._hint) if self._hint is not None else None
-        super().__init__(message, hint)
-
-
-class BadFrame(DeviceErrorResponse):
-    code = ErrorCode.BAD_FRAME
-    _what = QT_TRANSLATE_NOOP("device", "it could not read the request")
-    _hint = QT_TRANSLATE_NOOP("device", "Try again; if it keeps happening, update the app.")
+        super().__init__(message, Message(row.hint) if row else None)
 
 
 class UnknownCommand(DeviceErrorResponse):
-    code = ErrorCode.UNKNOWN_COMMAND
-    _what = QT_TRANSLATE_NOOP("device", "its firmware does not know this command")
-    _hint = QT_TRANSLATE_NOOP("device", "Update the board's firmware.")
-
-
-class BadValue(DeviceErrorResponse):
-    code = ErrorCode.BAD_VALUE
-    _what = QT_TRANSLATE_NOOP("device", "a value was missing, too long or not allowed")
-    _hint = QT_TRANSLATE_NOOP("device", "Check the SN, the credential or the confirmation sent.")
-
-
-class Locked(DeviceErrorResponse):
-    code = ErrorCode.LOCKED
-    _what = QT_TRANSLATE_NOOP("device", "it is already provisioned with another credential")
-    _hint = QT_TRANSLATE_NOOP(
-        "device",
-        "This board belongs to another SN. Use installer-app device factory-reset only if you "
-        "are sure it must be provisioned again.",
-    )
-
-
-class NotStaged(DeviceErrorResponse):
-    code = ErrorCode.NOT_STAGED
-    _what = QT_TRANSLATE_NOOP("device", "no credential has been written to it")
-    _hint = QT_TRANSLATE_NOOP("device", "Write the credential first, then try again.")
-
-
-class FlashFail(DeviceErrorResponse):
-    code = ErrorCode.FLASH_FAIL
-    _what = QT_TRANSLATE_NOOP("device", "writing its flash failed; nothing was stored")
-    _hint = QT_TRANSLATE_NOOP(
-        "device", "Try again; if it fails again the board is faulty: set it aside."
-    )
+    """The firmware does not know the command (the flow skips an optional step)."""
 
 
 class Busy(DeviceErrorResponse):
-    code = ErrorCode.BUSY
-    _what = QT_TRANSLATE_NOOP("device", "it stayed busy")
-    _hint = QT_TRANSLATE_NOOP("device", "Wait a few seconds and try again.")
+    """The device stayed busy past the client's budget (the flow retries the step)."""
 
 
-_BY_CODE: dict[int, type[DeviceErrorResponse]] = {
-    cls.code: cls
-    for cls in (BadFrame, UnknownCommand, BadValue, Locked, NotStaged, FlashFail, Busy)
+@dataclass(frozen=True)
+class Refusal:
+    """What one ERROR_CODE means to a person, and the class code catches it by."""
+
+    what: Source
+    hint: Source
+    raises: type[DeviceErrorResponse] = DeviceErrorResponse
+
+
+# The device protocol's ERROR_CODE table.
+REFUSALS: Mapping[int, Refusal] = {
+    ErrorCode.BAD_FRAME: Refusal(
+        QT_TRANSLATE_NOOP("device", "it could not read the request"),
+        QT_TRANSLATE_NOOP("device", "Try again; if it keeps happening, update the app."),
+    ),
+    ErrorCode.UNKNOWN_COMMAND: Refusal(
+        QT_TRANSLATE_NOOP("device", "its firmware does not know this command"),
+        QT_TRANSLATE_NOOP("device", "Update the board's firmware."),
+        UnknownCommand,
+    ),
+    ErrorCode.BAD_VALUE: Refusal(
+        QT_TRANSLATE_NOOP("device", "a value was missing, too long or not allowed"),
+        QT_TRANSLATE_NOOP("device", "Check the SN, the credential or the confirmation sent."),
+    ),
+    ErrorCode.LOCKED: Refusal(
+        QT_TRANSLATE_NOOP("device", "it is already provisioned with another credential"),
+        QT_TRANSLATE_NOOP(
+            "device",
+            "This board belongs to another SN. Use installer-app device factory-reset only if "
+            "you are sure it must be provisioned again.",
+        ),
+    ),
+    ErrorCode.NOT_STAGED: Refusal(
+        QT_TRANSLATE_NOOP("device", "no credential has been written to it"),
+        QT_TRANSLATE_NOOP("device", "Write the credential first, then try again."),
+    ),
+    ErrorCode.FLASH_FAIL: Refusal(
+        QT_TRANSLATE_NOOP("device", "writing its flash failed; nothing was stored"),
+        QT_TRANSLATE_NOOP(
+            "device", "Try again; if it fails again the board is faulty: set it aside."
+        ),
+    ),
+    ErrorCode.BUSY: Refusal(
+        QT_TRANSLATE_NOOP("device", "it stayed busy"),
+        QT_TRANSLATE_NOOP("device", "Wait a few seconds and try again."),
+        Busy,
+    ),
 }
 
 
 def error_response(command: str, code: int, device_message: str = "") -> DeviceErrorResponse:
-    """The typed error for an ERROR frame's code (the base class for a code we do not know)."""
-    cls = _BY_CODE.get(code)
-    if cls is None:
-        return DeviceErrorResponse(command, code, device_message)
-    return cls(command, device_message=device_message)
+    """The error for an ERROR frame's code (the base class for a code we do not know)."""
+    row = REFUSALS.get(code)
+    cls = row.raises if row else DeviceErrorResponse
+    return cls(command, code, device_message)
 
 
 class DeviceTimeout(DeviceError):

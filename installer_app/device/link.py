@@ -207,7 +207,7 @@ class FrameLink:
         try:
             payload = raw_payload if raw_payload is not None else encode_tlv(fields or [])
         except ValueError:
-            raise errors.BadValue(name) from None
+            raise errors.error_response(name, ErrorCode.BAD_VALUE) from None
         with self.request_lock:
             busy_deadline = time.monotonic() + self.busy_budget
             while True:
@@ -217,7 +217,7 @@ class FrameLink:
                 try:
                     decoded = ResponseFields(name, decode_tlv(frame.payload))
                 except MalformedPayload as exc:
-                    raise errors.BadResponse(name, str(exc)) from None
+                    raise errors.MalformedResponse(name, str(exc)) from None
                 if frame.type != FrameType.ERROR:
                     return decoded
                 code = decoded.u8(Tag.ERROR_CODE)

@@ -1,7 +1,7 @@
 """What the device answers, as typed values: HELLO, VERIFY, STATUS and EVENT, parsed and checked.
 
 A response's TLV fields are read through ``ResponseFields``: a missing or mis-shaped field raises
-``BadResponse`` naming the command and the field, never a KeyError deep in a caller.
+``MalformedResponse`` naming the command and the field, never a KeyError deep in a caller.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ class ResponseFields:
         self.command = command
         self.fields = fields
 
-    def _bad(self, tag: Tag, problem: str) -> errors.BadResponse:
-        return errors.BadResponse(self.command, f"{tag.name} {problem}")
+    def _bad(self, tag: Tag, problem: str) -> errors.MalformedResponse:
+        return errors.MalformedResponse(self.command, f"{tag.name} {problem}")
 
     def raw(self, tag: Tag, lo: int = 0, hi: int = 255) -> bytes:
         value = self.fields.get(tag)

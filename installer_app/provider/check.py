@@ -8,6 +8,7 @@ A model_id WeCom does not know only shows (as 600038) the first time a device is
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,14 +18,16 @@ from installer_app.config import Settings
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.errors import ProviderError
-from installer_app.provider.http import DEFAULT_TIMEOUTS, JsonClient, RetryPolicy, Timeouts
+from installer_app.provider.http import HttpOptions, JsonClient, RetryPolicy
 from installer_app.provider.partner import PartnerClient
 from installer_app.provider.wecom import WecomClient
 
 CheckStatus = Literal["ok", "failed", "missing", "skipped"]
 
 # A person is waiting: retry a hiccup once, quickly; report a rate limit rather than wait it out.
-CHECK_RETRY = RetryPolicy(base_s=0.5, busy_retries=1, rate_limit_retries=0, transient_retries=1)
+CHECK_OPTIONS = HttpOptions(
+    retry=RetryPolicy(base_s=0.5, busy_retries=1, rate_limit_retries=0, transient_retries=1)
+)
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,7 @@ def _probe(
     return CheckItem(name, "ok", ok)
 
 
-def check_wecom(
-    settings: Settings,
-    *,
-    timeouts: Timeouts = DEFAULT_TIMEOUTS,
-    retry: RetryPolicy = CHECK_RETRY,
-    cancel: threading.Event | None = None,
-) -> CheckItem:
+def check_wecom(settings: Settings, options: HttpOptions = CHECK_OPTIONS) -> CheckItem:
     provider = settings.provider
     needed = provider.mode == "direct"
     if not provider.corpid or settings.provider_secret is None:
@@ -128,12 +125,7 @@ def check_wecom(
             ),
         )
     client = WecomClient(
-        provider.wecom_base_url,
-        provider.corpid,
-        settings.provider_secret,
-        timeouts=timeouts,
-        retry=retry,
-        cancel=cancel,
+        provider.wecom_base_url, provider.corpid, settings.provider_secret, options
     )
     ok = Message(
         QT_TRANSLATE_NOOP(
@@ -146,13 +138,7 @@ def check_wecom(
     return _probe("wecom", client, client.check, ok)
 
 
-def check_partner(
-    settings: Settings,
-    *,
-    timeouts: Timeouts = DEFAULT_TIMEOUTS,
-    retry: RetryPolicy = CHECK_RETRY,
-    cancel: threading.Event | None = None,
-) -> CheckItem:
+def check_partner(settings: Settings, options: HttpOptions = CHECK_OPTIONS) -> CheckItem:
     base_url = settings.partner.base_url
     needed = settings.provider.mode == "cloud" or settings.credentials.source == "partner"
     if not base_url and not needed:
@@ -188,9 +174,7 @@ def check_partner(
                 )
             ),
         )
-    client = PartnerClient(
-        base_url, settings.partner_token, timeouts=timeouts, retry=retry, cancel=cancel
-    )
+    client = PartnerClient(base_url, settings.partner_token, options)
     ok = Message(
         QT_TRANSLATE_NOOP("provider", "Partner service at {host}: the installer token works."),
         host=client.host,
@@ -201,14 +185,11 @@ def check_partner(
 def run_checks(
     settings: Settings,
     *,
-    timeouts: Timeouts = DEFAULT_TIMEOUTS,
-    retry: RetryPolicy = CHECK_RETRY,
     cancel: threading.Event | None = None,
+    options: HttpOptions = CHECK_OPTIONS,
 ) -> CheckReport:
-    """Check every configured service (blocking; run it off the GUI thread)."""
-    return CheckReport(
-        (
-            check_wecom(settings, timeouts=timeouts, retry=retry, cancel=cancel),
-            check_partner(settings, timeouts=timeouts, retry=retry, cancel=cancel),
-        )
-    )
+    """Check every configured service (blocking; run it off the GUI thread); ``cancel`` ends a
+    retry wait."""
+    if cancel is not None:
+        options = dataclasses.replace(options, cancel=cancel)
+    return CheckReport((check_wecom(settings, options), check_partner(settings, options)))

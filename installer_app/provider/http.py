@@ -15,14 +15,14 @@ exception (whose text and attributes carry the URL) ever leaves it: each is turn
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -30,11 +30,11 @@ import httpx
 
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.errors import (
-    BadResponse,
     ProviderCancelled,
     ProviderError,
     ProviderUnreachable,
     RetryKind,
+    UnexpectedAnswer,
 )
 from installer_app.secrets import RedactingFilter, Secret
 
@@ -47,28 +47,12 @@ _WAIT_SLICE_S = 0.1
 
 @dataclass(frozen=True)
 class CallScope:
-    """Who is calling, for the calls made inside ``call_scope``: clients are shared by every
-    board of a session, but a retry wait must end when *this* board's run is cancelled, and its
-    "rate limited, retrying in 8 s" belongs on *this* board's screen."""
+    """Who is calling: clients are shared by every board of a session, but a retry wait must end
+    when *this* board's run is cancelled, and its "rate limited, retrying in 8 s" belongs on
+    *this* board's screen. ``JsonClient.scoped`` gives a view of a client for one caller."""
 
-    cancel: threading.Event | None = None
+    cancel: threading.Event
     on_retry: OnRetry | None = None
-
-
-# A context variable, not a thread-local: a thread started under ``contextvars.copy_context()``
-# (the binding watcher's polls) carries the scope of the run that started it.
-_scope: ContextVar[CallScope | None] = ContextVar("provider_call_scope", default=None)
-
-
-@contextmanager
-def call_scope(
-    cancel: threading.Event | None = None, on_retry: OnRetry | None = None
-) -> Iterator[None]:
-    token = _scope.set(CallScope(cancel, on_retry))
-    try:
-        yield
-    finally:
-        _scope.reset(token)
 
 
 # Maps a decoded answer (HTTP status, JSON body, Retry-After) to an error, or None when it is OK.
@@ -145,6 +129,27 @@ DEFAULT_TIMEOUTS = Timeouts()
 DEFAULT_RETRY = RetryPolicy()
 
 
+@dataclass(frozen=True)
+class HttpOptions:
+    """How a provider client talks HTTP: given once, passed whole through every layer.
+
+    ``cancel`` ends a retry wait at once (the session is closing); ``sleep`` replaces the real
+    wait (simulated time in tests); ``on_retry`` hears "rate limited, retrying in 8 s";
+    ``transport`` is httpx's (a MockTransport in unit tests); ``rng`` jitters the backoff.
+    """
+
+    timeouts: Timeouts = DEFAULT_TIMEOUTS
+    retry: RetryPolicy = DEFAULT_RETRY
+    cancel: threading.Event | None = None
+    sleep: Sleep | None = None
+    on_retry: OnRetry | None = None
+    transport: httpx.BaseTransport | None = None
+    rng: random.Random | None = None
+
+
+DEFAULT_OPTIONS = HttpOptions()
+
+
 def retry_message(reason: Message, delay_s: float) -> Message:
     """ "rate limited, retrying in 8 s" for a progress line."""
     return Message(
@@ -186,31 +191,46 @@ class JsonTransport:
         base_url: str,
         *,
         map_error: ErrorMapper,
-        timeouts: Timeouts = DEFAULT_TIMEOUTS,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        cancel: threading.Event | None = None,
-        sleep: Sleep | None = None,
-        on_retry: OnRetry | None = None,
+        options: HttpOptions = DEFAULT_OPTIONS,
         headers: Mapping[str, Secret | str] | None = None,
-        transport: httpx.BaseTransport | None = None,
-        rng: random.Random | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.host = httpx.URL(self.base_url).host or self.base_url
         self._map_error = map_error
-        self._retry = retry
-        self._cancel = cancel or threading.Event()
-        self._sleep = sleep
-        self.on_retry = on_retry
-        self._rng = rng or random.Random()
         self._headers = dict(headers or {})
         self._client = httpx.Client(
             base_url=self.base_url,
-            timeout=timeouts.to_httpx(),
-            transport=transport,
+            timeout=options.timeouts.to_httpx(),
+            transport=options.transport,
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": "installer-app"},
         )
+        self._use(options)
+
+    def _use(self, options: HttpOptions) -> None:
+        self.options = options
+        self._retry = options.retry
+        self._cancel = options.cancel or threading.Event()
+        self._stops: tuple[threading.Event, ...] = (self._cancel,)
+        self._sleep = options.sleep
+        self._retry_hooks: tuple[OnRetry, ...] = (options.on_retry,) if options.on_retry else ()
+        self._rng = options.rng or random.Random()
+
+    def with_retry(self, retry: RetryPolicy) -> JsonTransport:
+        """The same connection and headers with another retry policy (a binding watch backs off
+        on its own, so its polls are not retried here)."""
+        clone = copy.copy(self)
+        clone._use(dataclasses.replace(self.options, retry=retry))
+        return clone
+
+    def scoped(self, scope: CallScope) -> JsonTransport:
+        """The same connection, whose retry waits also end on ``scope.cancel`` and whose
+        retries are also reported to ``scope.on_retry``."""
+        clone = copy.copy(self)
+        clone._stops = (*self._stops, scope.cancel)
+        if scope.on_retry is not None:
+            clone._retry_hooks = (*self._retry_hooks, scope.on_retry)
+        return clone
 
     def close(self) -> None:
         self._client.close()
@@ -218,10 +238,7 @@ class JsonTransport:
     # -- waiting -----------------------------------------------------------------------------
 
     def _cancelled(self) -> bool:
-        scope = _scope.get()
-        return self._cancel.is_set() or bool(
-            scope is not None and scope.cancel is not None and scope.cancel.is_set()
-        )
+        return any(stop.is_set() for stop in self._stops)
 
     def _wait(self, delay_s: float) -> None:
         if self._cancelled():
@@ -229,7 +246,7 @@ class JsonTransport:
         if self._sleep is not None:
             self._sleep(delay_s)
         else:
-            # Two events may end the wait (the client's and the caller's scope): wait in slices.
+            # Two events may end the wait (the client's and its caller's): wait in slices.
             deadline = time.monotonic() + delay_s
             while not self._cancelled():
                 remaining = deadline - time.monotonic()
@@ -274,10 +291,8 @@ class JsonTransport:
                 done + 1,
                 delay,
             )
-            scope = _scope.get()
-            for hook in (self.on_retry, scope.on_retry if scope is not None else None):
-                if hook is not None:
-                    hook(error.reason, delay)
+            for hook in self._retry_hooks:
+                hook(error.reason, delay)
             self._wait(delay)
 
     def _exchange(
@@ -319,10 +334,10 @@ class JsonTransport:
         error = self._map_error(status, data or {}, retry_after)
         if error is None and data is None:
             detail = Message(QT_TRANSLATE_NOOP("provider", "not a JSON object"))
-            error = BadResponse(self.host, status, detail)
+            error = UnexpectedAnswer(self.host, status, detail)
         elif error is None and not 200 <= status < 300:
             detail = Message(QT_TRANSLATE_NOOP("provider", "unexpected HTTP status"))
-            error = BadResponse(self.host, status, detail)
+            error = UnexpectedAnswer(self.host, status, detail)
         return error, data or {}
 
 
@@ -334,25 +349,23 @@ class JsonClient:
         base_url: str,
         *,
         map_error: ErrorMapper,
-        timeouts: Timeouts,
-        retry: RetryPolicy,
-        cancel: threading.Event | None,
-        sleep: Sleep | None,
-        on_retry: OnRetry | None,
-        transport: httpx.BaseTransport | None,
+        options: HttpOptions,
         headers: Mapping[str, Secret | str] | None = None,
     ) -> None:
-        self._http = JsonTransport(
-            base_url,
-            map_error=map_error,
-            timeouts=timeouts,
-            retry=retry,
-            cancel=cancel,
-            sleep=sleep,
-            on_retry=on_retry,
-            headers=headers,
-            transport=transport,
-        )
+        self._http = JsonTransport(base_url, map_error=map_error, options=options, headers=headers)
+
+    def with_retry(self, retry: RetryPolicy) -> Self:
+        """This client on the same connection (and token cache) with another retry policy.
+        Close only the original."""
+        clone = copy.copy(self)
+        clone._http = self._http.with_retry(retry)
+        return clone
+
+    def scoped(self, scope: CallScope) -> Self:
+        """This client for one caller (a board's run): see ``JsonTransport.scoped``."""
+        clone = copy.copy(self)
+        clone._http = self._http.scoped(scope)
+        return clone
 
     @property
     def host(self) -> str:
@@ -367,9 +380,9 @@ class JsonClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _bad_answer(self) -> BadResponse:
+    def _bad_answer(self) -> UnexpectedAnswer:
         detail = Message(QT_TRANSLATE_NOOP("provider", "fields missing from the answer"))
-        return BadResponse(self.host, 200, detail)
+        return UnexpectedAnswer(self.host, 200, detail)
 
 
 def _decode(content: bytes) -> dict[str, Any] | None:

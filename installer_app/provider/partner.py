@@ -7,33 +7,14 @@ the request is built and httpx does not log headers. Blocking and thread-safe.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from installer_app.formats import is_secret_no
-from installer_app.provider.errors import (
-    PartnerAuthError,
-    PartnerRateLimited,
-    PartnerUnknownSn,
-    ProviderError,
-    SnAlreadyRegistered,
-    errcode_to_error,
-)
-from installer_app.provider.http import (
-    DEFAULT_RETRY,
-    DEFAULT_TIMEOUTS,
-    JsonClient,
-    OnRetry,
-    RetryPolicy,
-    Sleep,
-    Timeouts,
-    errcode_of,
-)
+from installer_app.provider.errors import ProviderError, partner_error
+from installer_app.provider.http import DEFAULT_OPTIONS, HttpOptions, JsonClient, errcode_of
 from installer_app.provider.wecom import CorpBinding, check_sn
 from installer_app.secrets import Secret
 
@@ -58,17 +39,11 @@ def _map_partner_error(
     status: int, data: Mapping[str, Any], retry_after: float | None
 ) -> ProviderError | None:
     errcode = errcode_of(data) if data else None
-    if status == 401 or errcode == 401:
-        return PartnerAuthError()
-    if status == 429 or errcode == 429:
-        return PartnerRateLimited(retry_after)
-    if status == 404 or errcode == 600001:
-        return PartnerUnknownSn()
-    if errcode in (600002, 600021):
-        return SnAlreadyRegistered(errcode=errcode)
+    # The status decides first: a proxy's 401, 404 or 429 page carries no errcode.
+    errcode = {401: 401, 429: 429, 404: 600001}.get(status, errcode)
     if errcode is None or errcode == 0:
         return None
-    return errcode_to_error(errcode, str(data.get("errmsg", "")))
+    return partner_error(errcode, str(data.get("errmsg", "")), retry_after_s=retry_after)
 
 
 def _optional_int(value: object) -> int | None:
@@ -80,23 +55,12 @@ class PartnerClient(JsonClient):
         self,
         base_url: str,
         token: Secret,
-        *,
-        timeouts: Timeouts = DEFAULT_TIMEOUTS,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        cancel: threading.Event | None = None,
-        sleep: Sleep | None = None,
-        on_retry: OnRetry | None = None,
-        transport: httpx.BaseTransport | None = None,
+        options: HttpOptions = DEFAULT_OPTIONS,
     ) -> None:
         super().__init__(
             base_url,
             map_error=_map_partner_error,
-            timeouts=timeouts,
-            retry=retry,
-            cancel=cancel,
-            sleep=sleep,
-            on_retry=on_retry,
-            transport=transport,
+            options=options,
             headers={"Authorization": Secret("Bearer " + token.reveal())},
         )
 

@@ -8,33 +8,20 @@ request once.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from installer_app.formats import is_secret_no, is_sn
 from installer_app.provider.errors import (
-    BadSn,
     NotBound,
     ProviderError,
-    RateLimited,
     TokenInvalid,
-    errcode_to_error,
+    bad_sn,
+    wecom_error,
 )
-from installer_app.provider.http import (
-    DEFAULT_RETRY,
-    DEFAULT_TIMEOUTS,
-    JsonClient,
-    OnRetry,
-    RetryPolicy,
-    Sleep,
-    Timeouts,
-    errcode_of,
-)
+from installer_app.provider.http import DEFAULT_OPTIONS, HttpOptions, JsonClient, errcode_of
 from installer_app.provider.token_cache import TokenCache
 from installer_app.secrets import Secret
 
@@ -69,7 +56,7 @@ def check_sn(sn: str) -> str:
     """The SN rule of spec A2 (``formats``), checked before it goes on the wire (or into a URL
     path)."""
     if not is_sn(sn):
-        raise BadSn()
+        raise bad_sn()
     return sn
 
 
@@ -77,13 +64,13 @@ def _map_wecom_error(
     status: int, data: Mapping[str, Any], retry_after: float | None
 ) -> ProviderError | None:
     if status == 429:
-        return RateLimited(retry_after_s=retry_after)
+        return wecom_error(45009, retry_after_s=retry_after)
     if not data:
         return None
     errcode = errcode_of(data)
     if errcode == 0:
         return None
-    return errcode_to_error(errcode, str(data.get("errmsg", "")))
+    return wecom_error(errcode, str(data.get("errmsg", "")))
 
 
 class WecomClient(JsonClient):
@@ -92,25 +79,11 @@ class WecomClient(JsonClient):
         base_url: str,
         corpid: str,
         provider_secret: Secret,
+        options: HttpOptions = DEFAULT_OPTIONS,
         *,
-        timeouts: Timeouts = DEFAULT_TIMEOUTS,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        cancel: threading.Event | None = None,
-        sleep: Sleep | None = None,
-        on_retry: OnRetry | None = None,
         clock: Callable[[], float] = time.monotonic,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
-        super().__init__(
-            base_url,
-            map_error=_map_wecom_error,
-            timeouts=timeouts,
-            retry=retry,
-            cancel=cancel,
-            sleep=sleep,
-            on_retry=on_retry,
-            transport=transport,
-        )
+        super().__init__(base_url, map_error=_map_wecom_error, options=options)
         self.corpid = corpid
         self._secret = provider_secret
         self.tokens = TokenCache(self._fetch_token, clock=clock)
@@ -149,7 +122,7 @@ class WecomClient(JsonClient):
     # -- A2 ----------------------------------------------------------------------------------
 
     def add_device(self, model_id: str, sn: str) -> RegisteredDevice:
-        """Register ``sn`` and get its SecretNo. 600002/600021 raise SnAlreadyRegistered."""
+        """Register ``sn`` and get its SecretNo. 600021/600036 raise SnAlreadyRegistered."""
         check_sn(sn)
         data = self._call("/cgi-bin/service/add_device", {"model_id": model_id, "device_sn": sn})
         info = data.get("device_info")

@@ -1,42 +1,32 @@
 """QR → BINDING → APP: show the binding code, watch until an enterprise binds the board and its
 companion app is installed there, and record both.
 
-The watcher (provider/watcher.py) polls WeCom A3 (direct mode) or the partner service (cloud
-mode) and is also fed the board's own WECOM_STATE reports. Its events are queued and emitted from
-the run's thread, which also renews a dynamic QR code while it is shown, so the front end gets
-every event of a run from one thread.
+The watcher (workflow/watch.py) polls WeCom A3 (direct mode) or the partner service (cloud
+mode) and is also fed the board's own WECOM_STATE reports. It runs on the run's own thread, which
+also renews a dynamic QR code while it is shown, so the front end gets every event of a run from
+one thread.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider import qr
-from installer_app.provider.http import call_scope
 from installer_app.provider.partner import Installation
-from installer_app.provider.watcher import BindingWatcher, WatchEvent, WatchResult
 from installer_app.provider.wecom import CorpBinding
 from installer_app.store.records import DeviceRecord, Source, Stage
 from installer_app.workflow.emitter import Emitter, LiveStatus
-from installer_app.workflow.errors import (
-    BindingTimedOut,
-    Cancelled,
-    UnexpectedFailure,
-    WorkflowError,
-)
+from installer_app.workflow.errors import BindingTimedOut, Cancelled, NoQrCode
 from installer_app.workflow.events import Outcome, Step
 from installer_app.workflow.sources import Credential
+from installer_app.workflow.watch import BindingWatcher, WatchEvent, WatchResult
 
 log = logging.getLogger(__name__)
-_CANCEL_POLL_S = 0.1
 QrKind = Literal["static", "dynamic"]
 
 
@@ -58,21 +48,6 @@ class BindingOutcome:
     corpid: str | None
     corp_name: str | None
     app_installed: bool | None  # None: not checkable
-
-
-class NoQrCode(WorkflowError):
-    exit_code = ExitCode.PROVIDER
-
-    def __init__(self, sn: str) -> None:
-        super().__init__(
-            Message(
-                QT_TRANSLATE_NOOP(
-                    "workflow", "The partner service gave no binding QR code for {sn}."
-                ),
-                sn=sn,
-            ),
-            Message(QT_TRANSLATE_NOOP("workflow", "Ask the partner service's operator.")),
-        )
 
 
 class BindingPhase:
@@ -183,17 +158,35 @@ class BindingPhase:
         code: qr.QrCode | None,
         dynamic: qr.DynamicQr | None,
     ) -> BindingOutcome:
-        events: queue.Queue[WatchEvent | WatchResult] = queue.Queue()
-        # The watcher gets its own stop event: stopping it must not cancel the whole run.
-        stop = threading.Event()
+        """Watch on this run's thread: the watcher's events become this board's events as they
+        happen, and its tick renews a dynamic QR code while no enterprise has bound the board."""
+        state = _WatchState()
+        shown = [code]
+
+        def renew_qr() -> float | None:
+            current = shown[0]
+            if dynamic is None or current is None or state.bound:
+                return None
+            fresh = dynamic.current()
+            if fresh.url != current.url:
+                shown[0] = current = fresh
+                emit(
+                    Step.QR,
+                    Outcome.PROGRESS,
+                    Message(QT_TRANSLATE_NOOP("workflow", "The QR code was renewed.")),
+                    **_qr_data(fresh),
+                )
+            return max(0.0, current.issued_at + dynamic.refresh_every_s - time.time())
+
         watcher = BindingWatcher(
             sn,
             self.check_binding,
             self.check_install,
             poll_interval_s=self.poll_interval_s,
             timeout_s=self.timeout_s,
-            on_event=events.put,
-            cancel=stop,
+            on_event=lambda event: self._on_watch_event(event, state, emit, advance),
+            cancel=emit.cancel,
+            tick=renew_qr,
         )
         emit(
             Step.BINDING,
@@ -207,49 +200,12 @@ class BindingPhase:
             ),
             device_sn=sn,
         )
-
-        def watch() -> None:
-            try:
-                # A client's own retries (rate limited, server busy) become the watcher's
-                # "stuck" events, and stopping the watch ends a retry wait.
-                with call_scope(cancel=stop, on_retry=watcher.client_retry):
-                    events.put(watcher.run())
-            except BaseException as exc:  # noqa: BLE001 - handed to the run's thread
-                events.put(WatchResult(False, None, None, None, None, False, _unexpected(exc)))
-
         remove = device_state.subscribe(watcher.feed_device_state)
-        thread = threading.Thread(target=watch, name=f"watch-{sn}", daemon=True)
-        thread.start()
-        state = _WatchState()
         try:
-            while True:
-                if emit.cancel.is_set():
-                    stop.set()
-                timeout = _CANCEL_POLL_S
-                if dynamic is not None and code is not None and not state.bound:
-                    due = code.issued_at + dynamic.refresh_every_s - time.time()
-                    timeout = max(0.0, min(timeout, due))
-                try:
-                    item = events.get(timeout=timeout)
-                except queue.Empty:
-                    if dynamic is not None and not state.bound:
-                        fresh = dynamic.current()
-                        if code is None or fresh.url != code.url:
-                            code = fresh
-                            emit(
-                                Step.QR,
-                                Outcome.PROGRESS,
-                                Message(QT_TRANSLATE_NOOP("workflow", "The QR code was renewed.")),
-                                **_qr_data(code),
-                            )
-                    continue
-                if isinstance(item, WatchResult):
-                    return self._finish(sn, item, state, code, emit)
-                self._on_watch_event(item, state, emit, advance)
+            result = watcher.run()
         finally:
-            stop.set()
-            thread.join()
             remove()
+        return self._finish(sn, result, state, shown[0], emit)
 
     def _on_watch_event(
         self, event: WatchEvent, state: _WatchState, emit: Emitter, advance: Advance
@@ -361,8 +317,3 @@ def _qr_data(code: qr.QrCode) -> dict[str, object]:
         "kind": code.kind,
         "expires_at": int(code.expires_at) if code.expires_at is not None else None,
     }
-
-
-def _unexpected(exc: BaseException) -> WorkflowError:
-    log.error("the binding watch failed", exc_info=exc)
-    return UnexpectedFailure()

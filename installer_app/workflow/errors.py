@@ -183,3 +183,18 @@ class BindingTimedOut(WorkflowError):
                 )
             ),
         )
+
+
+class NoQrCode(WorkflowError):
+    exit_code = ExitCode.PROVIDER
+
+    def __init__(self, sn: str) -> None:
+        super().__init__(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "workflow", "The partner service gave no binding QR code for {sn}."
+                ),
+                sn=sn,
+            ),
+            Message(QT_TRANSLATE_NOOP("workflow", "Ask the partner service's operator.")),
+        )

@@ -27,7 +27,7 @@ from installer_app.device.protocol import DeviceState, NetState
 from installer_app.device.responses import HelloInfo, VerifyResult, compute_proof
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
-from installer_app.provider.http import call_scope, retry_message
+from installer_app.provider.http import CallScope, retry_message
 from installer_app.store.db import Store
 from installer_app.store.records import DeviceRecord, Stage
 from installer_app.workflow.binding import BindingPhase
@@ -136,10 +136,7 @@ class _Run:
         )
         watcher.start()
         try:
-            # Provider calls made by this run stop retrying when it is cancelled, and their
-            # retries ("rate limited, retrying in 8 s") show on this board's step.
-            with call_scope(cancel=self.emit.cancel, on_retry=self._provider_retry):
-                return self._flow()
+            return self._flow()
         except InstallerError as exc:
             if self.emit.cancel.is_set() and not isinstance(exc, Skipped):
                 exc = Cancelled()
@@ -336,7 +333,10 @@ class _Run:
             return proven, True
         if hello.state is DeviceState.PROVISIONED:
             raise UnknownCredential(hello.hw_id_hex, hello.sn)
-        credential = self.p.source.obtain(hello.hw_id_hex)
+        # Provider calls made for it stop retrying when this run is cancelled, and their retries
+        # ("rate limited, retrying in 8 s") show on this board's step.
+        scope = CallScope(cancel=self.emit.cancel, on_retry=self._provider_retry)
+        credential = self.p.source.obtain(hello.hw_id_hex, scope)
         self.emit.check_cancel()
         self.emit(
             Step.CREDENTIAL,

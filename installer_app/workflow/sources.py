@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from installer_app.provider.errors import BadSn, SnAlreadyRegistered
+from installer_app.provider.http import CallScope
 from installer_app.provider.partner import PartnerClient
 from installer_app.provider.wecom import WecomClient
 from installer_app.secrets import Secret
@@ -49,14 +50,15 @@ class Credential:
 class CredentialSource(Protocol):
     name: Source
 
-    def obtain(self, hw_id: str) -> Credential:
-        """The board's credential, reserved for it in the store. Raises InstallerError."""
+    def obtain(self, hw_id: str, scope: CallScope) -> Credential:
+        """The board's credential, reserved for it in the store. Raises InstallerError.
+        Provider calls made for it are the caller's (``scope``: its cancel, its retry notes)."""
         ...
 
 
 class _StoreBackedSource:
     """What every source shares: a board the store already knows keeps its credential; a new
-    one gets ``_new(hw_id)``, reserved in the store before anything is written to it."""
+    one gets ``_new(hw_id, scope)``, reserved in the store before anything is written to it."""
 
     name: Source
 
@@ -65,13 +67,13 @@ class _StoreBackedSource:
         self._model_id = model_id
         self._installer = installer
 
-    def obtain(self, hw_id: str) -> Credential:
+    def obtain(self, hw_id: str, scope: CallScope) -> Credential:
         held = self._store.record_for_hw_id(hw_id)
         if held is not None:
             return Credential.from_record(self._store, held, resumed=True)
-        return self._new(hw_id)
+        return self._new(hw_id, scope)
 
-    def _new(self, hw_id: str) -> Credential:
+    def _new(self, hw_id: str, scope: CallScope) -> Credential:
         raise NotImplementedError
 
     def _reserve(self, hw_id: str, sn: str, secret: Secret, qr_code: str) -> Credential:
@@ -113,17 +115,18 @@ class RegisterSource(_StoreBackedSource):
         self._wecom = wecom
         self._prefix = sn_prefix
 
-    def _new(self, hw_id: str) -> Credential:
+    def _new(self, hw_id: str, scope: CallScope) -> Credential:
+        wecom = self._wecom.scoped(scope)
         sn = register_sn(self._prefix, hw_id)
         pending = any(
             p.sn.upper() == sn.upper() and p.hw_id == hw_id
             for p in self._store.pending_registrations()
         )
         if pending:
-            self._recover(sn)
+            self._recover(wecom, sn)
         self._store.begin_registration(sn, hw_id, self._model_id)
         try:
-            device = self._wecom.add_device(self._model_id, sn)
+            device = wecom.add_device(self._model_id, sn)
         except SnAlreadyRegistered:
             record = self._store.record_for_sn(sn)
             if record is not None and record.hw_id == hw_id:
@@ -136,24 +139,25 @@ class RegisterSource(_StoreBackedSource):
         # reserve clears the pending registration in the same transaction.
         return self._reserve(hw_id, device.device_sn, device.secret_no, device.qr_code)
 
-    def _recover(self, sn: str) -> None:
+    def _recover(self, wecom: WecomClient, sn: str) -> None:
         """Delete the SN a crashed run may have registered, unless someone bound it meanwhile
         (then it is not ours to delete: report the conflict)."""
         log.warning("recovering the unfinished registration of %s", sn)
-        binding = self._probe_binding(sn)
+        binding = _probe_binding(wecom, sn)
         if binding:
             self._store.finish_registration(sn)
             raise RegistrationConflict(sn, "?")
         # BadSn: WeCom never registered it (the crash came before add_device reached WeCom).
         with contextlib.suppress(BadSn):
-            self._wecom.del_device(sn)
+            wecom.del_device(sn)
         self._store.finish_registration(sn)
 
-    def _probe_binding(self, sn: str) -> bool:
-        try:
-            return self._wecom.get_device_auth_info(sn) is not None
-        except BadSn:
-            return False
+
+def _probe_binding(wecom: WecomClient, sn: str) -> bool:
+    try:
+        return wecom.get_device_auth_info(sn) is not None
+    except BadSn:
+        return False
 
 
 class InventorySource(_StoreBackedSource):
@@ -161,7 +165,7 @@ class InventorySource(_StoreBackedSource):
 
     name = Source.INVENTORY
 
-    def _new(self, hw_id: str) -> Credential:
+    def _new(self, hw_id: str, scope: CallScope) -> Credential:
         record = self._store.take_from_inventory(
             hw_id, model_id=self._model_id or None, installer=self._installer
         )
@@ -182,6 +186,6 @@ class PartnerSource(_StoreBackedSource):
         super().__init__(store, model_id=model_id, installer=installer)
         self._partner = partner
 
-    def _new(self, hw_id: str) -> Credential:
-        device = self._partner.register_device(self._model_id, hw_id)
+    def _new(self, hw_id: str, scope: CallScope) -> Credential:
+        device = self._partner.scoped(scope).register_device(self._model_id, hw_id)
         return self._reserve(hw_id, device.device_sn, device.credential, device.qr_code)

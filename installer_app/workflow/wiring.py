@@ -16,6 +16,7 @@ from types import TracebackType
 
 from installer_app.config import ENV_PARTNER_TOKEN, ENV_PROVIDER_SECRET, ConfigError, Settings
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider.http import HttpOptions, RetryPolicy
 from installer_app.provider.partner import PartnerClient
 from installer_app.provider.wecom import CorpBinding, WecomClient
 from installer_app.store.db import Store, open_store
@@ -157,20 +158,22 @@ def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None 
     try:
         provider = settings.provider
         installer = settings.installer_name()
+        options = HttpOptions(cancel=closing)
         if settings.partner.base_url and settings.partner_token:
-            partner = PartnerClient(
-                settings.partner.base_url, settings.partner_token, cancel=closing
-            )
+            partner = PartnerClient(settings.partner.base_url, settings.partner_token, options)
+        # The binding watch backs off on its own (its waits are cancellable and on screen), so
+        # its polls go through views of the clients that do not retry.
+        no_retries = RetryPolicy.no_retries()
         source: CredentialSource
         check_binding: Callable[[str], CorpBinding | None]
         if provider.mode == "cloud":
             assert partner is not None
             source = PartnerSource(store, partner, model_id=provider.model_id, installer=installer)
-            check_binding = partner.get_device
+            check_binding = partner.with_retry(no_retries).get_device
         else:
             assert settings.provider_secret is not None
             wecom = WecomClient(
-                provider.wecom_base_url, provider.corpid, settings.provider_secret, cancel=closing
+                provider.wecom_base_url, provider.corpid, settings.provider_secret, options
             )
             if settings.credentials.source == "inventory":
                 source = InventorySource(store, model_id=provider.model_id, installer=installer)
@@ -182,10 +185,12 @@ def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None 
                     sn_prefix=settings.credentials.sn_prefix,
                     installer=installer,
                 )
-            check_binding = wecom.get_device_auth_info
+            check_binding = wecom.with_retry(no_retries).get_device_auth_info
         binding = BindingPhase(
             check_binding=check_binding,
-            check_install=partner.get_installation if partner is not None else None,
+            check_install=(
+                partner.with_retry(no_retries).get_installation if partner is not None else None
+            ),
             qr_kind=settings.binding.qr,
             poll_interval_s=settings.binding.poll_interval_s,
             timeout_s=timeout_s if timeout_s is not None else settings.binding.timeout_s,

@@ -2034,10 +2034,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The provider API reported an error (errcode {errcode}).</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>The WeCom provider API is busy (errcode {errcode}).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2151,6 +2147,38 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>The partner service refused the installer token.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom says this device has already registered itself (errcode {errcode}): the board was activated before.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop here and set this board aside: it has already opened its own connection to WeCom. Ask the provider admin before provisioning it again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom says the model_id is missing (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set model_id in settings to the model id shown in the provider admin (服务商管理后台).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom says the model_id is invalid (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>model_id in settings is wrong: copy it exactly as the provider admin shows it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>WeCom says this SN has expired (errcode {errcode}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The SN&apos;s validity in the provider admin (服务商管理后台) has ended: extend it there, or use another SN.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

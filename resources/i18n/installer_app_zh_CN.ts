@@ -2045,10 +2045,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>合作伙伴服务（{host}）：安装人员令牌可用。</translation>
     </message>
     <message>
-        <source>The provider API reported an error (errcode {errcode}).</source>
-        <translation>服务商接口返回错误（errcode {errcode}）。</translation>
-    </message>
-    <message>
         <source>The WeCom provider API is busy (errcode {errcode}).</source>
         <translation>企业微信服务商接口繁忙（errcode {errcode}）。</translation>
     </message>
@@ -2163,6 +2159,38 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>The partner service refused the installer token.</source>
         <translation>合作伙伴服务拒绝了安装人员令牌。</translation>
+    </message>
+    <message>
+        <source>WeCom says this device has already registered itself (errcode {errcode}): the board was activated before.</source>
+        <translation>企业微信称该设备已自行注册（errcode {errcode}）：这块板子以前已被激活过。</translation>
+    </message>
+    <message>
+        <source>Stop here and set this board aside: it has already opened its own connection to WeCom. Ask the provider admin before provisioning it again.</source>
+        <translation>请在此停止并把这块板子放到一边：它已经自行连接过企业微信。再次配置之前，请先询问服务商管理员。</translation>
+    </message>
+    <message>
+        <source>WeCom says the model_id is missing (errcode {errcode}).</source>
+        <translation>企业微信称缺少 model_id（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>Set model_id in settings to the model id shown in the provider admin (服务商管理后台).</source>
+        <translation>请在设置中把 model_id 设为服务商管理后台显示的型号 ID。</translation>
+    </message>
+    <message>
+        <source>WeCom says the model_id is invalid (errcode {errcode}).</source>
+        <translation>企业微信称 model_id 无效（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>model_id in settings is wrong: copy it exactly as the provider admin shows it.</source>
+        <translation>设置中的 model_id 有误：请按服务商管理后台显示的内容原样复制。</translation>
+    </message>
+    <message>
+        <source>WeCom says this SN has expired (errcode {errcode}).</source>
+        <translation>企业微信称该 SN 已过期（errcode {errcode}）。</translation>
+    </message>
+    <message>
+        <source>The SN&apos;s validity in the provider admin (服务商管理后台) has ended: extend it there, or use another SN.</source>
+        <translation>该 SN 在服务商管理后台的有效期已结束：请在那里延期，或改用其他 SN。</translation>
     </message>
     <message>
         <source>The installer token in settings is wrong or revoked: ask the partner for a new one.</source>

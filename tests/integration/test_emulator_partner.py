@@ -73,11 +73,11 @@ def test_register_with_own_sn_and_conflicts(http: httpx.Client) -> None:
     mine = register(http, hw_id="0102030405", device_sn="DOORA0001").json()
     assert mine["errcode"] == 0 and mine["device_sn"] == "DOORA0001"
     conflict = register(http, hw_id="0102030405", device_sn="DOORA0002")
-    assert conflict.json()["errcode"] == 600002
+    assert conflict.json()["errcode"] == 600036
     assert "credential" not in conflict.json()
     # Another board cannot take an SN that is already issued, in any spelling.
     taken = register(http, hw_id="ffeeddccbb", device_sn="doora0001")
-    assert taken.json()["errcode"] == 600002
+    assert taken.json()["errcode"] == 600036
 
 
 @pytest.mark.parametrize(

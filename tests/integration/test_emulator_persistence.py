@@ -61,7 +61,7 @@ def test_restart_keeps_devices_bindings_boards_and_tokens(
             params={"provider_access_token": token},
             json={"model_id": "WX-ATT-200", "device_sn": "keep1"},
         ).json()
-        assert again["errcode"] == 600002
+        assert again["errcode"] == 600021
         assert (
             http.post(
                 "/v1/devices", json={"model_id": "WX-DOOR-100", "hw_id": "c0ffee"}, headers=AUTH

@@ -118,7 +118,7 @@ def test_duplicate_sn_is_case_insensitive(http: httpx.Client) -> None:
     assert call(http, "add_device", token, body)["errcode"] == 0
     for sn in ("wxAbc123", "WXABC123", "wxabc123"):
         again = call(http, "add_device", token, {"model_id": "WX-PRN-300", "device_sn": sn})
-        assert again["errcode"] == 600002
+        assert again["errcode"] == 600021
         assert "device_info" not in again
 
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-
 from installer_app.formats import is_secret_no
 from installer_app.i18n import Message
 from installer_app.provider import errors as e
 from installer_app.provider.emulator import DEFAULT_CORP_NAME, DEFAULT_CORPID, ProviderEmulator
-from installer_app.provider.http import RetryPolicy
+from installer_app.provider.http import HttpOptions, RetryPolicy
 from installer_app.provider.partner import PartnerClient
 from installer_app.secrets import Secret
-from tests.fixtures.provider import EMULATOR_PARTNER_TOKEN
+from tests.fixtures.provider import EMULATOR_PARTNER_TOKEN, raises_errcode
 
 FAST = RetryPolicy(base_s=0.01, max_delay_s=0.05)
 HW_ID = "0a1b2c3d4e5f6071"
@@ -24,7 +22,7 @@ def client(
     emulator: ProviderEmulator, token: str = EMULATOR_PARTNER_TOKEN, **kw: Any
 ) -> PartnerClient:
     kw.setdefault("retry", FAST)
-    return PartnerClient(emulator.base_url, Secret(token), **kw)
+    return PartnerClient(emulator.base_url, Secret(token), HttpOptions(**kw))
 
 
 def test_register_is_idempotent_by_hw_id(emulator: ProviderEmulator) -> None:
@@ -37,7 +35,7 @@ def test_register_is_idempotent_by_hw_id(emulator: ProviderEmulator) -> None:
         # asking for the SN it already has is fine; another SN is a conflict
         same = partner.register_device("WX-ATT-200", HW_ID, device_sn=first.device_sn)
         assert same.device_sn == first.device_sn
-        with pytest.raises(e.SnAlreadyRegistered):
+        with raises_errcode(600036, e.SnAlreadyRegistered):  # spec C: an SN conflict
             partner.register_device("WX-ATT-200", HW_ID, device_sn="OTHERSN9")
 
 
@@ -60,13 +58,13 @@ def test_binding_and_installation(emulator: ProviderEmulator) -> None:
 
 
 def test_unknown_sn(emulator: ProviderEmulator) -> None:
-    with client(emulator) as partner, pytest.raises(e.PartnerUnknownSn):
+    with client(emulator) as partner, raises_errcode(600001, e.BadSn):
         partner.get_device("NOSUCHSN1")
 
 
 def test_bad_installer_token(emulator: ProviderEmulator) -> None:
     with client(emulator, token="revoked-token-0001") as partner:
-        with pytest.raises(e.PartnerAuthError) as info:
+        with raises_errcode(401) as info:
             partner.get_installation(DEFAULT_CORPID)
         assert "installer token" in str(info.value)
     assert emulator.stats()["requests"]["/v1/installations/{corpid}"] == 1
@@ -83,7 +81,7 @@ def test_429_honours_retry_after(emulator: ProviderEmulator) -> None:
 
 def test_429_beyond_the_budget(emulator: ProviderEmulator) -> None:
     emulator.inject("*", http_status=429, retry_after=0.01, count=10)
-    with client(emulator) as partner, pytest.raises(e.PartnerRateLimited) as info:
+    with client(emulator) as partner, raises_errcode(429) as info:
         partner.get_device("ANYSN1")
     assert info.value.retry_after_s == 0.01
 

@@ -13,11 +13,11 @@ import pytest
 from installer_app.device.protocol import WecomState
 from installer_app.provider import errors as e
 from installer_app.provider.emulator import DEFAULT_CORP_NAME, DEFAULT_CORPID, ProviderEmulator
-from installer_app.provider.http import RetryPolicy
+from installer_app.provider.http import HttpOptions, RetryPolicy
 from installer_app.provider.partner import PartnerClient
-from installer_app.provider.watcher import BindingWatcher, WatchEvent, WatchResult
 from installer_app.provider.wecom import WecomClient
 from installer_app.secrets import Secret
+from installer_app.workflow.watch import BindingWatcher, WatchEvent, WatchResult
 from tests.fixtures.provider import (
     EMULATOR_CORPID,
     EMULATOR_PARTNER_TOKEN,
@@ -32,7 +32,7 @@ WAIT = 30.0  # generous: several agents share two cores
 class Watch:
     """A watcher running on its own thread, its events in a queue."""
 
-    def __init__(self, before_start: Any = None, **kw: Any) -> None:
+    def __init__(self, **kw: Any) -> None:
         self.events: queue.Queue[WatchEvent] = queue.Queue()
         self.seen: list[WatchEvent] = []
         kw.setdefault("poll_interval_s", 0.05)
@@ -40,8 +40,6 @@ class Watch:
         kw.setdefault("retry", FAST)
         self.watcher = BindingWatcher(on_event=self.events.put, **kw)
         self.result: WatchResult | None = None
-        if before_start is not None:
-            before_start(self.watcher)
         self.thread = threading.Thread(target=self._run)
         self.thread.start()
 
@@ -71,7 +69,7 @@ def wecom(emulator: ProviderEmulator) -> Iterator[WecomClient]:
         emulator.base_url,
         EMULATOR_CORPID,
         Secret(EMULATOR_PROVIDER_SECRET),
-        retry=RetryPolicy.no_retries(),  # the watcher does the backing off
+        HttpOptions(retry=RetryPolicy.no_retries()),  # the watcher does the backing off
     )
     yield client
     client.close()
@@ -79,7 +77,9 @@ def wecom(emulator: ProviderEmulator) -> Iterator[WecomClient]:
 
 @pytest.fixture
 def partner(emulator: ProviderEmulator) -> Iterator[PartnerClient]:
-    client = PartnerClient(emulator.base_url, Secret(EMULATOR_PARTNER_TOKEN), retry=FAST)
+    client = PartnerClient(
+        emulator.base_url, Secret(EMULATOR_PARTNER_TOKEN), HttpOptions(retry=FAST)
+    )
     yield client
     client.close()
 
@@ -140,25 +140,25 @@ def test_rate_limited_is_stuck_with_a_reason_then_recovers(
     assert watch.finish().bound
 
 
-def test_client_side_retries_are_reported_too(emulator: ProviderEmulator) -> None:
+def test_a_retrying_client_is_polled_through_its_no_retry_view(
+    emulator: ProviderEmulator,
+) -> None:
+    # What wiring does: the session's client retries, the watch's view of it does not, so a
+    # rate limit reaches the watch at once and its wait is the watch's own (cancellable, shown).
     emulator.register("WATCH0003")
     emulator.inject(AUTH, errcode=45009, count=1)
-    holder: list[BindingWatcher] = []
+    notes: list[object] = []
     client = WecomClient(
         emulator.base_url,
         EMULATOR_CORPID,
         Secret(EMULATOR_PROVIDER_SECRET),
-        retry=FAST,
-        on_retry=lambda reason, delay: holder[0].client_retry(reason, delay),
+        HttpOptions(retry=RetryPolicy(base_s=30), on_retry=lambda r, d: notes.append(r)),
     )
     with client:
-        watch = Watch(
-            before_start=holder.append,
-            sn="WATCH0003",
-            check_binding=client.get_device_auth_info,
-            check_install=None,
-        )
+        view = client.with_retry(RetryPolicy.no_retries())
+        watch = Watch(sn="WATCH0003", check_binding=view.get_device_auth_info, check_install=None)
         stuck = watch.next("stuck")
+        assert notes == []  # the client did not wait 30 s on its own
         assert stuck.reason is not None and stuck.reason.english().startswith("rate limited")
         emulator.bind("WATCH0003")
         watch.next("bound")
@@ -185,7 +185,7 @@ def test_network_down_then_back(emulator_factory: Any) -> None:
         emulator.base_url,
         EMULATOR_CORPID,
         Secret(EMULATOR_PROVIDER_SECRET),
-        retry=RetryPolicy.no_retries(),
+        HttpOptions(retry=RetryPolicy.no_retries()),
     ) as client:
         watch = Watch(sn="WATCH0005", check_binding=client.get_device_auth_info, check_install=None)
         stuck = watch.next("stuck")
@@ -250,7 +250,7 @@ def test_fatal_error_ends_the_watch(emulator: ProviderEmulator) -> None:
     with WecomClient(emulator.base_url, EMULATOR_CORPID, Secret("wrong-secret-0000")) as client:
         watch = Watch(sn="WATCH0009", check_binding=client.get_device_auth_info, check_install=None)
         result = watch.finish()
-    assert isinstance(result.error, e.InvalidSecret)
+    assert isinstance(result.error, e.ProviderError) and result.error.errcode == 40001
     assert not result.bound and not result.timed_out
 
 

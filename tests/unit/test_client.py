@@ -8,6 +8,7 @@ import pty
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -41,6 +42,14 @@ from tests.unit.test_client_support import (
 # Short timeouts keep the timeout paths quick; generous ones elsewhere keep a loaded machine happy.
 FAST = 0.15
 SLOW = 5.0
+
+
+@contextmanager
+def refused(code: int) -> Iterator[pytest.ExceptionInfo[errors.DeviceErrorResponse]]:
+    """The device's ERROR answer with this ERROR_CODE."""
+    with pytest.raises(errors.DeviceErrorResponse) as caught:
+        yield caught
+    assert caught.value.code == code
 
 
 @pytest.fixture
@@ -145,7 +154,7 @@ def test_abandon_partial_recovers_a_response_swallowed_by_a_fake_header(
 def test_error_raises_typed_error_and_next_request_uses_new_seq(device: FakeDevice) -> None:
     device.handler = scripted(lambda f: error(f, ErrorCode.NOT_STAGED, b"nothing\x1b[31m staged"))
     with open_client(device, first_seq=10) as client:
-        with pytest.raises(errors.NotStaged) as caught:
+        with refused(ErrorCode.NOT_STAGED) as caught:
             client.commit()
         client.commit()
     assert caught.value.code == ErrorCode.NOT_STAGED
@@ -156,16 +165,16 @@ def test_error_raises_typed_error_and_next_request_uses_new_seq(device: FakeDevi
 @pytest.mark.parametrize(
     ("code", "cls"),
     [
-        (ErrorCode.BAD_FRAME, errors.BadFrame),
+        (ErrorCode.BAD_FRAME, errors.DeviceErrorResponse),
         (ErrorCode.UNKNOWN_COMMAND, errors.UnknownCommand),
-        (ErrorCode.BAD_VALUE, errors.BadValue),
-        (ErrorCode.LOCKED, errors.Locked),
-        (ErrorCode.NOT_STAGED, errors.NotStaged),
-        (ErrorCode.FLASH_FAIL, errors.FlashFail),
+        (ErrorCode.BAD_VALUE, errors.DeviceErrorResponse),
+        (ErrorCode.LOCKED, errors.DeviceErrorResponse),
+        (ErrorCode.NOT_STAGED, errors.DeviceErrorResponse),
+        (ErrorCode.FLASH_FAIL, errors.DeviceErrorResponse),
         (0x42, errors.DeviceErrorResponse),
     ],
 )
-def test_each_error_code_has_its_class(
+def test_each_error_code_has_its_row(
     device: FakeDevice, code: int, cls: type[errors.DeviceErrorResponse]
 ) -> None:
     device.handler = lambda f: error(f, code)
@@ -175,6 +184,13 @@ def test_each_error_code_has_its_class(
     assert caught.value.code == code
     assert caught.value.exit_code == 3
     assert "IDENTIFY" in str(caught.value)
+    # A listed code says what happened and what to do; an unknown one shows its number.
+    row = errors.REFUSALS.get(code)
+    if row is not None:
+        assert row.what.text in caught.value.message.english()
+        assert caught.value.hint is not None and caught.value.hint.english() == row.hint.text
+    else:
+        assert "0x42" in str(caught.value) and caught.value.hint is None
 
 
 def test_busy_is_retried_after_200ms_with_new_seqs(device: FakeDevice) -> None:
@@ -266,14 +282,14 @@ def test_malformed_response_is_a_device_error(device: FakeDevice) -> None:
         [(Tag.PROTO, b"\x01"), (Tag.MODEL_ID, b"X"), (Tag.FW_VERSION, b"1"), (Tag.STATE, b"\x00")]
     )
     device.handler = lambda f: response(f, no_hw_id)
-    with open_client(device) as client, pytest.raises(errors.BadResponse) as caught:
+    with open_client(device) as client, pytest.raises(errors.MalformedResponse) as caught:
         client.hello()
     assert "HW_ID" in str(caught.value)
 
 
 def test_duplicate_tag_in_response_is_a_device_error(device: FakeDevice) -> None:
     device.handler = lambda f: response(f, b"\x0c\x01\x00\x0c\x01\x00\x0d\x01\x00")
-    with open_client(device) as client, pytest.raises(errors.BadResponse):
+    with open_client(device) as client, pytest.raises(errors.MalformedResponse):
         client.status()
 
 
@@ -399,7 +415,7 @@ def test_reboot_is_never_retransmitted_and_falls_back_to_hello(device: FakeDevic
 
 
 def test_too_long_value_is_refused_before_sending(device: FakeDevice) -> None:
-    with open_client(device) as client, pytest.raises(errors.BadValue):
+    with open_client(device) as client, refused(ErrorCode.BAD_VALUE):
         client.write("A" * 300, Secret("x" * 20))
     assert device.frames() == []
 

@@ -118,7 +118,7 @@ def test_partner_sn_shapes(clock: Clock) -> None:
     device, board = state.partner_register("M2", "0A1B2C")
     assert board.device_sn == "WX0A1B2C" == device.device_sn
     assert device.secret_no == board.credential
-    assert errcode(lambda: state.partner_register("M2", "0a1b2c", "OTHER1")) == 600002
+    assert errcode(lambda: state.partner_register("M2", "0a1b2c", "OTHER1")) == 600036
     assert errcode(lambda: state.partner_register("M2", "a" * 200)) == 40058
     assert errcode(lambda: state.partner_register("M9", "0a1b2c")) == 600038
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,8 @@ from installer_app.i18n import Message
 from installer_app.provider import errors as e
 from installer_app.provider.http import (
     DEFAULT_RETRY,
+    CallScope,
+    HttpOptions,
     RetryPolicy,
     parse_retry_after,
     retry_message,
@@ -24,6 +27,7 @@ from installer_app.provider.http import (
 from installer_app.provider.partner import PartnerClient
 from installer_app.provider.wecom import WecomClient
 from installer_app.secrets import Secret
+from tests.fixtures.provider import raises_errcode
 
 SECRET = "unit-provider-secret-5b1e"
 TOKEN = "unit-access-token-77aa90"
@@ -81,10 +85,7 @@ def wecom(
         "https://qyapi.example",
         "wwprovider",
         Secret(SECRET),
-        retry=retry,
-        sleep=sleeps.append,
-        transport=httpx.MockTransport(server),
-        **kw,
+        HttpOptions(retry=retry, sleep=sleeps.append, transport=httpx.MockTransport(server), **kw),
     )
 
 
@@ -102,7 +103,7 @@ def test_backoff_doubles_with_jitter_between_one_and_two_times_up_to_60s() -> No
 
 def test_system_busy_is_retried_three_times_then_raised(sleeps: list[float]) -> None:
     server = Server([err(-1)] * 4)
-    with wecom(server, sleeps) as client, pytest.raises(e.SystemBusy):
+    with wecom(server, sleeps) as client, raises_errcode(-1):
         client.get_device_auth_info("SN1")
     assert len(server.api_calls) == 4
     assert len(sleeps) == 3
@@ -124,7 +125,7 @@ def test_rate_limit_backs_off_doubling_and_recovers(sleeps: list[float]) -> None
 
 def test_rate_limit_gives_up_after_its_budget(sleeps: list[float]) -> None:
     server = Server([err(45009)] * 5)
-    with wecom(server, sleeps) as client, pytest.raises(e.RateLimited):
+    with wecom(server, sleeps) as client, raises_errcode(45009):
         client.get_device_auth_info("SN1")
     assert len(sleeps) == 4
     assert sleeps[3] <= 16
@@ -156,31 +157,39 @@ def test_transient_failure_then_success(sleeps: list[float]) -> None:
 @pytest.mark.parametrize(
     ("code", "cls"),
     [
-        (40001, e.InvalidSecret),
-        (40013, e.InvalidCorpId),
+        (40001, e.ProviderError),
+        (40013, e.ProviderError),
         (600001, e.BadSn),
-        (600002, e.SnAlreadyRegistered),
+        (600002, e.ProviderError),
         (600021, e.SnAlreadyRegistered),
-        (600005, e.HardwareSecretInvalid),
-        (600038, e.ModelNotFound),
-        (12345, e.UnknownProviderError),
+        (600036, e.SnAlreadyRegistered),
+        (600005, e.ProviderError),
+        (600037, e.ProviderError),
+        (600038, e.ProviderError),
+        (600042, e.ProviderError),
+        (600051, e.ProviderError),
+        (12345, e.ProviderError),
     ],
 )
-def test_fatal_codes_stop_at_once(sleeps: list[float], code: int, cls: type) -> None:
+def test_fatal_codes_stop_at_once(
+    sleeps: list[float], code: int, cls: type[e.ProviderError]
+) -> None:
     server = Server([err(code)])
-    with wecom(server, sleeps) as client, pytest.raises(cls):
+    with wecom(server, sleeps) as client, raises_errcode(code, cls) as caught:
         client.add_device("WX-ATT-200", "SN1")
+    assert type(caught.value) is cls
     assert len(server.api_calls) == 1
     assert sleeps == []
 
 
 def test_conflict_is_never_success(sleeps: list[float]) -> None:
-    # Even with a device_info in the body, 600002 is a conflict.
-    server = Server(
-        [httpx.Response(200, json={"errcode": 600002, "errmsg": "ok", "device_info": {}})]
-    )
-    with wecom(server, sleeps) as client, pytest.raises(e.SnAlreadyRegistered):
-        client.add_device("WX-ATT-200", "SN1")
+    # Even with a device_info in the body, 600021 and 600036 are conflicts.
+    for code in (600021, 600036):
+        server = Server(
+            [httpx.Response(200, json={"errcode": code, "errmsg": "ok", "device_info": {}})]
+        )
+        with wecom(server, sleeps) as client, raises_errcode(code, e.SnAlreadyRegistered):
+            client.add_device("WX-ATT-200", "SN1")
 
 
 def test_not_bound_is_none(sleeps: list[float]) -> None:
@@ -217,14 +226,14 @@ def test_token_errors_are_fatal(sleeps: list[float]) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return err(40001, "invalid provider_secret")
 
-    with wecom(handler, sleeps) as client, pytest.raises(e.InvalidSecret):
+    with wecom(handler, sleeps) as client, raises_errcode(40001):
         client.check()
     assert sleeps == []
 
 
 def test_non_json_answer_is_a_clear_error(sleeps: list[float]) -> None:
     server = Server([httpx.Response(200, text="<html>captive portal</html>")])
-    with wecom(server, sleeps) as client, pytest.raises(e.BadResponse) as info:
+    with wecom(server, sleeps) as client, pytest.raises(e.UnexpectedAnswer) as info:
         client.get_device_auth_info("SN1")
     assert "qyapi.example" in str(info.value) and "JSON" in str(info.value)
 
@@ -233,7 +242,7 @@ def test_bad_sn_is_refused_before_the_wire(sleeps: list[float]) -> None:
     server = Server([])
     with wecom(server, sleeps) as client:
         for sn in ("", "SN 1", "SN/../x", "x" * 129, "序列号"):
-            with pytest.raises(e.BadSn):
+            with raises_errcode(600001, e.BadSn):
                 client.get_device_auth_info(sn)
     assert server.requests == []
 
@@ -261,9 +270,7 @@ def test_cancel_interrupts_a_backoff_wait() -> None:
         "https://qyapi.example",
         "wwprovider",
         Secret(SECRET),
-        cancel=cancel,
-        sleep=sleep,
-        transport=httpx.MockTransport(server),
+        HttpOptions(cancel=cancel, sleep=sleep, transport=httpx.MockTransport(server)),
     )
     with client, pytest.raises(e.ProviderCancelled):
         client.get_device_auth_info("SN1")
@@ -277,13 +284,52 @@ def test_default_wait_wakes_on_cancel() -> None:
         "https://qyapi.example",
         "wwprovider",
         Secret(SECRET),
-        cancel=cancel,
-        retry=RetryPolicy(base_s=30),
-        on_retry=lambda reason, delay: cancel.set(),
-        transport=httpx.MockTransport(server),
+        HttpOptions(
+            cancel=cancel,
+            retry=RetryPolicy(base_s=30),
+            on_retry=lambda reason, delay: cancel.set(),
+            transport=httpx.MockTransport(server),
+        ),
     )
     with client, pytest.raises(e.ProviderCancelled):
         client.get_device_auth_info("SN1")
+
+
+def test_a_scoped_view_ends_its_wait_on_its_callers_cancel_and_reports_to_it() -> None:
+    # One client shared by two boards: board A's cancel ends A's retry wait, not B's, and A's
+    # retries are reported to A (and to the client's own hook) only.
+    server = Server([err(45009), err(45009), BOUND])
+    own: list[float] = []
+    client = WecomClient(
+        "https://qyapi.example",
+        "wwprovider",
+        Secret(SECRET),
+        HttpOptions(
+            retry=RetryPolicy(base_s=30),
+            on_retry=lambda reason, delay: own.append(delay),
+            transport=httpx.MockTransport(server),
+        ),
+    )
+    cancel_a, cancel_b = threading.Event(), threading.Event()
+    heard_a: list[str] = []
+
+    def on_retry_a(reason: Message, delay: float) -> None:
+        heard_a.append(reason.english())
+        cancel_a.set()
+
+    with client:
+        board_a = client.scoped(CallScope(cancel_a, on_retry_a))
+        board_b = client.scoped(CallScope(cancel_b))
+        started = time.monotonic()
+        with pytest.raises(e.ProviderCancelled):
+            board_a.get_device_auth_info("SN1")
+        assert time.monotonic() - started < 5  # not the 30-60 s backoff
+        assert heard_a == ["rate limited"] and len(own) == 1
+        assert not cancel_b.is_set() and not board_b._http._cancelled()
+        # A view without retries (the binding watch's) raises the rate limit at once.
+        with raises_errcode(45009):
+            client.with_retry(RetryPolicy.no_retries()).get_device_auth_info("SN1")
+        assert len(own) == 1
 
 
 # -- partner -------------------------------------------------------------------------------------
@@ -293,8 +339,7 @@ def partner(handler: Handler, sleeps: list[float]) -> PartnerClient:
     return PartnerClient(
         "https://partner.example/",
         Secret(PARTNER_TOKEN),
-        sleep=sleeps.append,
-        transport=httpx.MockTransport(handler),
+        HttpOptions(sleep=sleeps.append, transport=httpx.MockTransport(handler)),
     )
 
 
@@ -321,21 +366,22 @@ def test_partner_sends_bearer_and_honours_retry_after(sleeps: list[float]) -> No
 
 
 @pytest.mark.parametrize(
-    ("response", "cls"),
+    ("response", "errcode", "text"),
     [
-        (httpx.Response(401, json={"errcode": 401, "errmsg": "bad token"}), e.PartnerAuthError),
-        (httpx.Response(401, text="Unauthorized"), e.PartnerAuthError),
-        (httpx.Response(404, json={"errcode": 600001}), e.PartnerUnknownSn),
-        (httpx.Response(200, json={"errcode": 600002}), e.SnAlreadyRegistered),
-        (httpx.Response(200, json={"errcode": 40001}), e.InvalidSecret),
-        (httpx.Response(418, json={"errcode": 0}), e.BadResponse),
+        (httpx.Response(401, json={"errcode": 401, "errmsg": "bad token"}), 401, "token"),
+        (httpx.Response(401, text="Unauthorized"), 401, "installer token"),
+        (httpx.Response(404, json={"errcode": 600001}), 600001, "partner service does not"),
+        (httpx.Response(200, json={"errcode": 600036}), 600036, "already registered"),
+        (httpx.Response(200, json={"errcode": 40001}), 40001, "provider secret"),
+        (httpx.Response(418, json={"errcode": 0}), None, "without the expected JSON"),
     ],
 )
 def test_partner_errors(
-    sleeps: list[float], response: httpx.Response, cls: type[e.ProviderError]
+    sleeps: list[float], response: httpx.Response, errcode: int | None, text: str
 ) -> None:
-    with partner(lambda r: response, sleeps) as client, pytest.raises(cls):
+    with partner(lambda r: response, sleeps) as client, pytest.raises(e.ProviderError) as caught:
         client.get_device("SN1")
+    assert caught.value.errcode == errcode and text in str(caught.value)
     assert sleeps == []
 
 

@@ -13,8 +13,8 @@ from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider import errors as e
 from installer_app.provider.http import RetryPolicy
 from installer_app.provider.partner import Installation
-from installer_app.provider.watcher import BindingWatcher, WatchEvent, WatchResult
 from installer_app.provider.wecom import CorpBinding
+from installer_app.workflow.watch import BindingWatcher, WatchEvent, WatchResult
 
 FAST = RetryPolicy(base_s=0.01, max_delay_s=0.05)
 CORP = CorpBinding("wwcorp1", "测试企业")
@@ -88,7 +88,7 @@ def test_not_checkable_without_install_check() -> None:
 def test_not_bound_error_counts_as_waiting() -> None:
     events: list[WatchEvent] = []
     result = BindingWatcher(
-        "SN1", answering(script(e.NotBound(), CORP)), None, 0.01, 60, events.append
+        "SN1", answering(script(e.wecom_error(600004), CORP)), None, 0.01, 60, events.append
     ).run()
     assert result.corpid == "wwcorp1"
     assert "stuck" not in kinds(events)
@@ -97,9 +97,9 @@ def test_not_bound_error_counts_as_waiting() -> None:
 def test_transient_errors_are_stuck_events_with_reasons_then_recovery() -> None:
     events: list[WatchEvent] = []
     steps = script(
-        e.RateLimited(),
+        e.wecom_error(45009),
         e.ProviderUnreachable("qyapi.weixin.qq.com", Message(QT_TRANSLATE_NOOP("provider", "x"))),
-        e.TokenInvalid(),
+        e.wecom_error(40014),
         None,
         CORP,
     )
@@ -130,7 +130,7 @@ def test_retry_after_is_obeyed() -> None:
     events: list[WatchEvent] = []
     BindingWatcher(
         "SN1",
-        answering(script(e.PartnerRateLimited(0.2), CORP)),
+        answering(script(e.partner_error(429, retry_after_s=0.2), CORP)),
         None,
         0.01,
         60,
@@ -142,7 +142,8 @@ def test_retry_after_is_obeyed() -> None:
 
 
 @pytest.mark.parametrize(
-    "error", [e.InvalidSecret(), e.BadSn(), e.PartnerAuthError(), e.PartnerUnknownSn()]
+    "error",
+    [e.wecom_error(40001), e.wecom_error(600001), e.partner_error(401), e.partner_error(600001)],
 )
 def test_fatal_errors_end_the_watch(error: e.ProviderError) -> None:
     events: list[WatchEvent] = []
@@ -156,7 +157,7 @@ def test_fatal_errors_end_the_watch(error: e.ProviderError) -> None:
 
 def test_install_phase_errors_are_handled_too() -> None:
     events: list[WatchEvent] = []
-    installs = script(e.SystemBusy(), Installation(True, 7, 1764316800))
+    installs = script(e.wecom_error(-1), Installation(True, 7, 1764316800))
     result = BindingWatcher(
         "SN1", answering(script(CORP)), answering(installs), 0.01, 60, events.append, retry=FAST
     ).run()
@@ -317,20 +318,53 @@ def test_cancel_during_the_pause_between_polls() -> None:
     assert not thread.is_alive() and out[0].cancelled and check.calls == 1
 
 
-def test_client_retries_show_as_stuck_events() -> None:
-    events: list[WatchEvent] = []
-    holder: list[BindingWatcher] = []
+def test_the_tick_runs_on_the_watch_thread_while_it_waits() -> None:
+    # The QR renewal: called on every wake-up, from the thread that runs the watch, and its
+    # "call me again in" shortens the wait between polls an hour apart.
+    ticks: list[threading.Thread] = []
+    two_ticks = threading.Event()
 
-    def check(sn: str) -> CorpBinding:
-        holder[0].client_retry(Message(QT_TRANSLATE_NOOP("provider", "rate limited")), 8.2)
-        return CORP
+    def tick() -> float:
+        ticks.append(threading.current_thread())
+        if len(ticks) >= 3:
+            two_ticks.set()
+        return 0.02
 
-    watcher = BindingWatcher("SN1", check, None, 0.01, 60, events.append)
-    holder.append(watcher)
-    watcher.run()
-    stuck = [ev for ev in events if ev.kind == "stuck"]
-    assert stuck and stuck[0].reason is not None
-    assert stuck[0].reason.english() == "rate limited, retrying in 8 s"
+    cancel = threading.Event()
+    watcher = BindingWatcher(
+        "SN1", answering(script(None)), None, 3600, 60, cancel=cancel, tick=tick
+    )
+    thread, out = run_in_thread(watcher)
+    assert two_ticks.wait(30)
+    cancel.set()
+    thread.join(30)
+    assert out[0].cancelled
+    assert set(ticks) == {thread}
+
+
+def test_one_poll_thread_per_watch_however_many_polls() -> None:
+    started: list[str] = []
+    polls: list[str] = []
+
+    def check(sn: str) -> CorpBinding | None:
+        polls.append(threading.current_thread().name)
+        return CORP if len(polls) >= 20 else None
+
+    original = threading.Thread.start
+
+    def counting_start(self: threading.Thread) -> None:
+        started.append(self.name)
+        original(self)
+
+    threading.Thread.start = counting_start  # type: ignore[method-assign]
+    try:
+        result = BindingWatcher("SNTHREADS", check, None, 0.001, 60).run()
+    finally:
+        threading.Thread.start = original  # type: ignore[method-assign]
+    assert result.corpid == "wwcorp1" and len(polls) == 20
+    assert started == ["binding-poll-SNTHREADS"] and set(polls) == {"binding-poll-SNTHREADS"}
+    # The worker was joined when the watch ended on an answer.
+    assert "binding-poll-SNTHREADS" not in [t.name for t in threading.enumerate()]
 
 
 def test_programming_errors_are_not_swallowed() -> None:

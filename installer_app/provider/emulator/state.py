@@ -191,7 +191,7 @@ class EmulatorState:
                 raise ApiError(600001, "invalid device_sn")
             assert isinstance(device_sn, str) and isinstance(model_id, str)
             if sn_key(device_sn) in self._devices:
-                raise ApiError(600002, "device_sn already exists")
+                raise ApiError(600021, "device_sn already exists")
             device = self._new_device(model_id, device_sn, secret_no, source)
             self._save()
             return device
@@ -388,13 +388,13 @@ class EmulatorState:
             board = self._boards.get(hw_id)
             if board is not None:
                 if device_sn is not None and sn_key(str(device_sn)) != sn_key(board.device_sn):
-                    raise ApiError(600002, "this board already has another device_sn")
+                    raise ApiError(600036, "device sn conflict: this board has another device_sn")
             else:
                 sn = str(device_sn) if device_sn is not None else self.sn_prefix + hw_id.upper()
                 if not valid_sn(sn):
                     raise ApiError(600001, "invalid device_sn")
                 if sn_key(sn) in self._devices:
-                    raise ApiError(600002, "device_sn already exists")
+                    raise ApiError(600036, "device sn conflict: device_sn already exists")
                 board = Board(sn, model_id, secrets.token_hex(16))
                 self._boards[hw_id] = board
             device = self._devices.get(sn_key(board.device_sn))
