@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from installer_app.errors import ExitCode, InstallerError
 
 SN_PATTERN = re.compile(r"[0-9A-Za-z]{1,128}")
+# Spec B: a binding link's values are plain [A-Za-z0-9_-] (anything else could be read
+# differently by another URL parser), and the dynamic nonce is a decimal Uint64, no leading zero.
+QR_VALUE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+NONCE_PATTERN = re.compile(r"[1-9][0-9]{0,19}")
+UINT64_MAX = 2**64 - 1
+INT64_MAX = 2**63 - 1
 HW_ID_PATTERN = re.compile(r"[0-9a-f]{2,128}")
 STATIC_QR_BASE = "https://open.work.weixin.qq.com/connect/hardware"
 DYNAMIC_QR_TTL_S = 30 * 60
@@ -51,7 +57,7 @@ class Device:
     device_sn: str
     model_id: str
     secret_no: str
-    device_id: str
+    device_id: int  # WeCom returns an int64
     hw_code: str
     create_time: int
     source: str  # "wecom" (A2) or "partner" (POST /v1/devices) or "control"
@@ -95,6 +101,31 @@ def sn_key(sn: str) -> str:
 
 def valid_sn(sn: object) -> bool:
     return isinstance(sn, str) and SN_PATTERN.fullmatch(sn) is not None
+
+
+def valid_nonce(nonce: str) -> bool:
+    return NONCE_PATTERN.fullmatch(nonce) is not None and int(nonce) <= UINT64_MAX
+
+
+def binding_query(url: str) -> dict[str, str] | None:
+    """The parameters of a WeCom binding link, or None when it is not exactly one: the fixed
+    https origin and path, then ``key=value`` pairs of plain values, each key once, nothing else
+    (no userinfo, port, backslash, fragment or percent escape)."""
+    prefix = STATIC_QR_BASE + "?"
+    if not url.startswith(prefix):
+        return None
+    query: dict[str, str] = {}
+    for pair in url[len(prefix) :].split("&"):
+        key, sep, value = pair.partition("=")
+        if (
+            not sep
+            or key in query
+            or not QR_VALUE_PATTERN.fullmatch(key)
+            or not QR_VALUE_PATTERN.fullmatch(value)
+        ):
+            return None
+        query[key] = value
+    return query
 
 
 def dynamic_signature(sn: str, secret_no: str, ts: str, nonce: str) -> str:

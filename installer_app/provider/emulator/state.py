@@ -34,14 +34,16 @@ from installer_app.provider.emulator.records import (
     ERR_QR_EXPIRED,
     ERR_TOKEN_MISSING,
     HW_ID_PATTERN,
-    STATIC_QR_BASE,
+    INT64_MAX,
     TEST_CORPS,
     ApiError,
     Board,
     Device,
     Installation,
+    binding_query,
     dynamic_signature,
     sn_key,
+    valid_nonce,
     valid_sn,
 )
 
@@ -203,7 +205,7 @@ class EmulatorState:
             device_sn=device_sn,
             model_id=model_id,
             secret_no=secret_no or secrets.token_hex(16),
-            device_id="emu" + secrets.token_hex(12),
+            device_id=secrets.randbelow(INT64_MAX) + 1,
             hw_code=secrets.token_hex(16),
             create_time=int(now),
             source=source,
@@ -333,25 +335,28 @@ class EmulatorState:
 
     def scan(self, qr_url: str, corpid: str | None = None, corp_name: str | None = None) -> Device:
         """An admin scans a binding QR: static (hw_code) or dynamic (signed, 30 minutes)."""
-        from urllib.parse import parse_qs, urlsplit
-
-        parts = urlsplit(qr_url)
-        if f"{parts.scheme}://{parts.netloc}{parts.path}" != STATIC_QR_BASE:
+        query = binding_query(qr_url)
+        if query is None:
             raise ApiError(400, "not a WeCom hardware binding QR code", 400)
-        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         with self._lock:
             if "hw_code" in query:
+                if len(query) != 1:
+                    raise ApiError(400, "malformed static QR code", 400)
                 for device in self._devices.values():
                     if device.hw_code == query["hw_code"]:
                         return self.bind(device.device_sn, corpid, corp_name)
                 raise ApiError(600001, "unknown hw_code", 404)
-            try:
-                sn, ts, nonce, sig = (query[k] for k in ("sn", "timestamp", "nonce", "signature"))
-                ts_value = int(ts)
-            except (KeyError, ValueError) as exc:
-                raise ApiError(400, "incomplete dynamic QR code", 400) from exc
-            if query.get("type") != "qrcode" or not re.fullmatch(r"[0-9A-Za-z]{8,32}", nonce):
+            if set(query) != {"sn", "timestamp", "nonce", "signature", "type"}:
+                raise ApiError(400, "incomplete dynamic QR code", 400)
+            sn, ts, nonce, sig = (query[k] for k in ("sn", "timestamp", "nonce", "signature"))
+            if (
+                query["type"] != "qrcode"
+                or not valid_nonce(nonce)
+                or not re.fullmatch(r"0|[1-9][0-9]{0,9}", ts)
+                or int(ts) > 2**32 - 1
+            ):
                 raise ApiError(400, "malformed dynamic QR code", 400)
+            ts_value = int(ts)
             device = self._device(sn)
             if not secrets.compare_digest(sig, dynamic_signature(sn, device.secret_no, ts, nonce)):
                 raise ApiError(600005, "hardware secret invalid: signature mismatch", 400)
