@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from installer_app.config import ENV_PARTNER_TOKEN, ENV_PROVIDER_SECRET, ConfigError, Settings
+from installer_app.config import (
+    ENV_PARTNER_TOKEN,
+    ENV_PROVIDER_SECRET,
+    ConfigError,
+    Settings,
+    validate_settings,
+)
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.partner import PartnerClient
 from installer_app.provider.wecom import CorpBinding, WecomClient
@@ -88,7 +94,9 @@ def _inconsistent(settings: Settings) -> ConfigError:
 
 
 def check_settings(settings: Settings) -> None:
-    """Raise ConfigError for the first setting the chosen mode and source need but lack."""
+    """Raise ConfigError for the first setting the chosen mode and source need but lack, or
+    whose value is out of bounds (settings the wizard built, not only those from a file)."""
+    validate_settings(settings)
     provider = settings.provider
     cloud = provider.mode == "cloud"
     if cloud != (settings.credentials.source == "partner"):
