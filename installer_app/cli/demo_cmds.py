@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from installer_app.__main__ import PROBE_DISPLAY_FLAG
-from installer_app.cli.context import CliContext, number_arg, say, tr
+from installer_app.cli.context import CliContext, bounded_arg, say, tr
 from installer_app.cli.provision_cmds import CliAnswers, Printer, provision_boards
 from installer_app.demo import DEMO_SCAN_AFTER_S, DemoEnvironment
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
@@ -26,6 +26,7 @@ PROBE_TIMEOUT_S = 30.0
 log = logging.getLogger(__name__)
 
 HEADLESS_SCAN_AFTER_S = 5.0
+MAX_SCAN_AFTER_S = 3600.0  # an hour: a demo that waits longer for its scan is a stuck demo
 
 
 def _count(text: str) -> int:
@@ -38,15 +39,6 @@ def _count(text: str) -> int:
             Message(
                 QT_TRANSLATE_NOOP("cli", "a whole number from 1 to 16, not {text}"), text=repr(text)
             ).render()
-        )
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = number_arg(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            Message(QT_TRANSLATE_NOOP("cli", "must not be negative")).render()
         )
     return value
 
@@ -84,7 +76,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--scan-after",
-        type=_seconds,
+        type=bounded_arg(0, MAX_SCAN_AFTER_S),
         metavar="S",
         help=Message(
             QT_TRANSLATE_NOOP(
