@@ -52,6 +52,7 @@ class InvalidQrCode(ProviderError):
 
     def __init__(self, problem: Message) -> None:
         super().__init__(Message(self.text, problem=problem))
+        self.problem = problem
 
 
 @dataclass(frozen=True)
