@@ -171,6 +171,9 @@ def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None 
                 settings.partner.base_url, settings.partner_token, cancel=closing
             )
         source: CredentialSource
+        # Seed SecretNo models only exist in direct mode: in cloud mode the app holds the
+        # partner cloud's credential, never a WeCom SecretNo.
+        seed = provider.secret_mode == "seed"
         check_binding: Callable[[str], CorpBinding | None]
         if provider.mode == "cloud":
             assert partner is not None
@@ -182,7 +185,9 @@ def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None 
                 provider.wecom_base_url, provider.corpid, settings.provider_secret, cancel=closing
             )
             if settings.credentials.source == "inventory":
-                source = InventorySource(store, model_id=provider.model_id, installer=installer)
+                source = InventorySource(
+                    store, model_id=provider.model_id, installer=installer, seed=seed
+                )
             else:
                 source = RegisterSource(
                     store,
@@ -190,6 +195,7 @@ def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None 
                     model_id=provider.model_id,
                     sn_prefix=settings.credentials.sn_prefix,
                     installer=installer,
+                    seed=seed,
                 )
             check_binding = wecom.get_device_auth_info
         binding = BindingPhase(
