@@ -98,6 +98,18 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             QT_TRANSLATE_NOOP("cli", "provider token lifetime in seconds (default %(default)g)")
         ),
     )
+    parser.add_argument(
+        "--corpid-form",
+        choices=("plain", "open"),
+        default="plain",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "answer binding lookups with the enterprise's plain corpid or the provider-level "
+                "open corpid a third-party app sees (default %(default)s)",
+            )
+        ),
+    )
     parser.set_defaults(handler=run_emulator)
 
 
@@ -113,6 +125,7 @@ def run_emulator(args: argparse.Namespace, ctx: CliContext) -> int:
         install_delay_s=args.install_delay,
         token_ttl_s=args.token_ttl,
         auto_scan_after_s=args.auto_scan,
+        corpid_form=args.corpid_form,
     )
     stop = threading.Event()
     base_url = emulator.start(args.host, args.port)

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -369,6 +370,18 @@ def test_seed_mode_never_falls_back_to_a_dynamic_code(wf: WorkflowEnv) -> None:
     assert board_hello(board) == (DeviceState.BLANK, None)
     record = session.store.record_for_sn(sn)
     assert record is not None and record.seed_credential is True
+
+
+def test_a_binding_reported_with_the_open_corpid_still_finds_the_companion_app(
+    wf: WorkflowEnv, emulator_factory: Any
+) -> None:
+    wf.emulator = emulator_factory(corpid_form="open")
+    session = wf.session()
+    board = wf.board()
+    run = wf.run(session, board.url, on_event=scan_on_qr(wf))
+    assert run.result.ok, run.result.error
+    assert run.result.corpid is not None and run.result.corpid.startswith("wp")
+    assert run.result.app_installed is True
 
 
 # -- Wi-Fi and the link -------------------------------------------------------------------------

@@ -61,6 +61,7 @@ def test_out_of_range_timing_or_count_is_a_usage_error_naming_the_option(
         (["emulate-provider", "--port", "0"], "port", 0),
         (["emulate-provider", "--token-ttl", "2"], "token_ttl", 2.0),
         (["simulate-device", "--pty", "--busy", "3"], "busy", 3),
+        (["emulate-provider", "--corpid-form", "open"], "corpid_form", "open"),
         (["simulate-device", "--pty", "--drop-rate", "1"], "drop_rate", 1.0),
     ],
 )

@@ -103,6 +103,13 @@ def valid_sn(sn: object) -> bool:
     return isinstance(sn, str) and SN_PATTERN.fullmatch(sn) is not None
 
 
+def open_corpid(provider_corpid: str, corpid: str) -> str:
+    """The provider-level encrypted ("open") corpid WeCom gives third-party apps for an
+    enterprise: stable per provider and enterprise, and nothing like the plain one."""
+    digest = hashlib.sha256(f"{provider_corpid}/{corpid}".encode()).hexdigest()
+    return "wp" + digest[:30]
+
+
 def valid_nonce(nonce: str) -> bool:
     return NONCE_PATTERN.fullmatch(nonce) is not None and int(nonce) <= UINT64_MAX
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from installer_app.provider.emulator import state_file
 from installer_app.provider.emulator.faults import FaultBook
@@ -42,11 +42,13 @@ from installer_app.provider.emulator.records import (
     Installation,
     binding_query,
     dynamic_signature,
+    open_corpid,
     sn_key,
     valid_nonce,
     valid_sn,
 )
 
+CorpidForm = Literal["plain", "open"]
 # Tokens kept at most (oldest forgotten first): a client in a retry loop cannot grow the file.
 _MAX_TOKENS = 1000
 
@@ -63,6 +65,7 @@ class EmulatorState:
         token_ttl_s: float,
         auto_scan_after_s: float | None = None,
         sn_prefix: str = "WX",
+        corpid_form: CorpidForm = "plain",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = path
@@ -73,6 +76,8 @@ class EmulatorState:
         self.token_ttl_s = token_ttl_s
         self.auto_scan_after_s = auto_scan_after_s
         self.sn_prefix = sn_prefix
+        # Which form A3 and C2 answer with: "open" as a third-party (suite) app sees it.
+        self.corpid_form: CorpidForm = corpid_form
         self._clock = clock
         self._lock = threading.RLock()
         self._devices: dict[str, Device] = {}  # sn_key -> device, in registration order
@@ -413,11 +418,25 @@ class EmulatorState:
             self._save()
             return Device(**asdict(device)), Board(**asdict(board))
 
+    def answer_corpid(self, corpid: str) -> str:
+        """``corpid`` in the form this emulator answers A3 and C2 with."""
+        return open_corpid(self.corpid, corpid) if self.corpid_form == "open" else corpid
+
     def installation(self, corpid: str) -> Installation | None:
-        """The companion app in ``corpid``, or None before any device was bound there."""
+        """The companion app in ``corpid`` (plain or open form, as spec C3 allows), or None
+        before any device was bound there."""
         with self._lock:
             self._apply_due()
             inst = self._installations.get(corpid)
+            if inst is None:
+                inst = next(
+                    (
+                        found
+                        for plain, found in self._installations.items()
+                        if open_corpid(self.corpid, plain) == corpid
+                    ),
+                    None,
+                )
             return None if inst is None else Installation(**asdict(inst))
 
     def installed(self, corpid: str | None) -> Installation | None:
