@@ -54,35 +54,46 @@ class Credential:
     def check_binding_qr(self, qr_kind: Literal["static", "dynamic"]) -> None:
         """Refuse, BEFORE anything is written to or locked on the board, a binding QR code it
         could not show: the static link it will use must be exactly WeCom's (provider/qr.py),
-        and a seed secret cannot sign a dynamic code, so a seed needs a static link."""
+        and a seed or a partner-cloud credential cannot sign a dynamic code, so those need a
+        static link."""
         static_only = self.source is Source.PARTNER or self.seed
         if self.qr_code and (static_only or qr_kind == "static"):
             qr.static_qr_url(self.qr_code, self.secret)
-        elif not self.qr_code and self.seed:
-            raise SeedWithoutStaticQr(self.sn)
+        elif not self.qr_code and static_only:
+            raise NoStaticQr(self.sn, seed=self.seed)
 
 
-class SeedWithoutStaticQr(WorkflowError):
+class NoStaticQr(WorkflowError):
+    """The board could only be shown a dynamic code, which its credential cannot sign."""
+
     exit_code = ExitCode.PROVIDER
 
-    def __init__(self, sn: str) -> None:
-        super().__init__(
-            Message(
+    def __init__(self, sn: str, *, seed: bool) -> None:
+        if seed:
+            message = Message(
                 QT_TRANSLATE_NOOP(
                     "workflow",
                     "SN {sn} holds the model's seed SecretNo and has no static QR code; a "
                     "dynamic code cannot be signed with a seed.",
                 ),
                 sn=sn,
-            ),
-            Message(
+            )
+            hint = Message(
                 QT_TRANSLATE_NOOP(
                     "workflow",
                     "Import the provider admin's export with its qr_code column, or set "
                     '[provider] secret_mode = "per_device" if this model has no seed.',
                 )
-            ),
-        )
+            )
+        else:  # cloud mode: the partner-cloud credential is no WeCom SecretNo either
+            message = Message(
+                QT_TRANSLATE_NOOP(
+                    "workflow", "The partner service gave no binding QR code for {sn}."
+                ),
+                sn=sn,
+            )
+            hint = Message(QT_TRANSLATE_NOOP("workflow", "Ask the partner service's operator."))
+        super().__init__(message, hint)
 
 
 class CredentialSource(Protocol):
