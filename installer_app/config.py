@@ -8,6 +8,7 @@ the file: they come from the environment (``INSTALLER_PROVIDER_SECRET``,
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.paths import default_config_file
 from installer_app.secrets import Secret
+from installer_app.service_url import is_loopback_url, service_url_problem
 
 KEYRING_SERVICE = "installer-app"
 ENV_PROVIDER_SECRET = "INSTALLER_PROVIDER_SECRET"
@@ -42,6 +44,10 @@ class ProviderSettings:
     wecom_base_url: str = "https://qyapi.weixin.qq.com"
     corpid: str = ""
     model_id: str = ""
+    # "seed": the model ships one shared initial SecretNo that each device exchanges for its own
+    # on first connection (configured in the provider admin), so the laptop never knows the
+    # device's own secret: static QR codes only, and the store marks the secret as a seed.
+    secret_mode: Literal["per_device", "seed"] = "per_device"
 
 
 @dataclass(frozen=True)
@@ -131,9 +137,25 @@ _SECTIONS: dict[str, type[Any]] = {
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("provider", "mode"): ("direct", "cloud"),
     ("credentials", "source"): ("register", "inventory", "partner"),
+    ("provider", "secret_mode"): ("per_device", "seed"),
     ("binding", "qr"): ("static", "dynamic"),
     ("ui", "language"): ("auto", "en", "zh_CN"),
 }
+
+
+# Every number a setting holds, with its sane range (docs/configuration.md says why):
+# polling faster than once a second per board risks WeCom's 60-second block of the whole provider
+# account (45009); slower than a minute makes the installer wait for nothing. A binding wait
+# shorter than a second cannot succeed, one longer than a day is an installer who went home.
+BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
+    ("binding", "poll_interval_s"): (1.0, 60.0),
+    ("binding", "timeout_s"): (1.0, 86400.0),
+}
+# Polling the built-in emulator or a test server on this computer costs WeCom nothing: when every
+# provider URL in use is loopback, the poll interval may go down to this.
+LOOPBACK_MIN_POLL_INTERVAL_S = 0.05
+# The base URLs secrets are sent to (service_url.py).
+URL_KEYS: tuple[tuple[str, str], ...] = (("provider", "wecom_base_url"), ("partner", "base_url"))
 
 
 def _bad(file: Path | None, key: str, problem: Message) -> ConfigError:
@@ -157,8 +179,6 @@ def _coerce(file: Path | None, section: str, name: str, default: Any, value: Any
     elif isinstance(default, float):
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         value = float(value) if ok else value
-        if ok and value <= 0:
-            raise _bad(file, key, Message(QT_TRANSLATE_NOOP("config", "must be above zero")))
     elif isinstance(default, tuple):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         value = tuple(value) if ok else value
@@ -203,7 +223,67 @@ def parse_settings(data: Mapping[str, Any], file: Path | None = None) -> Setting
                 raise _bad(file, f"[{section}] {name}", Message(problem))
             kwargs[name] = _coerce(file, section, name, known[name], value)
         sections[section] = cls(**kwargs)
-    return Settings(**sections, source_file=file)
+    settings = Settings(**sections, source_file=file)
+    validate_settings(settings)
+    return settings
+
+
+def _range_problem(value: float, low: float, high: float) -> Message | None:
+    if not math.isfinite(value):
+        return Message(
+            QT_TRANSLATE_NOOP("config", "must be a finite number, not {value}"), value=value
+        )
+    if not low <= value <= high:
+        return Message(
+            QT_TRANSLATE_NOOP("config", "must be from {low} to {high}, not {value}"),
+            low=f"{low:g}",
+            high=f"{high:g}",
+            value=f"{value:g}",
+        )
+    return None
+
+
+def _provider_urls(settings: Settings) -> list[str]:
+    """The base URLs this configuration sends requests to."""
+    urls = [settings.partner.base_url] if settings.partner.base_url else []
+    if settings.provider.mode == "direct":
+        urls.append(settings.provider.wecom_base_url)
+    return urls
+
+
+def validate_settings(settings: Settings) -> None:
+    """The checks on values (ranges, URLs, settings that exclude each other), for a loaded file
+    and for what the Settings dialog is about to save. Raises ConfigError naming the key."""
+    file = settings.source_file
+    for section, name in URL_KEYS:
+        url = getattr(getattr(settings, section), name)
+        problem = service_url_problem(url) if url else None
+        if problem is not None:
+            raise _bad(file, f"[{section}] {name}", problem)
+    for (section, name), (low, high) in BOUNDS.items():
+        value = getattr(getattr(settings, section), name)
+        urls = _provider_urls(settings)
+        if (
+            (section, name) == ("binding", "poll_interval_s")
+            and urls
+            and all(map(is_loopback_url, urls))
+        ):
+            low = LOOPBACK_MIN_POLL_INTERVAL_S
+        problem = _range_problem(value, low, high)
+        if problem is not None:
+            raise _bad(file, f"[{section}] {name}", problem)
+    if settings.provider.secret_mode == "seed" and settings.binding.qr == "dynamic":
+        raise _bad(
+            file,
+            "[binding] qr",
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "config",
+                    "a dynamic QR code is signed with the device's own SecretNo, which the "
+                    'app does not know with [provider] secret_mode = "seed": use qr = "static"',
+                )
+            ),
+        )
 
 
 def load_settings(path: Path | None = None) -> Settings:

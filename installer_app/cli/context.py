@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -93,13 +95,37 @@ def tr(source: Source) -> str:
 
 
 def number_arg(text: str) -> float:
-    """An argparse ``type``: a number, or the usage error that says it is not one."""
+    """An argparse ``type``: a finite number, or the usage error that says it is not one."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
         raise argparse.ArgumentTypeError(
             Message(QT_TRANSLATE_NOOP("cli", "not a number: {text}"), text=repr(text)).render()
-        ) from None
+        )
+    return value
+
+
+def bounded_arg(low: float, high: float, *, integer: bool = False) -> Callable[[str], float]:
+    """An argparse ``type`` for a number from ``low`` to ``high`` (a whole one with
+    ``integer``); anything else is a usage error (exit 2) that names the option. The bounds of
+    each option and why are in docs/configuration.md."""
+
+    def parse(text: str) -> float:
+        value = number_arg(text)
+        if (integer and not value.is_integer()) or not low <= value <= high:
+            kind = (
+                QT_TRANSLATE_NOOP("cli", "a whole number from {low} to {high}, not {text}")
+                if integer
+                else QT_TRANSLATE_NOOP("cli", "a number from {low} to {high}, not {text}")
+            )
+            raise argparse.ArgumentTypeError(
+                Message(kind, low=f"{low:g}", high=f"{high:g}", text=repr(text)).render()
+            )
+        return int(value) if integer else value
+
+    return parse
 
 
 def say(message: Message | str, stream: TextIO | None = None) -> None:

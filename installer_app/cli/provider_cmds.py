@@ -10,12 +10,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from installer_app.cli.context import CliContext, say, tr
+from installer_app.cli.context import CliContext, bounded_arg, say, tr
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.emulator import ProviderEmulator
 
 DEFAULT_PORT = 8790
+# Emulator delays up to an hour; a token lifetime from 1 s (tests of expiry) to a day.
+MAX_DELAY_S = 3600.0
+TOKEN_TTL_RANGE_S = (1.0, 86400.0)
 STATE_FILE_NAME = "provider-emulator.json"
 
 
@@ -45,7 +48,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=bounded_arg(0, 65535, integer=True),
         default=DEFAULT_PORT,
         help=tr(QT_TRANSLATE_NOOP("cli", "port (default %(default)s; 0 = any)")),
     )
@@ -65,7 +68,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--install-delay",
-        type=float,
+        type=bounded_arg(0, MAX_DELAY_S),
         default=3.0,
         metavar="S",
         help=tr(
@@ -76,7 +79,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--auto-scan",
-        type=float,
+        type=bounded_arg(0, MAX_DELAY_S),
         default=None,
         metavar="S",
         help=tr(
@@ -88,11 +91,23 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--token-ttl",
-        type=float,
+        type=bounded_arg(*TOKEN_TTL_RANGE_S),
         default=7200,
         metavar="S",
         help=tr(
             QT_TRANSLATE_NOOP("cli", "provider token lifetime in seconds (default %(default)g)")
+        ),
+    )
+    parser.add_argument(
+        "--corpid-form",
+        choices=("plain", "open"),
+        default="plain",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "answer binding lookups with the enterprise's plain corpid or the provider-level "
+                "open corpid a third-party app sees (default %(default)s)",
+            )
         ),
     )
     parser.set_defaults(handler=run_emulator)
@@ -110,6 +125,7 @@ def run_emulator(args: argparse.Namespace, ctx: CliContext) -> int:
         install_delay_s=args.install_delay,
         token_ttl_s=args.token_ttl,
         auto_scan_after_s=args.auto_scan,
+        corpid_form=args.corpid_form,
     )
     stop = threading.Event()
     base_url = emulator.start(args.host, args.port)

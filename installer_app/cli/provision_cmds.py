@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TextIO
 
 from installer_app.cli.argparse_i18n import TableHelpFormatter
-from installer_app.cli.context import CliContext, emit_json, number_arg, say, tr
-from installer_app.config import ConfigError, Settings
+from installer_app.cli.context import CliContext, bounded_arg, emit_json, say, tr
+from installer_app.config import BOUNDS, ConfigError, Settings
 from installer_app.device.errors import DeviceError
 from installer_app.device.ports import list_ports
 from installer_app.errors import ExitCode, InstallerError
@@ -52,15 +52,6 @@ EXIT_CODES_HELP = QT_TRANSLATE_NOOP(
     "  6  no credential available (inventory empty)\n"
     "  with several boards: the worst one, in the order 130, 1, 2, 3, 4, 6, 5",
 )
-
-
-def _positive(text: str) -> float:
-    value = number_arg(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(
-            Message(QT_TRANSLATE_NOOP("cli", "must be above zero")).render()
-        )
-    return value
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -109,7 +100,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_positive,
+        type=bounded_arg(*BOUNDS[("binding", "timeout_s")]),
         metavar="S",
         help=tr(
             QT_TRANSLATE_NOOP(

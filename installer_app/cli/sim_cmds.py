@@ -15,12 +15,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from installer_app.cli.context import CliContext, say, tr
+from installer_app.cli.context import CliContext, bounded_arg, say, tr
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.emulator.probe import emulator_binding_probe
 from installer_app.simulator.config import SimulatorConfig, parse_command_name
 from installer_app.simulator.server import PtySimulator, TcpSimulator
+
+# A board that takes over a minute to answer, or answers BUSY more than this many times, is not
+# a simulation of anything the workflow meets (its own timeouts are seconds).
+MAX_LATENCY_S = 60.0
+MAX_BUSY = 10000
 
 
 class SimulatorOptionError(InstallerError):
@@ -53,7 +58,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     where.add_argument(
         "--tcp",
-        type=int,
+        type=bounded_arg(0, 65535, integer=True),
         metavar="PORT",
         help=tr(QT_TRANSLATE_NOOP("cli", "on socket://127.0.0.1:PORT (0: any free port)")),
     )
@@ -64,7 +69,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--latency",
-        type=float,
+        type=bounded_arg(0, MAX_LATENCY_S),
         default=0.0,
         metavar="S",
         help=tr(QT_TRANSLATE_NOOP("cli", "seconds before each answer")),
@@ -92,14 +97,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--drop-rate",
-        type=float,
+        type=bounded_arg(0, 1),
         default=0.0,
         metavar="R",
         help=tr(QT_TRANSLATE_NOOP("cli", "share of requests ignored")),
     )
     parser.add_argument(
         "--corrupt-rate",
-        type=float,
+        type=bounded_arg(0, 1),
         default=0.0,
         metavar="R",
         help=tr(QT_TRANSLATE_NOOP("cli", "share of answers sent with a bad CRC")),
@@ -111,7 +116,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--busy",
-        type=int,
+        type=bounded_arg(0, MAX_BUSY, integer=True),
         default=0,
         metavar="N",
         help=tr(QT_TRANSLATE_NOOP("cli", "answer the first N requests BUSY")),

@@ -8,8 +8,8 @@ both builders refuse a URL that contains the secret they were given, whatever go
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-import string
 import struct
 import threading
 import time
@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import qrcode
 import qrcode.constants
@@ -30,7 +30,14 @@ from installer_app.secrets import Secret
 QR_HOST = "open.work.weixin.qq.com"
 QR_PATH = "/connect/hardware"
 DYNAMIC_BASE = f"https://{QR_HOST}{QR_PATH}"
-NONCE_ALPHABET = string.ascii_letters + string.digits
+UINT64_MAX = 2**64 - 1
+UINT32_MAX = 2**32 - 1
+# Spec B: the nonce is a Uint64 in decimal, without leading zeros (1 .. 2**64-1).
+NONCE_PATTERN = re.compile(r"[1-9][0-9]{0,19}")
+# A query value the checks accept: nothing another URL parser could read differently (no
+# percent escapes, no '+', no '@', '\\', '#', ':', '/', ';' or whitespace).
+_VALUE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_DYNAMIC_KEYS = frozenset({"sn", "timestamp", "nonce", "signature", "type"})
 DEFAULT_REFRESH_S = 600.0
 DEFAULT_VALID_S = 1800.0
 # A binding link to render where any will do (the self-test's core and Qt checks).
@@ -47,6 +54,7 @@ class InvalidQrCode(ProviderError):
 
     def __init__(self, problem: Message) -> None:
         super().__init__(Message(self.text, problem=problem))
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -62,22 +70,80 @@ def _refuse_secret(url: str, secret: Secret | None) -> None:
         raise InvalidQrCode(Message(QT_TRANSLATE_NOOP("provider", "it would carry a secret")))
 
 
+def _not_wecom() -> InvalidQrCode:
+    return InvalidQrCode(
+        Message(QT_TRANSLATE_NOOP("provider", "it does not point at WeCom's binding page"))
+    )
+
+
+def _foreign_parameters() -> InvalidQrCode:
+    return InvalidQrCode(Message(QT_TRANSLATE_NOOP("provider", "its parameters are not WeCom's")))
+
+
+def binding_query(url: str) -> dict[str, str]:
+    """The query of a WeCom binding link, checked so strictly that no URL parser can disagree.
+
+    The link must be exactly ``https://open.work.weixin.qq.com/connect/hardware?`` followed by
+    ``key=value`` pairs joined by ``&``, each key once, each value of ``[A-Za-z0-9_-]``: no
+    userinfo, port, backslash, fragment, percent escape or anything a browser and urlsplit read
+    differently (``https://evil.example\\@open.work.weixin.qq.com/...`` goes to evil.example in a
+    browser). Which keys are allowed is up to the caller.
+    """
+    prefix = f"{DYNAMIC_BASE}?"
+    if not url.startswith(prefix):
+        raise _not_wecom()
+    query: dict[str, str] = {}
+    for pair in url[len(prefix) :].split("&"):
+        key, sep, value = pair.partition("=")
+        if not sep or key in query or not _VALUE.fullmatch(key) or not _VALUE.fullmatch(value):
+            raise _foreign_parameters()
+        query[key] = value
+    return query
+
+
 def static_qr_url(qr_code: str, secret_no: Secret | None = None) -> str:
-    """A2's ``qr_code``, checked: https, WeCom's hardware page, an ``hw_code``, no secret."""
-    parts = urlsplit(qr_code.strip())
-    if parts.scheme != "https" or parts.hostname != QR_HOST or parts.path != QR_PATH:
-        raise InvalidQrCode(
-            Message(QT_TRANSLATE_NOOP("provider", "it does not point at WeCom's binding page"))
-        )
-    if not parse_qs(parts.query).get("hw_code", [""])[0]:
+    """A2's ``qr_code``, checked: exactly WeCom's hardware page with one ``hw_code``, no secret."""
+    url = qr_code.strip(" \t\r\n")
+    query = binding_query(url)
+    if "hw_code" not in query:
         raise InvalidQrCode(Message(QT_TRANSLATE_NOOP("provider", "it has no hw_code")))
-    url = parts.geturl()
+    if len(query) != 1:
+        raise _foreign_parameters()
     _refuse_secret(url, secret_no)
     return url
 
 
-def new_nonce(length: int = 16) -> str:
-    return "".join(secrets.choice(NONCE_ALPHABET) for _ in range(length))
+def check_dynamic_qr_url(url: str) -> dict[str, str]:
+    """A dynamic link (spec B) held to the same strictness; its five values, unverified."""
+    query = binding_query(url)
+    if (
+        set(query) != _DYNAMIC_KEYS
+        or query["type"] != "qrcode"
+        or not valid_nonce(query["nonce"])
+        or not valid_timestamp(query["timestamp"])
+        or not re.fullmatch(r"[0-9a-f]{40}", query["signature"])
+    ):
+        raise _foreign_parameters()
+    try:
+        check_sn(query["sn"])
+    except ProviderError:
+        raise _foreign_parameters() from None
+    return query
+
+
+def valid_nonce(nonce: str) -> bool:
+    """A Uint64 in decimal without leading zeros, as WeCom's hardware protocol defines it."""
+    return NONCE_PATTERN.fullmatch(nonce) is not None and int(nonce) <= UINT64_MAX
+
+
+def valid_timestamp(ts: str) -> bool:
+    """Unix seconds as a decimal Uint32."""
+    return re.fullmatch(r"0|[1-9][0-9]{0,9}", ts) is not None and int(ts) <= UINT32_MAX
+
+
+def new_nonce() -> str:
+    """A random Uint64 in decimal (1 .. 2**64-1), so never with a leading zero."""
+    return str(secrets.randbelow(UINT64_MAX) + 1)
 
 
 def dynamic_signature(sn: str, secret_no: Secret, ts: int, nonce: str) -> str:
@@ -88,10 +154,10 @@ def dynamic_signature(sn: str, secret_no: Secret, ts: int, nonce: str) -> str:
 
 def dynamic_qr_url(sn: str, secret_no: Secret, ts: int, nonce: str) -> str:
     check_sn(sn)
-    if not 8 <= len(nonce) <= 32 or any(c not in NONCE_ALPHABET for c in nonce):
-        raise ValueError("nonce must be 8..32 characters of [0-9A-Za-z]")
-    if ts < 0:
-        raise ValueError("timestamp must be Unix seconds")
+    if not valid_nonce(nonce):
+        raise ValueError("nonce must be a Uint64 in decimal without leading zeros")
+    if not 0 <= ts <= UINT32_MAX:
+        raise ValueError("timestamp must be Unix seconds (Uint32)")
     query = urlencode(
         {
             "sn": sn,
@@ -102,6 +168,7 @@ def dynamic_qr_url(sn: str, secret_no: Secret, ts: int, nonce: str) -> str:
         }
     )
     url = f"{DYNAMIC_BASE}?{query}"
+    check_dynamic_qr_url(url)  # an SN urlencode escaped would not survive WeCom's reading
     _refuse_secret(url, secret_no)
     return url
 

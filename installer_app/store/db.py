@@ -72,7 +72,7 @@ _KEY_CHECK_VALUE = "installer-app key check"
 _RECORD_COLUMNS = (
     "sn, hw_id, model_id, qr_code, source, stage, corpid, corp_name, agentid, installer, "
     "created_at, updated_at, reserved_at, written_at, verified_at, committed_at, bound_at, "
-    "app_installed_at"
+    "app_installed_at, seed_credential"
 )
 
 
@@ -90,7 +90,7 @@ def _time(value: str | None) -> datetime | None:
 
 def _record(row: Sequence[Any]) -> DeviceRecord:
     (sn, hw_id, model_id, qr, source, stage, corpid, corp_name, agentid, installer) = row[:10]
-    times = [_time(v) for v in row[10:]]
+    times = [_time(v) for v in row[10:18]]
     created, updated = times[0], times[1]
     assert created is not None and updated is not None
     return DeviceRecord(
@@ -112,6 +112,7 @@ def _record(row: Sequence[Any]) -> DeviceRecord:
         committed_at=times[5],
         bound_at=times[6],
         app_installed_at=times[7],
+        seed_credential=bool(row[18]),
     )
 
 
@@ -295,8 +296,12 @@ class Store:
         model_id: str | None,
         installer: str,
         qr_code: str | None = None,
+        seed: bool = False,
     ) -> DeviceRecord:
         """Record that ``sn`` with ``secret_no`` goes to board ``hw_id_hex`` (stage reserved).
+
+        ``seed``: ``secret_no`` is the model's shared seed, so the record notes that the
+        device's own secret is unknown to this laptop (``seed_credential``).
 
         Idempotent: the same SN, board and SecretNo returns the existing record whatever its
         stage. A free inventory credential with the same SecretNo is assigned to the board.
@@ -327,13 +332,14 @@ class Store:
             if other is not None:
                 raise HwIdConflict(hw_id, other.sn, sn)
             if existing is not None:
-                self._assign(conn, existing[0], hw_id, installer, now)
+                self._assign(conn, existing[0], hw_id, installer, now, seed=seed)
                 sn = existing[0]
             else:
                 conn.execute(
                     "INSERT INTO credentials (sn, secret_no_enc, model_id, qr_code, source, "
-                    "hw_id, stage, installer, created_at, updated_at, reserved_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?)",
+                    "hw_id, stage, installer, created_at, updated_at, reserved_at, "
+                    "seed_credential) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?)",
                     (
                         sn,
                         self._cipher.encrypt(sn, secret_no),
@@ -345,6 +351,7 @@ class Store:
                         now,
                         now,
                         now,
+                        int(seed),
                     ),
                 )
                 self._event(conn, sn, hw_id, Stage.RESERVED.value, now, installer, src.value)
@@ -354,7 +361,7 @@ class Store:
             return record
 
     def take_from_inventory(
-        self, hw_id_hex: str, *, model_id: str | None, installer: str
+        self, hw_id_hex: str, *, model_id: str | None, installer: str, seed: bool = False
     ) -> DeviceRecord | None:
         """Give board ``hw_id_hex`` a free inventory credential, atomically.
 
@@ -383,7 +390,7 @@ class Store:
                 ).fetchone()
             if row is None:
                 return None
-            self._assign(conn, row[0], hw_id, installer, now)
+            self._assign(conn, row[0], hw_id, installer, now, seed=seed)
             record = self._record_by_sn(conn, row[0])
             assert record is not None
             return record
@@ -602,12 +609,20 @@ class Store:
         return _record(row) if row else None
 
     def _assign(
-        self, conn: sqlite3.Connection, sn: str, hw_id: str, installer: str, now: str
+        self,
+        conn: sqlite3.Connection,
+        sn: str,
+        hw_id: str,
+        installer: str,
+        now: str,
+        *,
+        seed: bool = False,
     ) -> None:
         cursor = conn.execute(
             "UPDATE credentials SET hw_id = ?, stage = 'reserved', reserved_at = ?, "
-            "installer = ?, updated_at = ? WHERE sn = ? AND hw_id IS NULL",
-            (hw_id, now, installer, now, sn),
+            "installer = ?, updated_at = ?, seed_credential = ? "
+            "WHERE sn = ? AND hw_id IS NULL",
+            (hw_id, now, installer, now, int(seed), sn),
         )
         if cursor.rowcount != 1:  # cannot happen inside BEGIN IMMEDIATE; refuse if it does
             raise SnConflict(sn, None, hw_id)

@@ -25,6 +25,7 @@ from pathlib import Path
 from installer_app.errors import ExitCode
 from installer_app.formats import is_secret_no, is_sn
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message, Source
+from installer_app.provider.qr import InvalidQrCode, static_qr_url
 from installer_app.secrets import Secret
 from installer_app.store.errors import StoreError
 
@@ -327,13 +328,32 @@ def _parse_rows(
                 )
             )
             continue
+        qr_code = _field(cells, columns, "qr_code") or None
+        if qr_code is not None:
+            # Checked now, not when a board is waiting: a link that is not exactly WeCom's
+            # binding page (or that carries the secret) refuses the whole file.
+            try:
+                qr_code = static_qr_url(qr_code, Secret(secret))
+            except InvalidQrCode as exc:
+                rejected.append(
+                    _reject(
+                        number,
+                        sn,
+                        QT_TRANSLATE_NOOP(
+                            "store", "the QR code of SN {sn} is not usable: {problem}"
+                        ),
+                        sn=sn,
+                        problem=exc.problem,
+                    )
+                )
+                continue
         rows.append(
             InventoryRow(
                 row=number,
                 sn=sn,
                 secret_no=Secret(secret),
                 model_id=model or None,
-                qr_code=_field(cells, columns, "qr_code") or None,
+                qr_code=qr_code,
             )
         )
     if columns is None:

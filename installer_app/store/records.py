@@ -68,6 +68,9 @@ class DeviceRecord:
     committed_at: datetime | None = None
     bound_at: datetime | None = None
     app_installed_at: datetime | None = None
+    # The SecretNo held is the model's shared seed ([provider] secret_mode = "seed"): the device
+    # swaps it for its own on first connection, and this laptop never knows that one.
+    seed_credential: bool = False
 
     @property
     def is_free(self) -> bool:

@@ -102,7 +102,15 @@ CREATE TABLE pending_registrations (
 );
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1,)
+# Seed SecretNo models (``[provider] secret_mode = "seed"``): the SecretNo held is the model's
+# shared seed, which the device exchanges for its own on first connection; this laptop never
+# learns the device's own secret. 1 marks such a row (set when the credential goes to a board).
+_MIGRATION_2 = """
+ALTER TABLE credentials ADD COLUMN seed_credential INTEGER NOT NULL DEFAULT 0
+    CHECK (seed_credential IN (0, 1));
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1, _MIGRATION_2)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

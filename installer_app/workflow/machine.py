@@ -198,6 +198,9 @@ class _Run:
         hello = self._hello(client)
         credential, on_board = self._credential(client, hello)
         self.credential = credential
+        # Before WRITE and COMMIT: a board is never locked with a credential whose QR code
+        # cannot be shown.
+        credential.check_binding_qr(self.p.binding.qr_kind)
         record = self._record()
         if on_board:
             self.emit(

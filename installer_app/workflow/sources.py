@@ -11,8 +11,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
+from installer_app.errors import ExitCode
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider import qr
 from installer_app.provider.errors import BadSn, SnAlreadyRegistered
 from installer_app.provider.http import CallScope
 from installer_app.provider.partner import PartnerClient
@@ -20,7 +23,7 @@ from installer_app.provider.wecom import WecomClient
 from installer_app.secrets import Secret
 from installer_app.store.db import Store
 from installer_app.store.records import DeviceRecord, Source
-from installer_app.workflow.errors import NoCredential, RegistrationConflict
+from installer_app.workflow.errors import NoCredential, RegistrationConflict, WorkflowError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,9 @@ class Credential:
     qr_code: str | None
     source: Source
     resumed: bool  # the store already held it for this board before this run
+    # ``secret`` is the model's shared seed ([provider] secret_mode = "seed"), not the device's
+    # own SecretNo: never sign a dynamic QR code with it.
+    seed: bool = False
 
     @classmethod
     def from_record(cls, store: Store, record: DeviceRecord, *, resumed: bool) -> Credential:
@@ -44,7 +50,52 @@ class Credential:
             qr_code=record.qr_code or None,
             source=record.source,
             resumed=resumed,
+            seed=record.seed_credential,
         )
+
+    def check_binding_qr(self, qr_kind: Literal["static", "dynamic"]) -> None:
+        """Refuse, BEFORE anything is written to or locked on the board, a binding QR code it
+        could not show: the static link it will use must be exactly WeCom's (provider/qr.py),
+        and a seed or a partner-cloud credential cannot sign a dynamic code, so those need a
+        static link."""
+        static_only = self.source is Source.PARTNER or self.seed
+        if self.qr_code and (static_only or qr_kind == "static"):
+            qr.static_qr_url(self.qr_code, self.secret)
+        elif not self.qr_code and static_only:
+            raise NoStaticQr(self.sn, seed=self.seed)
+
+
+class NoStaticQr(WorkflowError):
+    """The board could only be shown a dynamic code, which its credential cannot sign."""
+
+    exit_code = ExitCode.PROVIDER
+
+    def __init__(self, sn: str, *, seed: bool) -> None:
+        if seed:
+            message = Message(
+                QT_TRANSLATE_NOOP(
+                    "workflow",
+                    "SN {sn} holds the model's seed SecretNo and has no static QR code; a "
+                    "dynamic code cannot be signed with a seed.",
+                ),
+                sn=sn,
+            )
+            hint = Message(
+                QT_TRANSLATE_NOOP(
+                    "workflow",
+                    "Import the provider admin's export with its qr_code column, or set "
+                    '[provider] secret_mode = "per_device" if this model has no seed.',
+                )
+            )
+        else:  # cloud mode: the partner-cloud credential is no WeCom SecretNo either
+            message = Message(
+                QT_TRANSLATE_NOOP(
+                    "workflow", "The partner service gave no binding QR code for {sn}."
+                ),
+                sn=sn,
+            )
+            hint = Message(QT_TRANSLATE_NOOP("workflow", "Ask the partner service's operator."))
+        super().__init__(message, hint)
 
 
 class CredentialSource(Protocol):
@@ -62,10 +113,11 @@ class _StoreBackedSource:
 
     name: Source
 
-    def __init__(self, store: Store, *, model_id: str, installer: str) -> None:
+    def __init__(self, store: Store, *, model_id: str, installer: str, seed: bool = False) -> None:
         self._store = store
         self._model_id = model_id
         self._installer = installer
+        self._seed = seed  # [provider] secret_mode = "seed"
 
     def obtain(self, hw_id: str, scope: CallScope) -> Credential:
         held = self._store.record_for_hw_id(hw_id)
@@ -86,9 +138,15 @@ class _StoreBackedSource:
             model_id=self._model_id,
             installer=self._installer,
             qr_code=qr_code or None,
+            seed=self._seed,
         )
         return Credential(
-            sn=record.sn, secret=secret, qr_code=record.qr_code, source=self.name, resumed=False
+            sn=record.sn,
+            secret=secret,
+            qr_code=record.qr_code,
+            source=self.name,
+            resumed=False,
+            seed=record.seed_credential,
         )
 
 
@@ -109,9 +167,16 @@ class RegisterSource(_StoreBackedSource):
     name = Source.REGISTER
 
     def __init__(
-        self, store: Store, wecom: WecomClient, *, model_id: str, sn_prefix: str, installer: str
+        self,
+        store: Store,
+        wecom: WecomClient,
+        *,
+        model_id: str,
+        sn_prefix: str,
+        installer: str,
+        seed: bool = False,
     ) -> None:
-        super().__init__(store, model_id=model_id, installer=installer)
+        super().__init__(store, model_id=model_id, installer=installer, seed=seed)
         self._wecom = wecom
         self._prefix = sn_prefix
 
@@ -167,7 +232,7 @@ class InventorySource(_StoreBackedSource):
 
     def _new(self, hw_id: str, scope: CallScope) -> Credential:
         record = self._store.take_from_inventory(
-            hw_id, model_id=self._model_id or None, installer=self._installer
+            hw_id, model_id=self._model_id or None, installer=self._installer, seed=self._seed
         )
         if record is None:
             raise NoCredential()

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from installer_app.config import ENV_PARTNER_TOKEN, ENV_PROVIDER_SECRET, ConfigError, Settings
+from installer_app.config import (
+    ENV_PARTNER_TOKEN,
+    ENV_PROVIDER_SECRET,
+    ConfigError,
+    Settings,
+    validate_settings,
+)
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.http import HttpOptions, RetryPolicy
 from installer_app.provider.partner import PartnerClient
@@ -88,7 +94,9 @@ def _inconsistent(settings: Settings) -> ConfigError:
 
 
 def check_settings(settings: Settings) -> None:
-    """Raise ConfigError for the first setting the chosen mode and source need but lack."""
+    """Raise ConfigError for the first setting the chosen mode and source need but lack, or
+    whose value is out of bounds (settings the wizard built, not only those from a file)."""
+    validate_settings(settings)
     provider = settings.provider
     cloud = provider.mode == "cloud"
     if cloud != (settings.credentials.source == "partner"):
@@ -165,6 +173,9 @@ def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None 
         # its polls go through views of the clients that do not retry.
         no_retries = RetryPolicy.no_retries()
         source: CredentialSource
+        # Seed SecretNo models only exist in direct mode: in cloud mode the app holds the
+        # partner cloud's credential, never a WeCom SecretNo.
+        seed = provider.secret_mode == "seed"
         check_binding: Callable[[str], CorpBinding | None]
         if provider.mode == "cloud":
             assert partner is not None
@@ -176,7 +187,9 @@ def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None 
                 provider.wecom_base_url, provider.corpid, settings.provider_secret, options
             )
             if settings.credentials.source == "inventory":
-                source = InventorySource(store, model_id=provider.model_id, installer=installer)
+                source = InventorySource(
+                    store, model_id=provider.model_id, installer=installer, seed=seed
+                )
             else:
                 source = RegisterSource(
                     store,
@@ -184,6 +197,7 @@ def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None 
                     model_id=provider.model_id,
                     sn_prefix=settings.credentials.sn_prefix,
                     installer=installer,
+                    seed=seed,
                 )
             check_binding = wecom.with_retry(no_retries).get_device_auth_info
         binding = BindingPhase(

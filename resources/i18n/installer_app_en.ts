@@ -629,6 +629,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Each device has its own SecretNo</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Shared seed SecretNo, exchanged by the device (static QR only)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Seed: the model ships one initial SecretNo that each device exchanges for its own on first connection. The app then never knows the device&apos;s own secret, so it can only show the static QR code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Mode:</source>
         <translation type="unfinished"></translation>
     </message>
@@ -646,6 +658,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Device model_id:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SecretNo:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1032,6 +1048,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
 <context>
     <name>cli</name>
     <message>
+        <source>a whole number from {low} to {high}, not {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a number from {low} to {high}, not {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Error</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1057,10 +1081,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>not a number: {text}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>must not be negative</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1248,10 +1268,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
   5  timed out waiting for the binding or the companion app
   6  no credential available (inventory empty)
   with several boards: the worst one, in the order 130, 1, 2, 3, 4, 6, 5</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>must be above zero</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1630,6 +1646,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>provider token lifetime in seconds (default %(default)g)</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>answer binding lookups with the enterprise&apos;s plain corpid or the provider-level open corpid a third-party app sees (default %(default)s)</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>config</name>
@@ -1639,10 +1659,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Correct the file, or remove the key to use the default.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>must be above zero</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1666,6 +1682,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>must be a finite number, not {value}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be from {low} to {high}, not {value}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a dynamic QR code is signed with the device&apos;s own SecretNo, which the app does not know with [provider] secret_mode = &quot;seed&quot;: use qr = &quot;static&quot;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The configuration file {file} does not exist.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1683,6 +1711,34 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Set {env} in the environment instead.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it contains spaces or other invisible text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is not a valid URL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it must start with https://</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it names no host</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it must not carry a user name or password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it must not have a query (?) or fragment (#)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>http:// would send the provider secret and the installer token in clear: use https:// (http:// only for 127.0.0.1, ::1 or localhost)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -2282,6 +2338,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>its parameters are not WeCom&apos;s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>it has no hw_code</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2465,6 +2525,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>the QR code of SN {sn} is not usable: {problem}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>it is empty</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2641,6 +2705,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Cloud-to-cloud mode takes its credentials from the partner service (source = partner); direct mode uses register or inventory.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} holds the model&apos;s seed SecretNo and has no static QR code; a dynamic code cannot be signed with a seed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import the provider admin&apos;s export with its qr_code column, or set [provider] secret_mode = &quot;per_device&quot; if this model has no seed.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

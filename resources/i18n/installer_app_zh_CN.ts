@@ -633,6 +633,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>未设置</translation>
     </message>
     <message>
+        <source>Each device has its own SecretNo</source>
+        <translation>每台设备有自己的调用凭证（SecretNo）</translation>
+    </message>
+    <message>
+        <source>Shared seed SecretNo, exchanged by the device (static QR only)</source>
+        <translation>共用的初始调用凭证，由设备自行换取（仅静态二维码）</translation>
+    </message>
+    <message>
+        <source>Seed: the model ships one initial SecretNo that each device exchanges for its own on first connection. The app then never knows the device&apos;s own secret, so it can only show the static QR code.</source>
+        <translation>初始凭证：该型号出厂时共用一个初始调用凭证，每台设备首次连接时换取自己的凭证。本程序因此无法得知设备自己的凭证，只能显示静态二维码。</translation>
+    </message>
+    <message>
         <source>Mode:</source>
         <translation>接入方式：</translation>
     </message>
@@ -651,6 +663,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Device model_id:</source>
         <translation>设备 model_id：</translation>
+    </message>
+    <message>
+        <source>SecretNo:</source>
+        <translation>调用凭证：</translation>
     </message>
     <message>
         <source>Partner service</source>
@@ -1036,6 +1052,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
 <context>
     <name>cli</name>
     <message>
+        <source>a whole number from {low} to {high}, not {text}</source>
+        <translation>须为 {low} 到 {high} 之间的整数，而不是 {text}</translation>
+    </message>
+    <message>
+        <source>a number from {low} to {high}, not {text}</source>
+        <translation>须为 {low} 到 {high} 之间的数，而不是 {text}</translation>
+    </message>
+    <message>
         <source>Error</source>
         <translation>错误</translation>
     </message>
@@ -1062,10 +1086,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>not a number: {text}</source>
         <translation>不是数字：{text}</translation>
-    </message>
-    <message>
-        <source>must not be negative</source>
-        <translation>不能为负数</translation>
     </message>
     <message>
         <source>try the app with simulated boards and a local provider emulator</source>
@@ -1260,10 +1280,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
   5  等待绑定或硬件应用安装超时
   6  没有可用的调用凭证（库存已空）
   多台设备时：取最严重的一个，严重程度依次为 130、1、2、3、4、6、5</translation>
-    </message>
-    <message>
-        <source>must be above zero</source>
-        <translation>必须大于零</translation>
     </message>
     <message>
         <source>provision boards: credential, verify, lock, Wi-Fi, binding QR, binding watch</source>
@@ -1641,6 +1657,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>provider token lifetime in seconds (default %(default)g)</source>
         <translation>服务商令牌的有效期（秒，默认 %(default)g）</translation>
     </message>
+    <message>
+        <source>answer binding lookups with the enterprise&apos;s plain corpid or the provider-level open corpid a third-party app sees (default %(default)s)</source>
+        <translation>绑定查询的应答使用企业的明文 corpid，或第三方应用看到的服务商级加密 corpid（默认 %(default)s）</translation>
+    </message>
 </context>
 <context>
     <name>config</name>
@@ -1651,10 +1671,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Correct the file, or remove the key to use the default.</source>
         <translation>请修改该文件，或删除此设置项以使用默认值。</translation>
-    </message>
-    <message>
-        <source>must be above zero</source>
-        <translation>必须大于零</translation>
     </message>
     <message>
         <source>expected {kind}, found {found!r}</source>
@@ -1677,6 +1693,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>未知的设置项</translation>
     </message>
     <message>
+        <source>must be a finite number, not {value}</source>
+        <translation>必须是有限的数，而不是 {value}</translation>
+    </message>
+    <message>
+        <source>must be from {low} to {high}, not {value}</source>
+        <translation>必须在 {low} 到 {high} 之间，而不是 {value}</translation>
+    </message>
+    <message>
+        <source>a dynamic QR code is signed with the device&apos;s own SecretNo, which the app does not know with [provider] secret_mode = &quot;seed&quot;: use qr = &quot;static&quot;</source>
+        <translation>动态二维码要用设备自己的调用凭证签名，而 [provider] secret_mode = &quot;seed&quot; 时本程序不知道该凭证：请使用 qr = &quot;static&quot;</translation>
+    </message>
+    <message>
         <source>The configuration file {file} does not exist.</source>
         <translation>配置文件 {file} 不存在。</translation>
     </message>
@@ -1695,6 +1723,34 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Set {env} in the environment instead.</source>
         <translation>请改为设置环境变量 {env}。</translation>
+    </message>
+    <message>
+        <source>it contains spaces or other invisible text</source>
+        <translation>其中含有空格或其他不可见字符</translation>
+    </message>
+    <message>
+        <source>it is not a valid URL</source>
+        <translation>这不是有效的网址</translation>
+    </message>
+    <message>
+        <source>it must start with https://</source>
+        <translation>必须以 https:// 开头</translation>
+    </message>
+    <message>
+        <source>it names no host</source>
+        <translation>没有指定主机</translation>
+    </message>
+    <message>
+        <source>it must not carry a user name or password</source>
+        <translation>不得包含用户名或密码</translation>
+    </message>
+    <message>
+        <source>it must not have a query (?) or fragment (#)</source>
+        <translation>不得包含查询（?）或片段（#）</translation>
+    </message>
+    <message>
+        <source>http:// would send the provider secret and the installer token in clear: use https:// (http:// only for 127.0.0.1, ::1 or localhost)</source>
+        <translation>http:// 会以明文发送服务商密钥和安装人员令牌：请使用 https://（http:// 仅限 127.0.0.1、::1 或 localhost）</translation>
     </message>
 </context>
 <context>
@@ -2293,6 +2349,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>链接未指向企业微信的绑定页面</translation>
     </message>
     <message>
+        <source>its parameters are not WeCom&apos;s</source>
+        <translation>其参数不是企业微信的格式</translation>
+    </message>
+    <message>
         <source>it has no hw_code</source>
         <translation>链接中缺少 hw_code</translation>
     </message>
@@ -2476,6 +2536,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>SN {sn} 属于型号 {model}，而不是设置中的 {expected}</translation>
     </message>
     <message>
+        <source>the QR code of SN {sn} is not usable: {problem}</source>
+        <translation>SN {sn} 的二维码不可用：{problem}</translation>
+    </message>
+    <message>
         <source>it is empty</source>
         <translation>文件为空</translation>
     </message>
@@ -2653,6 +2717,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Cloud-to-cloud mode takes its credentials from the partner service (source = partner); direct mode uses register or inventory.</source>
         <translation>云对云模式从合作伙伴服务获取调用凭证（source = partner）；硬件直连模式使用 register 或 inventory。</translation>
+    </message>
+    <message>
+        <source>SN {sn} holds the model&apos;s seed SecretNo and has no static QR code; a dynamic code cannot be signed with a seed.</source>
+        <translation>SN {sn} 持有的是该型号的初始调用凭证，且没有静态二维码；动态二维码不能用初始凭证签名。</translation>
+    </message>
+    <message>
+        <source>Import the provider admin&apos;s export with its qr_code column, or set [provider] secret_mode = &quot;per_device&quot; if this model has no seed.</source>
+        <translation>请导入带 qr_code 列的服务商后台导出文件；如果该型号没有初始凭证，请设置 [provider] secret_mode = &quot;per_device&quot;。</translation>
     </message>
 </context>
 </TS>

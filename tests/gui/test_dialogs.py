@@ -58,6 +58,45 @@ def test_settings_are_saved_and_secrets_never_reach_the_file(
     qtbot.waitUntil(lambda: window.session is not None, timeout=SLOW_MS)  # reopened
 
 
+def test_settings_offer_the_seed_secret_mode_with_static_qr_only(
+    qtbot: Any, make_window: Any, tmp_path: Path
+) -> None:
+    window = make_window()
+    dialog = window.open_settings()
+    qtbot.addWidget(dialog)
+    dialog.qr_kind.setCurrentIndex(dialog.qr_kind.findData("dynamic"))
+    dialog.secret_mode.setCurrentIndex(dialog.secret_mode.findData("seed"))
+    assert dialog.qr_kind.currentData() == "static" and not dialog.qr_kind.isEnabled()
+    with qtbot.waitSignal(dialog.settings_saved, timeout=SLOW_MS):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    on_disk = load_settings(tmp_path / "config.toml")
+    assert (on_disk.provider.secret_mode, on_disk.binding.qr) == ("seed", "static")
+    dialog.secret_mode.setCurrentIndex(dialog.secret_mode.findData("per_device"))
+    assert dialog.qr_kind.isEnabled()
+
+
+def test_settings_refuse_a_plain_http_url_to_another_computer(
+    qtbot: Any, make_window: Any, tmp_path: Path
+) -> None:
+    window = make_window()
+    dialog = window.open_settings()
+    qtbot.addWidget(dialog)
+    saved: list[object] = []
+    dialog.settings_saved.connect(saved.append)
+    before = (
+        (tmp_path / "config.toml").read_bytes() if (tmp_path / "config.toml").exists() else None
+    )
+    dialog.partner_url.setText("http://partner.example")
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert dialog.message.isVisible() and "[partner] base_url" in dialog.message.text()
+    assert "https://" in dialog.message.text()
+    qtbot.mouseClick(dialog.test_button, LEFT)  # nothing is sent there either
+    assert dialog.test_button.isEnabled()
+    assert saved == [] and dialog.isVisible()
+    after = (tmp_path / "config.toml").read_bytes() if (tmp_path / "config.toml").exists() else None
+    assert after == before
+
+
 def test_without_a_credential_store_a_key_file_chosen_in_settings_opens_the_records(
     qtbot: Any, make_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

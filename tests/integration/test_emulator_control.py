@@ -252,7 +252,7 @@ def test_scan_static_and_dynamic_qr(emulator: ProviderEmulator, http: httpx.Clie
     assert reply.status_code == 200 and reply.json()["device"]["device_sn"] == "QRS1"
 
     secret = emulator.register("QRD1")["secret_no"]
-    ts, nonce = str(int(time.time())), "q7Zp2LmX"
+    ts, nonce = str(int(time.time())), "9127310056281943511"
 
     def dynamic(sig: str, at: str = ts) -> str:
         return (
@@ -260,6 +260,8 @@ def test_scan_static_and_dynamic_qr(emulator: ProviderEmulator, http: httpx.Clie
             f"&timestamp={at}&nonce={nonce}&signature={sig}&type=qrcode"
         )
 
+    letters = dynamic(dynamic_signature("QRD1", secret, ts, "q7Zp2LmX")).replace(nonce, "q7Zp2LmX")
+    assert http.post("/_emulator/scan", json={"qr_url": letters}).status_code == 400
     wrong = http.post("/_emulator/scan", json={"qr_url": dynamic("0" * 40)})
     assert wrong.status_code == 400 and wrong.json()["errcode"] == 600005
     old_ts = str(int(time.time()) - 3600)

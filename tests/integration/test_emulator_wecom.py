@@ -79,7 +79,7 @@ def test_add_device_issues_a_credential(http: httpx.Client) -> None:
     assert info["device_sn"] == "WXA2000012345"
     assert info["model_id"] == "WX-ATT-200"
     assert re.fullmatch(r"[0-9a-f]{32}", info["secret_no"])
-    assert info["device_id"]
+    assert type(info["device_id"]) is int and 0 < info["device_id"] < 2**63  # int64, as WeCom
     assert isinstance(info["create_time"], int)
     assert re.fullmatch(
         r"https://open\.work\.weixin\.qq\.com/connect/hardware\?hw_code=[0-9a-f]+", info["qr_code"]

@@ -133,7 +133,12 @@ def test_xlsx_with_chinese_headers_and_configured_model(
     config.write_text('[provider]\nmodel_id = "WX-ATT-200"\n', encoding="utf-8")
     path = write_inventory(
         [
-            ("SN0001", SECRETS[0], "WX-ATT-200", "https://qr/1"),
+            (
+                "SN0001",
+                SECRETS[0],
+                "WX-ATT-200",
+                "https://open.work.weixin.qq.com/connect/hardware?hw_code=qr1",
+            ),
             ("SN0002", SECRETS[1], "WX-PRN-300", ""),
         ],
         name="导出.xlsx",
@@ -145,12 +150,33 @@ def test_xlsx_with_chinese_headers_and_configured_model(
         "row 3: SN SN0002 is for model WX-PRN-300, not the configured WX-ATT-200" in result.stdout
     )
     fixed = write_inventory(
-        [("SN0001", SECRETS[0], "WX-ATT-200", "https://qr/1")],
+        [
+            (
+                "SN0001",
+                SECRETS[0],
+                "WX-ATT-200",
+                "https://open.work.weixin.qq.com/connect/hardware?hw_code=qr1",
+            )
+        ],
         name="导出2.xlsx",
         headers=CHINESE_HEADERS,
     )
     ok = cli("inventory", "import", str(fixed), "--config", str(config), "--json", data_dir=data)
     assert ok.returncode == 0 and json.loads(ok.stdout)["imported"] == 1
+
+
+def test_a_bad_qr_code_refuses_the_whole_file_naming_its_row(
+    write_inventory: InventoryWriter, key_file: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    evil = "https://evil.example\\@open.work.weixin.qq.com/connect/hardware?hw_code=qr1"
+    path = write_inventory(
+        [("SN0001", SECRETS[0], "", ""), ("SN0002", SECRETS[1], "", evil)], name="qr.csv"
+    )
+    result = cli("inventory", "import", str(path), data_dir=data)
+    assert result.returncode == 2, result.stderr
+    assert "row 3: the QR code of SN SN0002 is not usable" in result.stdout
+    assert json.loads(cli("inventory", "stats", "--json", data_dir=data).stdout)["total"] == 0
 
 
 def test_malformed_file_is_one_clear_error(key_file: Path, tmp_path: Path) -> None:

@@ -12,7 +12,12 @@ from installer_app.provider.emulator import DEFAULT_CORP_NAME, DEFAULT_CORPID, P
 from installer_app.provider.http import HttpOptions, RetryPolicy
 from installer_app.provider.partner import PartnerClient
 from installer_app.secrets import Secret
-from tests.fixtures.provider import EMULATOR_PARTNER_TOKEN, raises_errcode
+from tests.fixtures.provider import (
+    EMULATOR_PARTNER_TOKEN,
+    EmulatorFactory,
+    poll_until,
+    raises_errcode,
+)
 
 FAST = RetryPolicy(base_s=0.01, max_delay_s=0.05)
 HW_ID = "0a1b2c3d4e5f6071"
@@ -55,6 +60,25 @@ def test_binding_and_installation(emulator: ProviderEmulator) -> None:
             installation = partner.get_installation(DEFAULT_CORPID)
         assert installation.installed
         assert isinstance(installation.agentid, int) and installation.auth_time
+
+
+def test_c3_accepts_the_plain_and_the_open_corpid(emulator_factory: EmulatorFactory) -> None:
+    """A suite callback carries the provider-level open corpid; the binding may carry either.
+    Whichever form the partner service answers with, the C3 lookup finds the installation."""
+    emulator = emulator_factory(corpid_form="open")
+    with client(emulator) as partner:
+        device = partner.register_device("WX-ATT-200", HW_ID)
+        emulator.bind(device.device_sn)
+        binding = partner.get_device(device.device_sn)
+        assert binding is not None and binding.corp_name == DEFAULT_CORP_NAME
+        opened = binding.corpid
+        assert opened != DEFAULT_CORPID and opened.startswith("wp")
+        for corpid in (opened, DEFAULT_CORPID):
+            installation = poll_until(
+                lambda c=corpid: partner.get_installation(c), lambda i: i.installed
+            )
+            assert installation.agentid is not None
+        assert not partner.get_installation("wp" + "0" * 30).installed
 
 
 def test_unknown_sn(emulator: ProviderEmulator) -> None:

@@ -222,7 +222,12 @@ def test_take_from_inventory(store: Store, write_inventory: InventoryWriter) -> 
         write_inventory,
         [
             ("INV1", "secret-01", "WX-DOOR-100", ""),
-            ("INV2", "secret-02", "", "https://qr/2"),
+            (
+                "INV2",
+                "secret-02",
+                "",
+                "https://open.work.weixin.qq.com/connect/hardware?hw_code=qr2",
+            ),
             ("INV3", "secret-03", "WX-ATT-200", ""),
         ],
     )
@@ -233,7 +238,7 @@ def test_take_from_inventory(store: Store, write_inventory: InventoryWriter) -> 
     assert again is not None and again.sn == "INV3"
     second = store.take_from_inventory(HW2, model_id="WX-ATT-200", installer="li")
     assert second is not None and second.sn == "INV2"  # no model: fits any, after exact ones
-    assert second.qr_code == "https://qr/2"
+    assert second.qr_code == "https://open.work.weixin.qq.com/connect/hardware?hw_code=qr2"
     assert store.take_from_inventory("ffff", model_id="WX-ATT-200", installer="li") is None
     assert store.secret_for("INV2") == Secret("secret-02")
     stats = store.inventory_stats()

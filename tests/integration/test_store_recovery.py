@@ -290,3 +290,44 @@ def test_a_file_from_a_newer_app_is_refused_untouched(store_factory: StoreFactor
         store_factory()
     assert "newer version of the app (schema 99" in str(caught.value)
     assert path.read_bytes() == before
+
+
+def test_a_schema_1_file_gains_the_seed_marker_and_keeps_its_rows(
+    store_factory: StoreFactory,
+) -> None:
+    from installer_app.store.inventory import InventoryRow, ParsedInventory
+
+    old = store_factory(migrations=MIGRATIONS[:1])
+    row = InventoryRow(row=2, sn="OLD1", secret_no=Secret("secret-o1"), model_id="M", qr_code=None)
+    assert old.import_inventory(ParsedInventory(Path("x.csv"), (row,), ()), installer="a").ok
+    old.close()
+    store = store_factory()
+    assert store.schema_version() == SCHEMA_VERSION >= 2
+    record = store.record_for_sn("OLD1")
+    # Rows from before secret_mode existed hold the device's own SecretNo.
+    assert record is not None and record.seed_credential is False
+    assert store.secret_for("OLD1").reveal() == "secret-o1"
+
+
+def test_seed_credentials_are_marked_when_they_go_to_a_board(store_factory: StoreFactory) -> None:
+    from installer_app.store.inventory import InventoryRow, ParsedInventory
+
+    store = store_factory()
+    seeded = store.reserve(
+        "SEED1", "0e0e", Secret("seed-x"), source="register", model_id="M", installer="a", seed=True
+    )
+    assert seeded.seed_credential is True
+    own = store.reserve(
+        "OWN1", "0f0f", Secret("own-x"), source="register", model_id="M", installer="a"
+    )
+    assert own.seed_credential is False
+    rows = tuple(
+        InventoryRow(row=i + 2, sn=sn, secret_no=Secret("seed-y"), model_id="M", qr_code=None)
+        for i, sn in enumerate(("INVA", "INVB"))
+    )
+    assert store.import_inventory(ParsedInventory(Path("x.csv"), rows, ()), installer="a").ok
+    taken = store.take_from_inventory("1a1a", model_id="M", installer="a", seed=True)
+    assert taken is not None and taken.seed_credential is True
+    plain = store.take_from_inventory("1b1b", model_id="M", installer="a")
+    assert plain is not None and plain.seed_credential is False
+    assert store.record_for_sn("SEED1").seed_credential is True  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,9 +46,15 @@ def board_hello(board: RunningSim) -> tuple[DeviceState, str | None]:
 
 
 def stock_inventory(
-    wf: WorkflowEnv, store: Store, count: int, *, with_qr: bool = True
+    wf: WorkflowEnv,
+    store: Store,
+    count: int,
+    *,
+    with_qr: bool = True,
+    qr_code: str | None = None,
 ) -> list[str]:
-    """SNs registered at the emulator (as the provider admin would) and imported as free."""
+    """SNs registered at the emulator (as the provider admin would) and imported as free;
+    ``qr_code`` replaces the emulator's link (a store filled by some other program)."""
     rows = []
     for index in range(count):
         sn = f"INV{index:05d}{int(time.time() * 1000) % 100000:05d}"
@@ -58,7 +65,7 @@ def stock_inventory(
                 sn=sn,
                 secret_no=Secret(info["secret_no"]),
                 model_id=MODEL_ID,
-                qr_code=info["qr_code"] if with_qr else None,
+                qr_code=(qr_code or info["qr_code"]) if with_qr else None,
             )
         )
     report = store.import_inventory(
@@ -85,6 +92,7 @@ def test_inventory_source_takes_a_free_credential(wf: WorkflowEnv) -> None:
     record = session.store.record_for_sn(sns[0])
     assert record is not None and record.source is Source.INVENTORY
     assert record.hw_id == board.simulator.hw_id.hex() and record.stage is Stage.APP_INSTALLED
+    assert record.seed_credential is False  # per_device: the SecretNo is the device's own
     assert session.store.inventory_stats().free == 1
     assert board_hello(board) == (DeviceState.PROVISIONED, sns[0])
 
@@ -313,6 +321,68 @@ def test_static_qr_without_a_known_code_falls_back_to_the_dynamic_one(wf: Workfl
     assert run.result.ok, run.result.error
     qr = next(e for e in run.of(Step.QR) if e.outcome is Outcome.OK)
     assert qr.data["kind"] == "dynamic" and qr.reason is not None
+
+
+@pytest.mark.parametrize(
+    "bad_qr",
+    [
+        "https://evil.example\\@open.work.weixin.qq.com/connect/hardware?hw_code=abc",
+        "https://open.work.weixin.qq.com/connect/hardware?hw_code=abc&next=https://evil.example",
+        "http://open.work.weixin.qq.com/connect/hardware?hw_code=abc",
+    ],
+)
+def test_a_bad_qr_code_from_the_source_leaves_the_board_blank(wf: WorkflowEnv, bad_qr: str) -> None:
+    session = inventory_session(wf)
+    (sn,) = stock_inventory(wf, session.store, 1, qr_code=bad_qr)
+    board = wf.board()
+    run = wf.run(session, board.url)
+    assert not run.result.ok and run.result.exit_code == ExitCode.PROVIDER
+    assert "QR" in run.result.error.english()  # type: ignore[union-attr]
+    assert "write" not in run.steps() and "commit" not in run.steps()
+    assert board_hello(board) == (DeviceState.BLANK, None)
+    record = session.store.record_for_sn(sn)
+    assert record is not None and record.stage is Stage.RESERVED
+
+
+def test_seed_mode_shows_the_static_code_and_records_the_device_secret_as_unknown(
+    wf: WorkflowEnv,
+) -> None:
+    session = wf.session(wf.settings(provider={"secret_mode": "seed"}))
+    board = wf.board()
+    run = wf.run(session, board.url, on_event=scan_on_qr(wf))
+    assert run.result.ok, run.result.error
+    qr = next(e for e in run.of(Step.QR) if e.outcome is Outcome.OK)
+    assert qr.data["kind"] == "static"
+    record = session.store.record_for_sn(str(run.result.device_sn))
+    assert record is not None and record.seed_credential is True
+
+
+def test_seed_mode_never_falls_back_to_a_dynamic_code(wf: WorkflowEnv) -> None:
+    session = wf.session(
+        wf.settings(credentials={"source": "inventory"}, provider={"secret_mode": "seed"})
+    )
+    (sn,) = stock_inventory(wf, session.store, 1, with_qr=False)
+    board = wf.board()
+    run = wf.run(session, board.url)
+    assert not run.result.ok and run.result.exit_code == ExitCode.PROVIDER
+    assert "seed" in run.result.error.english()  # type: ignore[union-attr]
+    assert not any(e.data.get("kind") == "dynamic" for e in run.of(Step.QR))
+    assert "write" not in run.steps()
+    assert board_hello(board) == (DeviceState.BLANK, None)
+    record = session.store.record_for_sn(sn)
+    assert record is not None and record.seed_credential is True
+
+
+def test_a_binding_reported_with_the_open_corpid_still_finds_the_companion_app(
+    wf: WorkflowEnv, emulator_factory: Any
+) -> None:
+    wf.emulator = emulator_factory(corpid_form="open")
+    session = wf.session()
+    board = wf.board()
+    run = wf.run(session, board.url, on_event=scan_on_qr(wf))
+    assert run.result.ok, run.result.error
+    assert run.result.corpid is not None and run.result.corpid.startswith("wp")
+    assert run.result.app_installed is True
 
 
 # -- Wi-Fi and the link -------------------------------------------------------------------------

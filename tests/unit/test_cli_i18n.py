@@ -40,7 +40,9 @@ FAKE_ZH = {
     ),
     ("argparse", "expected %s arguments"): "需要 %s 个参数",
     ("cli", "every detected board"): "所有检测到的设备",
-    ("cli", "must be above zero"): "必须大于零",
+    ("cli", "a number from {low} to {high}, not {text}"): (
+        "须为 {low} 到 {high} 之间的数，而不是 {text}"
+    ),
     ("cli", "Provision one or more boards end to end. The Wi-Fi password never goes on "
      "the command line: set {env} or type it at the hidden prompt."): (
         "端到端配置一台或多台设备。Wi-Fi 密码不会出现在命令行中：请设置 {env}，或在隐藏提示中输入。"
@@ -155,7 +157,7 @@ def test_usage_errors_are_translated(capsys: pytest.CaptureFixture[str]) -> None
 
     code, _out, err = run_cli(["--lang", "zh_CN", "provision", "--all", "--timeout", "-1"], capsys)
     assert code == 2
-    assert "错误：参数 --timeout：必须大于零" in err
+    assert "错误：参数 --timeout：须为 1 到 86400 之间的数，而不是 '-1'" in err
 
 
 @pytest.mark.usefixtures("fake_zh_catalog")

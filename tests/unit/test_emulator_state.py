@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from installer_app.provider.emulator import dynamic_signature
@@ -22,14 +25,18 @@ def clock() -> Clock:
     return Clock()
 
 
-def make_state(clock: Clock, **kwargs: object) -> EmulatorState:
-    options: dict[str, object] = {
+def _options() -> dict[str, object]:
+    return {
         "corpid": "wwprov",
         "provider_secret": "s3cret-value",
         "model_ids": ("M1", "M2"),
         "install_delay_s": 3.0,
         "token_ttl_s": 7200,
     }
+
+
+def make_state(clock: Clock, **kwargs: object) -> EmulatorState:
+    options = _options()
     options.update(kwargs)
     return EmulatorState(None, clock=clock, **options)  # type: ignore[arg-type]
 
@@ -43,9 +50,68 @@ def errcode(call: object) -> int:
 
 def test_spec_b_signature_example() -> None:
     sig = dynamic_signature(
-        "WXA2000012345", "8f14e45fceea167a5a36dedd4bea2543", "1764316800", "q7Zp2LmX"
+        "WXA2000012345", "8f14e45fceea167a5a36dedd4bea2543", "1764316800", "9127310056281943511"
     )
-    assert sig == "34563308abecf762aaf9cdabb19db86f11d8d98f"
+    assert sig == "90524bc36820762fe5b8f4bcede0bb99a1204c87"
+
+
+def _dynamic(sn: str, secret: str, ts: str, nonce: str) -> str:
+    sig = dynamic_signature(sn, secret, ts, nonce)
+    return (
+        f"https://open.work.weixin.qq.com/connect/hardware?sn={sn}&timestamp={ts}"
+        f"&nonce={nonce}&signature={sig}&type=qrcode"
+    )
+
+
+@pytest.mark.parametrize(
+    "nonce", ["q7Zp2LmX", "0", "0123456789", "18446744073709551616", "-1", "1.5"]
+)
+def test_scan_refuses_a_nonce_that_is_not_a_decimal_uint64(clock: Clock, nonce: str) -> None:
+    state = make_state(clock)
+    device = state.add_device("M1", "QRN1")
+    url = _dynamic("QRN1", device.secret_no, str(int(clock.now)), nonce)
+    with pytest.raises(ApiError) as caught:
+        state.scan(url)
+    assert caught.value.http_status == 400
+    assert not state.find("QRN1").bound  # type: ignore[union-attr]
+
+
+def test_scan_accepts_the_uint64_nonce_range(clock: Clock) -> None:
+    state = make_state(clock)
+    for sn, nonce in (("QRN2", "1"), ("QRN3", "18446744073709551615")):
+        device = state.add_device("M1", sn)
+        assert state.scan(_dynamic(sn, device.secret_no, str(int(clock.now)), nonce)).bound
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "https://evil.example\\@open.work.weixin.qq.com/connect/hardware?hw_code={hw}",
+        "https://evil.example@open.work.weixin.qq.com/connect/hardware?hw_code={hw}",
+        "https://open.work.weixin.qq.com:443/connect/hardware?hw_code={hw}",
+        "https://open.work.weixin.qq.com/connect/hardware?hw_code={hw}#x",
+        "https://open.work.weixin.qq.com/connect/hardware?hw_code={hw}&next=x",
+        "https://open.work.weixin.qq.com/connect/hardware?hw_code=%{hw}",
+        "https://open.work.weixin.qq.com/connect/hardware?hw_code={hw}&hw_code={hw}",
+    ],
+)
+def test_scan_refuses_links_another_parser_could_misread(clock: Clock, template: str) -> None:
+    state = make_state(clock)
+    device = state.add_device("M1", "QRS9")
+    assert state.scan(device.qr_code).bound
+    state.unbind("QRS9")
+    with pytest.raises(ApiError) as caught:
+        state.scan(template.format(hw=device.hw_code))
+    assert caught.value.http_status == 400
+    assert not state.find("QRS9").bound  # type: ignore[union-attr]
+
+
+def test_device_id_is_an_int64(clock: Clock) -> None:
+    state = make_state(clock)
+    ids = [state.add_device("M1", f"DID{i}").device_id for i in range(50)]
+    for device_id in ids:
+        assert type(device_id) is int and 1 <= device_id <= 2**63 - 1
+    assert len(set(ids)) == 50
 
 
 def test_token_lifetime(clock: Clock) -> None:
@@ -147,3 +213,16 @@ def test_del_and_list(clock: Clock) -> None:
     state.bind("L1")
     assert errcode(lambda: state.del_device("L1")) == 600003
     assert errcode(lambda: state.list_devices(True, 2)) == 40058
+
+
+def test_a_state_file_with_the_old_text_device_id_loads_as_int64(
+    clock: Clock, tmp_path: Path
+) -> None:
+    path = tmp_path / "emulator.json"
+    EmulatorState(path, clock=clock, **_options()).add_device("M1", "OLD1")  # type: ignore[arg-type]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["devices"][0]["device_id"] = "emu0123456789abcdef01234567"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    reloaded = EmulatorState(path, clock=clock, **_options())  # type: ignore[arg-type]
+    device = reloaded.find("OLD1")
+    assert device is not None and type(device.device_id) is int and device.device_id > 0

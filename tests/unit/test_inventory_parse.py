@@ -13,7 +13,12 @@ from installer_app.store.inventory import InventoryFileError, ParsedInventory, p
 from tests.fixtures.store import CHINESE_HEADERS, InventoryWriter
 
 ROWS = [
-    ("WXA2000012345", "8f14e45fceea167a5a36dedd4bea2543", "WX-ATT-200", "https://qr/1"),
+    (
+        "WXA2000012345",
+        "8f14e45fceea167a5a36dedd4bea2543",
+        "WX-ATT-200",
+        "https://open.work.weixin.qq.com/connect/hardware?hw_code=qr1",
+    ),
     ("WXA2000012346", "c9f0f895fb98ab9159f51fd0297e236d", "WX-ATT-200", ""),
 ]
 
@@ -21,7 +26,12 @@ ROWS = [
 def assert_two_good_rows(parsed: ParsedInventory) -> None:
     assert parsed.rejected == ()
     assert [(r.row, r.sn, r.model_id, r.qr_code) for r in parsed.rows] == [
-        (2, "WXA2000012345", "WX-ATT-200", "https://qr/1"),
+        (
+            2,
+            "WXA2000012345",
+            "WX-ATT-200",
+            "https://open.work.weixin.qq.com/connect/hardware?hw_code=qr1",
+        ),
         (3, "WXA2000012346", "WX-ATT-200", None),
     ]
     assert parsed.rows[0].secret_no == Secret("8f14e45fceea167a5a36dedd4bea2543")
@@ -225,3 +235,38 @@ def test_xlsx_with_a_broken_sheet(write_inventory: InventoryWriter, tmp_path: Pa
                 data = data[: len(data) // 2]  # cut in the middle of the XML
             dst.writestr(item, data)
     assert "not a readable .xlsx workbook" in file_error(broken)
+
+
+def test_a_qr_code_that_is_not_exactly_wecoms_binding_link_is_a_rejected_row(
+    write_inventory: InventoryWriter,
+) -> None:
+    good = "https://open.work.weixin.qq.com/connect/hardware?hw_code=Ab_9-z"
+    rows = [
+        ("QR1", "secret-1", "", good),  # row 2
+        (
+            "QR2",
+            "secret-2",
+            "",
+            "https://evil.example\\@open.work.weixin.qq.com/connect/hardware?hw_code=A",
+        ),
+        ("QR3", "secret-3", "", "http://open.work.weixin.qq.com/connect/hardware?hw_code=A"),
+        ("QR4", "secret-4", "", good + "&next=https://evil.example"),
+        (
+            "QR5",
+            "secret-5",
+            "",
+            "https://open.work.weixin.qq.com/connect/hardware?hw_code=secret-5",
+        ),
+        ("QR6", "secret-6", "", "javascript:alert(1)"),
+        ("QR7", "secret-7", "", f"  {good}  "),  # surrounding blanks from a spreadsheet: fine
+    ]
+    parsed = parse_inventory(write_inventory(rows))
+    assert [(r.sn, r.qr_code) for r in parsed.rows] == [("QR1", good), ("QR7", good)]
+    reasons = {r.row: r.reason.english() for r in parsed.rejected}
+    assert sorted(reasons) == [3, 4, 5, 6, 7]
+    assert reasons[3] == (
+        "the QR code of SN QR2 is not usable: it does not point at WeCom's binding page"
+    )
+    assert reasons[5] == "the QR code of SN QR4 is not usable: its parameters are not WeCom's"
+    assert reasons[6] == "the QR code of SN QR5 is not usable: it would carry a secret"
+    assert "secret-5" not in " ".join(reasons.values())

@@ -15,7 +15,8 @@ from installer_app.secrets import Secret
 
 SN = "WXA2000012345"
 SECRET_NO = Secret("8f14e45fceea167a5a36dedd4bea2543")
-EXAMPLE_SIG = "34563308abecf762aaf9cdabb19db86f11d8d98f"
+EXAMPLE_NONCE = "9127310056281943511"
+EXAMPLE_SIG = "90524bc36820762fe5b8f4bcede0bb99a1204c87"
 
 
 def decode(image: Image.Image) -> list[str]:
@@ -23,11 +24,11 @@ def decode(image: Image.Image) -> list[str]:
 
 
 def test_spec_example_signature() -> None:
-    assert qr.dynamic_signature(SN, SECRET_NO, 1764316800, "q7Zp2LmX") == EXAMPLE_SIG
+    assert qr.dynamic_signature(SN, SECRET_NO, 1764316800, EXAMPLE_NONCE) == EXAMPLE_SIG
 
 
 def test_spec_example_url() -> None:
-    url = qr.dynamic_qr_url(SN, SECRET_NO, 1764316800, "q7Zp2LmX")
+    url = qr.dynamic_qr_url(SN, SECRET_NO, 1764316800, EXAMPLE_NONCE)
     parts = urlsplit(url)
     assert (parts.scheme, parts.hostname, parts.path) == (
         "https",
@@ -37,7 +38,7 @@ def test_spec_example_url() -> None:
     assert parse_qs(parts.query) == {
         "sn": [SN],
         "timestamp": ["1764316800"],
-        "nonce": ["q7Zp2LmX"],
+        "nonce": [EXAMPLE_NONCE],
         "signature": [EXAMPLE_SIG],
         "type": ["qrcode"],
     }
@@ -49,22 +50,45 @@ def test_signature_sorts_raw_byte_strings() -> None:
     import hashlib
 
     secret = Secret("!zz")
-    values = sorted([b"SN9", b"!zz", b"1700000000", b"abcdefgh", b"qrcode"])
+    values = sorted([b"SN9", b"!zz", b"1700000000", b"12345678", b"qrcode"])
     expected = hashlib.sha1(b"".join(values)).hexdigest()
-    assert qr.dynamic_signature("SN9", secret, 1700000000, "abcdefgh") == expected
+    assert qr.dynamic_signature("SN9", secret, 1700000000, "12345678") == expected
 
 
-@pytest.mark.parametrize("nonce", ["short", "x" * 33, "has space1", "非ascii字符串八个"])
-def test_nonce_rule(nonce: str) -> None:
+@pytest.mark.parametrize(
+    "nonce",
+    [
+        "q7Zp2LmX",  # the old letters-and-digits nonce: not a Uint64
+        "0",
+        "007",  # leading zeros
+        "18446744073709551616",  # 2**64
+        "-5",
+        "+5",
+        "1e5",
+        " 5",
+        "",
+        "١٢٣",  # Arabic-Indic digits: str.isdigit() says yes, WeCom would not
+    ],
+)
+def test_nonce_must_be_a_decimal_uint64(nonce: str) -> None:
     with pytest.raises(ValueError):
         qr.dynamic_qr_url(SN, SECRET_NO, 1764316800, nonce)
 
 
-def test_new_nonce_fits_the_rule() -> None:
-    nonces = {qr.new_nonce() for _ in range(20)}
-    assert len(nonces) == 20
+def test_nonce_limits_are_accepted() -> None:
+    for nonce in ("1", "18446744073709551615"):
+        assert f"nonce={nonce}&" in qr.dynamic_qr_url(SN, SECRET_NO, 1764316800, nonce)
+
+
+def test_new_nonce_is_a_random_decimal_uint64() -> None:
+    nonces = {qr.new_nonce() for _ in range(200)}
+    assert len(nonces) == 200
     for nonce in nonces:
+        assert nonce.isascii() and nonce.isdigit() and not nonce.startswith("0")
+        assert 1 <= int(nonce) <= 2**64 - 1
         qr.dynamic_qr_url(SN, SECRET_NO, 1764316800, nonce)
+    # Spread over the whole range, not just short numbers.
+    assert max(len(n) for n in nonces) >= 19
 
 
 def test_dynamic_code_is_renewed_before_it_expires() -> None:
@@ -104,13 +128,72 @@ def test_static_url_is_validated() -> None:
             qr.static_qr_url(bad)
 
 
+HOSTILE_STATIC = [
+    # A browser sends this to evil.example; urlsplit says the host is WeCom's.
+    "https://evil.example\\@open.work.weixin.qq.com/connect/hardware?hw_code=ABC",
+    "https://evil.example@open.work.weixin.qq.com/connect/hardware?hw_code=ABC",
+    "https://open.work.weixin.qq.com@evil.example/connect/hardware?hw_code=ABC",
+    "https://open.work.weixin.qq.com:8443/connect/hardware?hw_code=ABC",
+    "https://open.work.weixin.qq.com.evil.example/connect/hardware?hw_code=ABC",
+    "https://OPEN.work.weixin.qq.com/connect/hardware?hw_code=ABC",
+    "HTTPS://open.work.weixin.qq.com/connect/hardware?hw_code=ABC",
+    "https:open.work.weixin.qq.com/connect/hardware?hw_code=ABC",
+    "https:///open.work.weixin.qq.com/connect/hardware?hw_code=ABC",
+    "https://open.work.weixin.qq.com\\connect\\hardware?hw_code=ABC",
+    "https://open.work.weixin.qq.com/connect/hardware/?hw_code=ABC",
+    "https://open.work.weixin.qq.com/connect/hardware/../hardware?hw_code=ABC",
+    "https://open.work.weixin.qq.com/connect/%68ardware?hw_code=ABC",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=AB%43",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=ABC#frag",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=ABC&next=https://evil.example",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=ABC&hw_code=DEF",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=A+B",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=A B",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=ABC;x=1",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=ABC\nX-Injected: 1",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=ＡＢＣ",
+    "https://open.work.weixin.qq.com/connect/hardware?&hw_code=ABC",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code=ABC&",
+    "https://open.work.weixin.qq.com/connect/hardware?hw_code",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_STATIC)
+def test_static_url_another_parser_could_misread_is_refused(url: str) -> None:
+    with pytest.raises(qr.InvalidQrCode):
+        qr.static_qr_url(url)
+
+
+def test_static_url_allows_hw_code_alphabet_and_surrounding_blanks() -> None:
+    url = "https://open.work.weixin.qq.com/connect/hardware?hw_code=aZ09_-x"
+    assert qr.static_qr_url(f"  {url}\r\n") == url
+
+
+def test_dynamic_url_is_checked_as_strictly() -> None:
+    good = qr.dynamic_qr_url(SN, SECRET_NO, 1764316800, EXAMPLE_NONCE)
+    assert qr.check_dynamic_qr_url(good)["nonce"] == EXAMPLE_NONCE
+    for bad in (
+        good.replace("https://", "https://evil.example\\@"),
+        good + "&extra=1",
+        good + "#x",
+        good.replace(EXAMPLE_NONCE, "q7Zp2LmX"),
+        good.replace(EXAMPLE_NONCE, "0" + EXAMPLE_NONCE),
+        good.replace("type=qrcode", "type=other"),
+        good.replace("timestamp=1764316800", "timestamp=99999999999"),
+        good.replace(EXAMPLE_SIG, EXAMPLE_SIG.upper()),
+    ):
+        with pytest.raises(qr.InvalidQrCode):
+            qr.check_dynamic_qr_url(bad)
+
+
 def test_a_secret_is_never_put_into_a_qr_code() -> None:
     leaky = f"https://open.work.weixin.qq.com/connect/hardware?hw_code={SECRET_NO.reveal()}"
     with pytest.raises(qr.InvalidQrCode) as info:
         qr.static_qr_url(leaky, SECRET_NO)
     assert SECRET_NO.reveal() not in str(info.value)
     # What is actually encoded in the picture carries neither the secret nor any part of it.
-    url = qr.dynamic_qr_url(SN, SECRET_NO, 1764316800, "q7Zp2LmX")
+    url = qr.dynamic_qr_url(SN, SECRET_NO, 1764316800, EXAMPLE_NONCE)
     (payload,) = decode(Image.open(io.BytesIO(qr.render_png(url))))
     assert payload == url
     assert SECRET_NO.reveal() not in payload and SECRET_NO.reveal()[:8] not in payload
@@ -148,7 +231,7 @@ def terminal_to_image(text: str, dark_background: bool) -> Image.Image:
 
 @pytest.mark.parametrize("dark_background", [True, False])
 def test_terminal_rendering_scans(dark_background: bool) -> None:
-    url = qr.dynamic_qr_url(SN, SECRET_NO, 1764316800, "q7Zp2LmX")
+    url = qr.dynamic_qr_url(SN, SECRET_NO, 1764316800, EXAMPLE_NONCE)
     text = qr.render_terminal(url, dark_background=dark_background)
     assert set(text) <= {"█", "▀", "▄", " ", "\n"}
     lines = text.split("\n")

@@ -58,8 +58,6 @@ def test_pty_or_tcp_is_required() -> None:
         ("--pty", "--hw-id", "not-hex"),
         ("--pty", "--hw-id", "0102030405"),
         ("--pty", "--unplug-on", "explode"),
-        ("--pty", "--corrupt-rate", "-0.1"),
-        ("--pty", "--busy", "-2"),
         ("--pty", "--model-id", "x" * 65),
     ],
 )

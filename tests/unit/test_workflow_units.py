@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from typing import Any
 
 import pytest
 
@@ -19,12 +20,14 @@ from installer_app.config import (
 from installer_app.device.protocol import NetState, WecomState
 from installer_app.device.responses import DeviceEvent, DeviceStatus
 from installer_app.errors import ExitCode
+from installer_app.provider.qr import InvalidQrCode
 from installer_app.secrets import Secret
+from installer_app.store.records import Source
 from installer_app.workflow.emitter import Emitter, LiveStatus
 from installer_app.workflow.errors import Cancelled
 from installer_app.workflow.events import Outcome, Step, WorkflowEvent
 from installer_app.workflow.outcome import worst_exit_code
-from installer_app.workflow.sources import register_sn
+from installer_app.workflow.sources import Credential, NoStaticQr, register_sn
 from installer_app.workflow.wiring import check_settings
 
 
@@ -173,3 +176,37 @@ def test_wifi_password_comes_from_the_environment() -> None:
     assert wifi_from_args(None, {}) is None
     with pytest.raises(ConfigError):
         wifi_from_args("SiteNet", {"INSTALLER_WIFI_PSK": "short"})
+
+
+# -- the binding QR is checked before anything is written (issue 11, hardening 4) ----------------
+
+GOOD_QR = "https://open.work.weixin.qq.com/connect/hardware?hw_code=abc123"
+
+
+def _credential(**kw: Any) -> Credential:
+    values: dict[str, Any] = {
+        "sn": "WXA1",
+        "secret": Secret("s3cret-value"),
+        "qr_code": GOOD_QR,
+        "source": Source.REGISTER,
+        "resumed": False,
+    }
+    values.update(kw)
+    return Credential(**values)
+
+
+def test_check_binding_qr_refuses_what_could_not_be_shown() -> None:
+    _credential().check_binding_qr("static")
+    _credential(qr_code=None).check_binding_qr("static")  # per device: dynamic fallback
+    _credential(qr_code="https://evil.example/x").check_binding_qr("dynamic")  # never shown
+    with pytest.raises(InvalidQrCode):
+        _credential(qr_code=GOOD_QR + "&x=1").check_binding_qr("static")
+    with pytest.raises(InvalidQrCode):  # cloud and seed always show the static link
+        _credential(qr_code="https://evil.example/x", seed=True).check_binding_qr("dynamic")
+    with pytest.raises(NoStaticQr) as seed:
+        _credential(qr_code=None, seed=True).check_binding_qr("static")
+    assert "seed" in seed.value.message.english()
+    with pytest.raises(NoStaticQr) as cloud:
+        _credential(qr_code=None, source=Source.PARTNER).check_binding_qr("static")
+    assert "partner service" in cloud.value.message.english()
+    assert cloud.value.exit_code == ExitCode.PROVIDER

@@ -33,7 +33,9 @@ from PySide6.QtWidgets import (
 )
 
 from installer_app.config import (
+    BOUNDS,
     BindingSettings,
+    ConfigError,
     CredentialSettings,
     InstallerSettings,
     PartnerSettings,
@@ -43,6 +45,7 @@ from installer_app.config import (
     UiSettings,
     save_settings,
     store_secret_in_keyring,
+    validate_settings,
 )
 from installer_app.secrets import Secret
 from ui.error_text import error_text
@@ -84,11 +87,24 @@ class SettingsDialog(QDialog):
             self.tr("saved — type to replace") if settings.provider_secret else self.tr("not set")
         )
         self.model_id = QLineEdit(settings.provider.model_id, provider)
+        self.secret_mode = QComboBox(provider)
+        self.secret_mode.addItem(self.tr("Each device has its own SecretNo"), "per_device")
+        self.secret_mode.addItem(
+            self.tr("Shared seed SecretNo, exchanged by the device (static QR only)"), "seed"
+        )
+        self.secret_mode.setToolTip(
+            self.tr(
+                "Seed: the model ships one initial SecretNo that each device exchanges for its "
+                "own on first connection. The app then never knows the device's own secret, so "
+                "it can only show the static QR code."
+            )
+        )
         pform.addRow(self.tr("Mode:"), self.mode)
         pform.addRow(self.tr("WeCom API URL:"), self.base_url)
         pform.addRow(self.tr("Provider corpid:"), self.corpid)
         pform.addRow(self.tr("Provider secret:"), self.provider_secret)
         pform.addRow(self.tr("Device model_id:"), self.model_id)
+        pform.addRow(self.tr("SecretNo:"), self.secret_mode)
 
         partner = QGroupBox(self.tr("Partner service"), self)
         cform = QFormLayout(partner)
@@ -113,7 +129,7 @@ class SettingsDialog(QDialog):
         self.qr_kind.addItem(self.tr("Static (printed once)"), "static")
         self.qr_kind.addItem(self.tr("Dynamic (renewed while shown)"), "dynamic")
         self.poll = QDoubleSpinBox(work)
-        self.poll.setRange(1.0, 60.0)
+        self.poll.setRange(*BOUNDS[("binding", "poll_interval_s")])
         self.poll.setSingleStep(0.5)
         self.poll.setSuffix(self.tr(" s"))
         self.poll.setValue(settings.binding.poll_interval_s)
@@ -121,7 +137,7 @@ class SettingsDialog(QDialog):
         self.language.addItem(self.tr("System language"), "auto")
         self.language.addItem("English", "en")
         self.language.addItem("简体中文", "zh_CN")
-        for combo in (self.mode, self.source, self.qr_kind, self.language):
+        for combo in (self.mode, self.secret_mode, self.source, self.qr_kind, self.language):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.installer_name = QLineEdit(settings.installer.name, work)
         self.installer_name.setPlaceholderText(settings.installer_name())
@@ -133,11 +149,14 @@ class SettingsDialog(QDialog):
         wform.addRow(self.tr("Installer name:"), self.installer_name)
         for combo, value in (
             (self.mode, settings.provider.mode),
+            (self.secret_mode, settings.provider.secret_mode),
             (self.source, settings.credentials.source),
             (self.qr_kind, settings.binding.qr),
             (self.language, settings.ui.language),
         ):
             combo.setCurrentIndex(max(0, combo.findData(value)))
+        self.secret_mode.currentIndexChanged.connect(self._secret_mode_changed)
+        self._secret_mode_changed()
 
         records = QGroupBox(self.tr("Records"), self)
         rform = QFormLayout(records)
@@ -213,6 +232,7 @@ class SettingsDialog(QDialog):
                 wecom_base_url=self.base_url.text().strip() or ProviderSettings().wecom_base_url,
                 corpid=self.corpid.text().strip(),
                 model_id=self.model_id.text().strip(),
+                secret_mode=self.secret_mode.currentData(),
             ),
             partner=PartnerSettings(base_url=self.partner_url.text().strip()),
             credentials=CredentialSettings(
@@ -232,6 +252,25 @@ class SettingsDialog(QDialog):
 
     # -- actions ---------------------------------------------------------------------------
 
+    def _secret_mode_changed(self) -> None:
+        """A seed cannot sign a dynamic QR code: with a seed the QR choice is static, fixed."""
+        seed = self.secret_mode.currentData() == "seed"
+        if seed:
+            self.qr_kind.setCurrentIndex(self.qr_kind.findData("static"))
+        self.qr_kind.setEnabled(not seed)
+
+    def _checked_form(self) -> Settings | None:
+        """The form as Settings, or None after showing why they cannot be used (a plain-http
+        URL to another computer, a value out of bounds...)."""
+        settings = self.form_settings()
+        try:
+            validate_settings(settings)
+        except ConfigError as exc:
+            self._show_message(error_text(exc))
+            return None
+        self.message.setVisible(False)
+        return settings
+
     def choose_key_file(self) -> None:
         """A new file is created (owner-only) the next time the records open; an existing key
         file is used as it is, never overwritten."""
@@ -247,7 +286,9 @@ class SettingsDialog(QDialog):
             self.key_file.setText(path)
 
     def test_connection(self) -> None:
-        settings = self.form_settings()
+        settings = self._checked_form()
+        if settings is None:
+            return
         self.test_button.setEnabled(False)
         self.test_result.setText(self.tr("Testing…"))
 
@@ -276,7 +317,9 @@ class SettingsDialog(QDialog):
         self.check_finished.emit(report)
 
     def save(self) -> None:
-        settings = self.form_settings()
+        settings = self._checked_form()
+        if settings is None:
+            return
         try:
             save_settings(settings, self._config_path)
         except OSError as exc:

@@ -37,7 +37,10 @@ class WecomApi:
         if name == "get_device_auth_info":
             device = self.state.device_auth_info(body.get("device_sn"))
             return ok(
-                auth_corp_info={"corpid": device.corpid, "corp_name": device.corp_name},
+                auth_corp_info={
+                    "corpid": self.state.answer_corpid(str(device.corpid)),
+                    "corp_name": device.corp_name,
+                },
                 device_info={"remark_name": device.remark_name, "model_id": device.model_id},
             )
         if name == "del_device":
@@ -90,7 +93,11 @@ class PartnerApi:
             device = self.state.polled(req.params["sn"])
         except ApiError as exc:
             raise ApiError(600001, exc.errmsg, 404) from exc
-        corp = {"corpid": device.corpid, "corp_name": device.corp_name} if device.bound else None
+        corp = (
+            {"corpid": self.state.answer_corpid(device.corpid), "corp_name": device.corp_name}
+            if device.corpid is not None
+            else None
+        )
         return ok(device_sn=device.device_sn, bind_status=1 if device.bound else 0, corp=corp)
 
     def installation(self, req: Request) -> Response:

@@ -4,11 +4,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.formats import is_sn
 
+# Spec B: a binding link's values are plain [A-Za-z0-9_-] (anything else could be read
+# differently by another URL parser), and the dynamic nonce is a decimal Uint64, no leading zero.
+QR_VALUE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+NONCE_PATTERN = re.compile(r"[1-9][0-9]{0,19}")
+UINT64_MAX = 2**64 - 1
+INT64_MAX = 2**63 - 1
 STATIC_QR_BASE = "https://open.work.weixin.qq.com/connect/hardware"
 DYNAMIC_QR_TTL_S = 30 * 60
 DEFAULT_CORPID = "wwtestcorp000001"
@@ -49,7 +56,7 @@ class Device:
     device_sn: str
     model_id: str
     secret_no: str
-    device_id: str
+    device_id: int  # WeCom returns an int64
     hw_code: str
     create_time: int
     source: str  # "wecom" (A2) or "partner" (POST /v1/devices) or "control"
@@ -93,6 +100,38 @@ def sn_key(sn: str) -> str:
 
 def valid_sn(sn: object) -> bool:
     return isinstance(sn, str) and is_sn(sn)
+
+
+def open_corpid(provider_corpid: str, corpid: str) -> str:
+    """The provider-level encrypted ("open") corpid WeCom gives third-party apps for an
+    enterprise: stable per provider and enterprise, and nothing like the plain one."""
+    digest = hashlib.sha256(f"{provider_corpid}/{corpid}".encode()).hexdigest()
+    return "wp" + digest[:30]
+
+
+def valid_nonce(nonce: str) -> bool:
+    return NONCE_PATTERN.fullmatch(nonce) is not None and int(nonce) <= UINT64_MAX
+
+
+def binding_query(url: str) -> dict[str, str] | None:
+    """The parameters of a WeCom binding link, or None when it is not exactly one: the fixed
+    https origin and path, then ``key=value`` pairs of plain values, each key once, nothing else
+    (no userinfo, port, backslash, fragment or percent escape)."""
+    prefix = STATIC_QR_BASE + "?"
+    if not url.startswith(prefix):
+        return None
+    query: dict[str, str] = {}
+    for pair in url[len(prefix) :].split("&"):
+        key, sep, value = pair.partition("=")
+        if (
+            not sep
+            or key in query
+            or not QR_VALUE_PATTERN.fullmatch(key)
+            or not QR_VALUE_PATTERN.fullmatch(value)
+        ):
+            return None
+        query[key] = value
+    return query
 
 
 def dynamic_signature(sn: str, secret_no: str, ts: str, nonce: str) -> str:

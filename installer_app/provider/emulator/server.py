@@ -38,7 +38,7 @@ from installer_app.provider.emulator.control import (
 from installer_app.provider.emulator.faults import Injection
 from installer_app.provider.emulator.page import render_page, render_rows
 from installer_app.provider.emulator.records import ApiError
-from installer_app.provider.emulator.state import EmulatorState
+from installer_app.provider.emulator.state import CorpidForm, EmulatorState
 from installer_app.provider.emulator.wire import Request, Response, error_response, json_response
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,7 @@ class ProviderEmulator:
         install_delay_s: float = 3.0,
         token_ttl_s: float = 7200,
         auto_scan_after_s: float | None = None,
+        corpid_form: CorpidForm = "plain",
     ) -> None:
         self.state = EmulatorState(
             state_file,
@@ -181,6 +182,7 @@ class ProviderEmulator:
             install_delay_s=install_delay_s,
             token_ttl_s=token_ttl_s,
             auto_scan_after_s=auto_scan_after_s,
+            corpid_form=corpid_form,
         )
         self.corpid = corpid
         self.provider_secret = provider_secret

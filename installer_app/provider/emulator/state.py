@@ -22,8 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, Literal
 
 from installer_app.formats import HW_ID_HEX_PATTERN
 from installer_app.provider.emulator import state_file
@@ -35,17 +34,21 @@ from installer_app.provider.emulator.records import (
     ERR_BOUND_CANNOT_DELETE,
     ERR_QR_EXPIRED,
     ERR_TOKEN_MISSING,
-    STATIC_QR_BASE,
+    INT64_MAX,
     TEST_CORPS,
     ApiError,
     Board,
     Device,
     Installation,
+    binding_query,
     dynamic_signature,
+    open_corpid,
     sn_key,
+    valid_nonce,
     valid_sn,
 )
 
+CorpidForm = Literal["plain", "open"]
 # Tokens kept at most (oldest forgotten first): a client in a retry loop cannot grow the file.
 _MAX_TOKENS = 1000
 
@@ -62,6 +65,7 @@ class EmulatorState:
         token_ttl_s: float,
         auto_scan_after_s: float | None = None,
         sn_prefix: str = "WX",
+        corpid_form: CorpidForm = "plain",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = path
@@ -72,6 +76,8 @@ class EmulatorState:
         self.token_ttl_s = token_ttl_s
         self.auto_scan_after_s = auto_scan_after_s
         self.sn_prefix = sn_prefix
+        # Which form A3 and C2 answer with: "open" as a third-party (suite) app sees it.
+        self.corpid_form: CorpidForm = corpid_form
         self._clock = clock
         self._lock = threading.RLock()
         self._devices: dict[str, Device] = {}  # sn_key -> device, in registration order
@@ -204,7 +210,7 @@ class EmulatorState:
             device_sn=device_sn,
             model_id=model_id,
             secret_no=secret_no or secrets.token_hex(16),
-            device_id="emu" + secrets.token_hex(12),
+            device_id=secrets.randbelow(INT64_MAX) + 1,
             hw_code=secrets.token_hex(16),
             create_time=int(now),
             source=source,
@@ -334,23 +340,28 @@ class EmulatorState:
 
     def scan(self, qr_url: str, corpid: str | None = None, corp_name: str | None = None) -> Device:
         """An admin scans a binding QR: static (hw_code) or dynamic (signed, 30 minutes)."""
-        parts = urlsplit(qr_url)
-        if f"{parts.scheme}://{parts.netloc}{parts.path}" != STATIC_QR_BASE:
+        query = binding_query(qr_url)
+        if query is None:
             raise ApiError(400, "not a WeCom hardware binding QR code", 400)
-        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         with self._lock:
             if "hw_code" in query:
+                if len(query) != 1:
+                    raise ApiError(400, "malformed static QR code", 400)
                 for device in self._devices.values():
                     if device.hw_code == query["hw_code"]:
                         return self.bind(device.device_sn, corpid, corp_name)
                 raise ApiError(600001, "unknown hw_code", 404)
-            try:
-                sn, ts, nonce, sig = (query[k] for k in ("sn", "timestamp", "nonce", "signature"))
-                ts_value = int(ts)
-            except (KeyError, ValueError) as exc:
-                raise ApiError(400, "incomplete dynamic QR code", 400) from exc
-            if query.get("type") != "qrcode" or not re.fullmatch(r"[0-9A-Za-z]{8,32}", nonce):
+            if set(query) != {"sn", "timestamp", "nonce", "signature", "type"}:
+                raise ApiError(400, "incomplete dynamic QR code", 400)
+            sn, ts, nonce, sig = (query[k] for k in ("sn", "timestamp", "nonce", "signature"))
+            if (
+                query["type"] != "qrcode"
+                or not valid_nonce(nonce)
+                or not re.fullmatch(r"0|[1-9][0-9]{0,9}", ts)
+                or int(ts) > 2**32 - 1
+            ):
                 raise ApiError(400, "malformed dynamic QR code", 400)
+            ts_value = int(ts)
             device = self._device(sn)
             if not secrets.compare_digest(sig, dynamic_signature(sn, device.secret_no, ts, nonce)):
                 raise ApiError(600005, "hardware secret invalid: signature mismatch", 400)
@@ -407,11 +418,25 @@ class EmulatorState:
             self._save()
             return Device(**asdict(device)), Board(**asdict(board))
 
+    def answer_corpid(self, corpid: str) -> str:
+        """``corpid`` in the form this emulator answers A3 and C2 with."""
+        return open_corpid(self.corpid, corpid) if self.corpid_form == "open" else corpid
+
     def installation(self, corpid: str) -> Installation | None:
-        """The companion app in ``corpid``, or None before any device was bound there."""
+        """The companion app in ``corpid`` (plain or open form, as spec C3 allows), or None
+        before any device was bound there."""
         with self._lock:
             self._apply_due()
             inst = self._installations.get(corpid)
+            if inst is None:
+                inst = next(
+                    (
+                        found
+                        for plain, found in self._installations.items()
+                        if open_corpid(self.corpid, plain) == corpid
+                    ),
+                    None,
+                )
             return None if inst is None else Installation(**asdict(inst))
 
     def installed(self, corpid: str | None) -> Installation | None:

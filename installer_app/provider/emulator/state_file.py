@@ -7,13 +7,16 @@ an ``EmulatorStateError`` that says what to do, never a silent fresh start.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from installer_app.atomic_write import replace_atomically
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.emulator.records import (
+    INT64_MAX,
     Board,
     Device,
     EmulatorStateError,
@@ -32,6 +35,15 @@ class Persisted:
     boards: dict[str, Board] = field(default_factory=dict)  # hw_id -> board
     installations: dict[str, Installation] = field(default_factory=dict)  # corpid -> install
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expires_at (wall time)
+
+
+def _device(data: dict[str, Any]) -> Device:
+    """A device record; files from before device_id was an int64 held "emu<hex>": derive one."""
+    device_id = data.get("device_id")
+    if not isinstance(device_id, int) or isinstance(device_id, bool):
+        digest = hashlib.sha256(str(device_id).encode()).digest()
+        data = {**data, "device_id": int.from_bytes(digest[:8], "big") % INT64_MAX + 1}
+    return Device(**data)
 
 
 def load(path: Path) -> Persisted:
@@ -54,7 +66,7 @@ def load(path: Path) -> Persisted:
     try:
         data = json.loads(raw)
         return Persisted(
-            devices={sn_key(d["device_sn"]): Device(**d) for d in data.get("devices", [])},
+            devices={sn_key(d["device_sn"]): _device(d) for d in data.get("devices", [])},
             boards={k: Board(**v) for k, v in data.get("boards", {}).items()},
             installations={k: Installation(**v) for k, v in data.get("installations", {}).items()},
             tokens={str(k): float(v) for k, v in data.get("tokens", {}).items()},
