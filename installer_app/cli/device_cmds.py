@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from installer_app.cli.context import CliContext, emit_json, say, tr
+from installer_app.cli.terminal_text import json_safe, one_line
 from installer_app.config import DEFAULT_ALLOWLIST, ConfigError, load_settings
 from installer_app.device.client import DeviceClient, DeviceStatus, HelloInfo
 from installer_app.device.ports import list_ports
@@ -148,7 +149,7 @@ def _say_hello(port: str, info: HelloInfo) -> None:
         (QT_TRANSLATE_NOOP("cli", "SN"), info.sn or "-"),
     )
     for label, value in rows:
-        say(f"  {Message(label).render() + ':':<12} {value}")
+        say(f"  {Message(label).render() + ':':<12} {one_line(value)}")
 
 
 def _open(args: argparse.Namespace, ctx: CliContext) -> DeviceClient:
@@ -166,7 +167,8 @@ def cmd_ports(args: argparse.Namespace, ctx: CliContext) -> int:
         allowlist = DEFAULT_ALLOWLIST
     found = list_ports(allowlist)
     if args.json:
-        print(redact(json.dumps([p.to_json() for p in found], ensure_ascii=False)), flush=True)
+        line = json.dumps([p.to_json() for p in found], ensure_ascii=False)
+        print(json_safe(redact(line)), flush=True)
         return ExitCode.OK
     if not found:
         say(Message(QT_TRANSLATE_NOOP("cli", "No serial ports found. Plug the board in.")))
@@ -182,10 +184,10 @@ def cmd_ports(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     rows = [
         (
-            p.device,
+            one_line(p.device),
             p.vid_pid or "-",
-            p.serial_number or "-",
-            p.description or "-",
+            one_line(p.serial_number or "-"),
+            one_line(p.description or "-"),
             simulated if p.simulated else likely if p.likely else "",
         )
         for p in found
