@@ -10,8 +10,8 @@ import argparse
 from typing import Any
 
 from installer_app.cli.context import CliContext, emit_json, say, tr
-from installer_app.cli.terminal_text import render_plain
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.plain_text import render_plain
 from installer_app.provider.check import CheckReport, run_checks
 
 _MARK = {"ok": "✓", "failed": "✗", "missing": "✗", "skipped": "-"}

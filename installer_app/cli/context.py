@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from installer_app.cli.terminal_text import json_safe, render_plain, terminal_safe
 from installer_app.config import Settings, load_secrets, load_settings
 from installer_app.errors import InstallerError
 from installer_app.i18n import (
@@ -22,6 +21,7 @@ from installer_app.i18n import (
 )
 from installer_app.logsetup import configure_logging
 from installer_app.paths import default_data_dir, default_log_dir
+from installer_app.plain_text import json_safe, render_plain, terminal_safe
 from installer_app.secrets import redact
 
 

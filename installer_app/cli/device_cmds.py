@@ -13,12 +13,12 @@ import sys
 from typing import Any
 
 from installer_app.cli.context import CliContext, emit_json, say, tr
-from installer_app.cli.terminal_text import json_safe, one_line
 from installer_app.config import DEFAULT_ALLOWLIST, ConfigError, load_settings
 from installer_app.device.client import DeviceClient, DeviceStatus, HelloInfo
 from installer_app.device.ports import list_ports
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.plain_text import json_safe, one_line
 from installer_app.secrets import redact
 
 

@@ -19,12 +19,12 @@ from typing import Any, Literal, TextIO
 
 from installer_app.cli.argparse_i18n import TableHelpFormatter
 from installer_app.cli.context import CliContext, emit_json, number_arg, say, tr
-from installer_app.cli.terminal_text import one_line, render_plain, terminal_safe
 from installer_app.config import ConfigError, Settings
 from installer_app.device.errors import DeviceError
 from installer_app.device.ports import list_ports
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.plain_text import one_line, render_plain, terminal_safe
 from installer_app.provider.qr import render_terminal
 from installer_app.secrets import Secret, redact
 from installer_app.workflow.events import (

@@ -78,7 +78,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--csv",
         metavar="FILE",
-        type=Path,
+        type=_csv_path,
         help=tr(QT_TRANSLATE_NOOP("cli", "write a CSV file for Excel")),
     )
     history.add_argument(
@@ -88,12 +88,37 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     history.add_argument(
         "--limit",
-        type=int,
+        type=_positive_int,
         default=10000,
         metavar="N",
         help=tr(QT_TRANSLATE_NOOP("cli", "at most N boards")),
     )
     history.set_defaults(handler=_history)
+
+
+def _csv_path(text: str) -> Path:
+    """An argparse ``type``: ``--csv ""`` would be the current folder, not a file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            Message(QT_TRANSLATE_NOOP("cli", "the CSV file name must not be empty")).render()
+        )
+    return Path(text)
+
+
+def _positive_int(text: str) -> int:
+    """An argparse ``type``: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            Message(
+                QT_TRANSLATE_NOOP("cli", "not a whole number of at least 1: {text}"),
+                text=repr(text),
+            ).render()
+        )
+    return value
 
 
 def _store(ctx: CliContext) -> Store:

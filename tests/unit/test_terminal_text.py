@@ -6,8 +6,8 @@ import io
 import json
 
 from installer_app.cli.context import emit_json, say
-from installer_app.cli.terminal_text import json_safe, one_line, render_plain, terminal_safe
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.plain_text import json_safe, one_line, render_plain, terminal_safe
 
 HOSTILE = "A\x1b]0;title\x07\x9b2J\u202eevil\u2066\u2029\x7f\nforged"
 

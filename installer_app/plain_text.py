@@ -1,4 +1,4 @@
-"""Outside text made harmless for a terminal.
+"""Outside text made harmless for a terminal or a log file.
 
 A board's MODEL_ID, FW_VERSION and SN, a corp name from WeCom, an inventory cell or a server's
 message are untrusted: an escape sequence in them would clear the screen, set the window title or
