@@ -42,7 +42,7 @@ class DeviceLogWriter:
     def write(self, data: bytes) -> None:
         if not self._logger.isEnabledFor(logging.DEBUG):
             return
-        for raw in data.splitlines():
+        for raw in data.split(b"\n"):  # not splitlines(): a lone \r is shown, not a break
             if raw.strip():
                 self._line(raw)
 
