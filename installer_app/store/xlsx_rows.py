@@ -3,8 +3,8 @@
 openpyxl, even in ``read_only`` mode, parses a whole sheet once when it opens the workbook if the
 sheet has no ``<dimension>`` element (openpyxl's own write-only files and many generators write
 none): a 0.3 MB file of 2 million rows took 19 s and 200 MB before its first row. Here one pass
-reads the sheet: each ``<row>`` is turned into values and dropped from the tree before the next,
-so memory holds one row and the shared strings, whatever the sheet's length.
+reads the sheet: each ``<row>`` is turned into values and emptied before the next is read,
+so memory holds one row (and an emptied element per row read) and the shared strings.
 
 Bounds (the caller checks the unpacked size of the archive first): at most
 ``MAX_SHARED_STRINGS`` shared strings, each kept to ``keep_chars`` characters (a longer one is
@@ -157,7 +157,7 @@ def _row(
     values: list[Value] = []
     column = -1
     for cell in element:
-        if _local(cell.tag) != "c":
+        if cell.tag != "c" and not cell.tag.endswith("}c"):
             continue
         column = _column(cell.get("r"), column)
         if column >= max_columns:
@@ -182,19 +182,16 @@ def iter_rows(
                     strings = _shared_strings(source, keep_chars)
             with archive.open(sheet_part) as source:
                 number = 0
-                data: ElementTree.Element | None = None
-                for event, element in ElementTree.iterparse(source, events=("start", "end")):
-                    tag = _local(element.tag)
-                    if event == "start":
-                        if tag == "sheetData":
-                            data = element
-                        continue
-                    if tag != "row" or data is None:
+                for _event, element in ElementTree.iterparse(source):
+                    tag = element.tag
+                    if tag != "row" and not tag.endswith("}row"):
                         continue
                     r = element.get("r")
                     number = int(r) if r is not None and r.isdigit() else number + 1
                     values = _row(element, strings, max_columns, keep_chars)
-                    data.clear()  # drop the row just read: memory holds one row at a time
+                    # Emptied, a row read takes a few dozen bytes until the sheet ends; the
+                    # caller stops after its row limit, so they stay few.
+                    element.clear()
                     yield number, values
         except KeyError as exc:
             raise XlsxError(f"missing part {exc}") from None
