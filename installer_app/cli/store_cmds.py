@@ -14,6 +14,7 @@ from typing import Any
 from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.plain_text import one_line
 from installer_app.store import Store, open_store
 from installer_app.store.history import record_to_dict, write_history_csv
 from installer_app.store.inventory import parse_inventory
@@ -238,7 +239,7 @@ def _history(args: argparse.Namespace, ctx: CliContext) -> int:
             corp = record.corp_name or record.corpid or "-"
             when = record.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
             say(
-                f"{when}  {record.sn:<24} {record.hw_id or '-':<16} {record.stage.value:<13} "
-                f"{corp}  {record.installer or ''}"
+                f"{when}  {one_line(record.sn):<24} {record.hw_id or '-':<16} "
+                f"{record.stage.value:<13} {one_line(corp)}  {one_line(record.installer or '')}"
             )
     return ExitCode.OK

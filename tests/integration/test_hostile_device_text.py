@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from installer_app.secrets import Secret
+from installer_app.store import SecretCipher, Stage, Store
 from tests.fixtures.device import RunningSim
 from tests.fixtures.workflow import MODEL_ID, WorkflowEnv
 from tests.integration.test_device_cli import run
@@ -95,3 +97,30 @@ def test_provision_event_lines_escape_the_board_sn(wf: WorkflowEnv, tmp_path: Pa
     output = cli.stdout + cli.stderr
     assert not UNSAFE.search(output), repr(output)
     assert "SN\\x1b[31mRED\\x1b[0m" in output
+
+
+def test_history_escapes_a_hostile_corp_name(key_file: Path, tmp_path: Path) -> None:
+    """A corp name comes from WeCom or the board: it reaches `history` as one escaped line."""
+    data = tmp_path / "data"
+    with Store.open(data / "installer.db", SecretCipher.from_key_file(key_file)) as store:
+        store.reserve(
+            "WXH1",
+            "0a0b0c0d",
+            Secret("hostile-corp-secret-1"),
+            source="register",
+            model_id="WX-ATT-200",
+            installer="li",
+        )
+        store.advance("WXH1", Stage.COMMITTED, installer="li")
+        store.advance(
+            "WXH1",
+            Stage.BOUND,
+            installer="li\x1b[8m",
+            corpid="ww01",
+            corp_name="Evil\nWXH2 forged\u202e",
+        )
+    result = run("history", "--data-dir", str(data))
+    assert result.returncode == 0, result.stderr
+    assert not UNSAFE.search(result.stdout), repr(result.stdout)
+    (line,) = result.stdout.splitlines()
+    assert "Evil\\nWXH2 forged\\u202e" in line and "li\\x1b[8m" in line
