@@ -82,8 +82,10 @@ def test_device_info_json_keeps_the_raw_value_escaped_by_json(
     )
 
 
-def test_provision_shows_a_hostile_model_escaped(wf: WorkflowEnv, tmp_path: Path) -> None:
-    board = hostile_board(wf._make_sim, tmp_path)
+def test_provision_shows_a_hostile_model_escaped(
+    wf: WorkflowEnv, make_sim: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    board = hostile_board(make_sim, tmp_path)
     cli = run_cli(wf, ["--port", board.url, "--no-wait"])
     assert cli.code != 0
     assert not UNSAFE.search(cli.stdout + cli.stderr), repr(cli.stdout + cli.stderr)
@@ -91,8 +93,10 @@ def test_provision_shows_a_hostile_model_escaped(wf: WorkflowEnv, tmp_path: Path
     assert not any(line.startswith("State:") for line in (cli.stdout + cli.stderr).splitlines())
 
 
-def test_provision_event_lines_escape_the_board_sn(wf: WorkflowEnv, tmp_path: Path) -> None:
-    board = hostile_board(wf._make_sim, tmp_path, model_id=MODEL_ID, fw_version="1.4.2")
+def test_provision_event_lines_escape_the_board_sn(
+    wf: WorkflowEnv, make_sim: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    board = hostile_board(make_sim, tmp_path, model_id=MODEL_ID, fw_version="1.4.2")
     cli = run_cli(wf, ["--port", board.url, "--no-wait"])
     output = cli.stdout + cli.stderr
     assert not UNSAFE.search(output), repr(output)
@@ -124,3 +128,15 @@ def test_history_escapes_a_hostile_corp_name(key_file: Path, tmp_path: Path) -> 
     assert not UNSAFE.search(result.stdout), repr(result.stdout)
     (line,) = result.stdout.splitlines()
     assert "Evil\\nWXH2 forged\\u202e" in line and "li\\x1b[8m" in line
+
+
+def test_provision_json_lines_stay_json_with_the_raw_values(
+    wf: WorkflowEnv, make_sim: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    board = hostile_board(make_sim, tmp_path, model_id=MODEL_ID)
+    cli = run_cli(wf, ["--port", board.url, "--no-wait", "--json"])
+    assert not UNSAFE.search(cli.stdout), repr(cli.stdout)
+    hello = next(
+        line for line in cli.json_lines() if line.get("step") == "hello" and "fw_version" in line
+    )
+    assert (hello["fw_version"], hello["sn"]) == (HOSTILE_FW, HOSTILE_SN)
