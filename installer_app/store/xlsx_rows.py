@@ -27,7 +27,7 @@ MAX_SHARED_STRINGS = 1_000_000
 
 _OFFICE_DOCUMENT = "/officeDocument"
 _SHARED_STRINGS = "/sharedStrings"
-_CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]+)")
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})([0-9]+)")
 _INTEGER = re.compile(r"-?[0-9]+")
 
 Value = str | int | float | bool | None
@@ -122,7 +122,7 @@ def _column(ref: str | None, previous: int) -> int:
     if match is None:
         raise XlsxError(f"bad cell reference {ref[:20]!r}")
     index = 0
-    for letter in match.group(1):
+    for letter in match.group(1).upper():
         index = index * 26 + ord(letter) - ord("A") + 1
     return index - 1
 

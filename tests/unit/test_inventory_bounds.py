@@ -193,3 +193,23 @@ def test_xlsx_without_a_sheet_is_one_clear_error(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("xl/workbook.xml", "<workbook><sheets/></workbook>")
     assert "not a readable .xlsx workbook (XlsxError)" in file_error(path)
+
+
+def test_xlsx_with_an_entity_expansion_bomb_is_refused(tmp_path: Path) -> None:
+    good = xlsx(tmp_path, ("SN1", SECRET))
+    bomb = tmp_path / "laughs.xlsx"
+    entities = '<!ENTITY a0 "lol">' + "".join(
+        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10)
+    )
+    sheet = (
+        f'<?xml version="1.0"?><!DOCTYPE worksheet [{entities}]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row><c t="inlineStr"><is><t>&a9;</t></is></c></row></sheetData></worksheet>'
+    )
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = sheet.encode()
+            dst.writestr(item, data)
+    assert "not a readable .xlsx workbook" in file_error(bomb)
