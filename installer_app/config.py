@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -109,8 +110,17 @@ class Settings:
         return replace(self, provider_secret=provider_secret, partner_token=partner_token)
 
     def key_file(self) -> Path | None:
-        value = os.environ.get(ENV_KEY_FILE) or self.store.key_file
-        return Path(value).expanduser() if value else None
+        """``INSTALLER_KEY_FILE`` (relative: to the current folder), else ``[store] key_file``
+        (relative: to the folder of the settings file that names it, wherever the app runs)."""
+        env = os.environ.get(ENV_KEY_FILE)
+        if env:
+            return Path(env).expanduser()
+        if not self.store.key_file:
+            return None
+        path = Path(self.store.key_file).expanduser()
+        if not path.is_absolute() and self.source_file is not None:
+            path = self.source_file.parent / path
+        return path
 
     def installer_name(self) -> str:
         if self.installer.name:
@@ -172,6 +182,27 @@ def _bad(file: Path | None, key: str, problem: Message) -> ConfigError:
     )
 
 
+# The register source makes an SN as prefix + HW_ID in hex (up to 16 bytes: 32 digits), and an SN
+# is 1 to 128 letters and digits: a prefix that breaks that must stop the load, not a board.
+_SN_PREFIX_MAX = 128 - 32
+_SN_PREFIX_RE = re.compile(r"[0-9A-Za-z]*")
+
+
+def _check_sn_prefix(file: Path | None, key: str, value: str) -> None:
+    if not _SN_PREFIX_RE.fullmatch(value) or len(value) > _SN_PREFIX_MAX:
+        raise _bad(
+            file,
+            key,
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "config", "must be at most {limit} letters A-Z, a-z and digits, found {found!r}"
+                ),
+                limit=_SN_PREFIX_MAX,
+                found=value,
+            ),
+        )
+
+
 def _coerce(file: Path | None, section: str, name: str, default: Any, value: Any) -> Any:
     key = f"[{section}] {name}"
     if isinstance(default, bool):
@@ -187,6 +218,8 @@ def _coerce(file: Path | None, section: str, name: str, default: Any, value: Any
     if not ok:
         expected = QT_TRANSLATE_NOOP("config", "expected {kind}, found {found!r}")
         raise _bad(file, key, Message(expected, kind=type(default).__name__, found=value))
+    if (section, name) == ("credentials", "sn_prefix"):
+        _check_sn_prefix(file, key, value)
     choices = _CHOICES.get((section, name))
     if choices and value not in choices:
         raise _bad(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import logging.handlers
 import os
@@ -29,6 +31,16 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
     def __init__(self, filename: Path, max_bytes: int, backups: int) -> None:
         super().__init__(filename, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
         self._retry_at = 0  # after a failed rotation: the size at which to try again
+
+    def _open(self) -> io.TextIOWrapper:
+        """The log file, owner-only (0600) on POSIX: it names boards, enterprises and people.
+        A file left readable by an earlier version is tightened when it is opened."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOINHERIT", 0)
+        fd = os.open(self.baseFilename, flags, 0o600)
+        if os.name == "posix":
+            with contextlib.suppress(OSError):  # another user's file: keep writing as before
+                os.fchmod(fd, 0o600)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
     def shouldRollover(self, record: logging.LogRecord) -> int:  # noqa: N802 - logging's name
         self._follow_rotation()
@@ -83,7 +95,7 @@ def configure_logging(
     file_handler: logging.Handler | None = None
     if log_dir is not None:
         try:
-            log_dir.mkdir(parents=True, exist_ok=True)
+            log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             file_handler = SharedRotatingFileHandler(log_dir / LOG_FILE, MAX_BYTES, BACKUPS)
         except OSError:
             file_handler = None

@@ -15,10 +15,18 @@ import re
 import threading
 
 MASK = "***"
-_MIN_REDACT_LEN = 4  # masking shorter values would garble ordinary text
+# Shorter values are not masked: a whole word of 5 characters is too likely to be ordinary text.
+# (WPA passphrases have at least 8 characters; SecretNos, tokens and provider secrets far more.)
+_MIN_REDACT_LEN = 6
 
 _lock = threading.Lock()
 _known: set[str] = set()
+_lengths: tuple[int, ...] = ()  # the distinct lengths in ``_known``, longest first
+
+# Where a secret may start: the start of each run of word characters and every other character.
+# A secret is masked only as a whole value, never inside a longer word: a Wi-Fi password that
+# happens to be part of a HW_ID must not mask the HW_ID.
+_PIECE = re.compile(r"\w+|\W", re.UNICODE)
 
 # Key names that carry secrets, as a query parameter (key=value) or a JSON member ("key": "v").
 _SECRET_KEY = r"[A-Za-z_]*(?:token|secret|secret_no|psk|credential|password)"
@@ -28,18 +36,53 @@ _BEARER = re.compile(r"(Bearer\s+)(\S+)", re.IGNORECASE)
 
 
 def register_secret(value: str) -> None:
+    global _lengths
     if len(value) >= _MIN_REDACT_LEN:
         with _lock:
             _known.add(value)
+            if len(value) not in _lengths:
+                _lengths = tuple(sorted({*_lengths, len(value)}, reverse=True))
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _mask_known(text: str) -> str:
+    """Each registered secret standing as a whole value in ``text`` becomes ``MASK``.
+
+    A set lookup per candidate start and distinct secret length, so the cost does not grow with
+    the number of secrets held (100,000 SecretNos after a big inventory import)."""
+    lengths = _lengths
+    if not lengths:
+        return text
+    out: list[str] = []
+    done = 0  # text[:done] is in ``out``
+    size = len(text)
+    for piece in _PIECE.finditer(text):
+        start = piece.start()
+        if start < done:
+            continue
+        for length in lengths:
+            end = start + length
+            if end > size:
+                continue
+            if end < size and _is_word(text[end - 1]) and _is_word(text[end]):
+                continue  # would end inside a word
+            if text[start:end] in _known:
+                out.append(text[done:start])
+                out.append(MASK)
+                done = end
+                break
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def redact(text: str) -> str:
     """Mask every registered secret and every token-like ``key=value`` in ``text``."""
-    with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    for value in known:
-        if value in text:
-            text = text.replace(value, MASK)
+    text = _mask_known(text)
     text = _QUERY_SECRET.sub(lambda m: m.group(1) + "=" + MASK, text)
     text = _JSON_SECRET.sub(lambda m: m.group(1) + MASK + m.group(3), text)
     return _BEARER.sub(lambda m: m.group(1) + MASK, text)

@@ -35,7 +35,12 @@ from installer_app.cli import (
 )
 from installer_app.cli.context import CliContext, print_error, tr
 from installer_app.errors import ExitCode, InstallerError
-from installer_app.i18n import QT_TRANSLATE_NOOP, SUPPORTED_LANGUAGES, install_catalog_translator
+from installer_app.i18n import (
+    QT_TRANSLATE_NOOP,
+    SUPPORTED_LANGUAGES,
+    Message,
+    install_catalog_translator,
+)
 from installer_app.launch import launch_gui
 
 log = logging.getLogger(__name__)
@@ -75,29 +80,57 @@ def install_language(argv: Sequence[str]) -> str:
     return install_catalog_translator(language_from_argv(argv))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole parser; its texts are rendered in the language installed when it is built."""
-    argparse_i18n.install()
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config", metavar="PATH", help=tr(QT_TRANSLATE_NOOP("cli", "TOML settings file"))
+def _data_dir_arg(text: str) -> str:
+    """An argparse ``type``: ``--data-dir ""`` would mean the current folder, by accident."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            Message(QT_TRANSLATE_NOOP("cli", "the data folder must not be empty")).render()
+        )
+    return text
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """``--config``, ``--data-dir``, ``--lang`` and ``-v``, with ``default`` for each."""
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help=tr(QT_TRANSLATE_NOOP("cli", "TOML settings file")),
     )
-    common.add_argument(
+    parser.add_argument(
         "--data-dir",
         metavar="DIR",
+        type=_data_dir_arg,
+        default=default,
         help=tr(QT_TRANSLATE_NOOP("cli", "where the store and logs are kept")),
     )
-    common.add_argument(
+    parser.add_argument(
         "--lang",
         choices=LANG_CHOICES,
+        default=default,
         help=tr(QT_TRANSLATE_NOOP("cli", "language of messages and of this help")),
     )
-    common.add_argument(
+    parser.add_argument(
         "-v",
         "--verbose",
         action="store_true",
+        default=False if default is None else default,
         help=tr(QT_TRANSLATE_NOOP("cli", "log to stderr as well")),
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole parser; its texts are rendered in the language installed when it is built.
+
+    The global options are accepted before the subcommand and after it (``installer-app --config
+    X check`` and ``installer-app check --config X``). Their copies on the subcommands default to
+    ``SUPPRESS``: a subparser writes its defaults over the values the main parser already parsed,
+    so with ordinary defaults an option given before the subcommand was silently dropped. Given in
+    both places, the later one (after the subcommand) wins, as a repeated option does.
+    """
+    argparse_i18n.install()
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, default=argparse.SUPPRESS)
     parser = argparse_i18n.I18nArgumentParser(
         prog="installer-app",
         description=tr(
@@ -107,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "binding watch. With no subcommand the wizard opens.",
             )
         ),
-        parents=[common],
     )
+    _add_global_options(parser, default=None)
     parser.add_argument(
         "--version",
         action="version",

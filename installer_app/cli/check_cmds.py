@@ -11,6 +11,7 @@ from typing import Any
 
 from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.plain_text import render_plain
 from installer_app.provider.check import CheckReport, run_checks
 
 _MARK = {"ok": "✓", "failed": "✗", "missing": "✗", "skipped": "-"}
@@ -44,9 +45,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def print_report(report: CheckReport) -> None:
     for item in report.items:
-        say(f"{_MARK[item.status]} {item.message.render()}")
+        say(f"{_MARK[item.status]} {render_plain(item.message)}")
         if item.hint is not None and not item.ok:
-            say(f"  → {item.hint.render()}")
+            say(f"  → {render_plain(item.hint)}")
     if report.ok:
         say(Message(QT_TRANSLATE_NOOP("cli", "All checked settings work.")))
 

@@ -23,6 +23,7 @@ from installer_app.i18n import (
 )
 from installer_app.logsetup import configure_logging
 from installer_app.paths import default_data_dir, default_log_dir
+from installer_app.plain_text import json_safe, render_plain, terminal_safe
 from installer_app.secrets import redact
 
 
@@ -129,20 +130,24 @@ def bounded_arg(low: float, high: float, *, integer: bool = False) -> Callable[[
 
 
 def say(message: Message | str, stream: TextIO | None = None) -> None:
-    """Print a line for a person, in their language, with any secret masked."""
-    text = message.render() if isinstance(message, Message) else message
-    print(redact(text), file=stream or sys.stdout, flush=True)
+    """Print a line for a person, in their language, with any secret masked.
+
+    Terminal controls are escaped: a Message's parameters are outside text and become one line
+    each; in a ``str`` the caller composed (with ``one_line`` around outside values) only its own
+    newlines and tabs are kept.
+    """
+    text = render_plain(message) if isinstance(message, Message) else message
+    print(terminal_safe(redact(text)), file=stream or sys.stdout, flush=True)
 
 
 def emit_json(obj: dict[str, Any], stream: TextIO | None = None) -> None:
     """One JSON object on one line (``--json`` output), with any secret masked."""
     line = json.dumps(obj, ensure_ascii=False, sort_keys=False)
-    print(redact(line), file=stream or sys.stdout, flush=True)
+    print(json_safe(redact(line)), file=stream or sys.stdout, flush=True)
 
 
 def print_error(exc: InstallerError) -> None:
-    message, hint = exc.describe()
     label = Message(QT_TRANSLATE_NOOP("cli", "Error")).render()
-    say(f"{label}: {message}", sys.stderr)
-    if hint:
-        say(f"  → {hint}", sys.stderr)
+    say(f"{label}: {render_plain(exc.message)}", sys.stderr)
+    if exc.hint:
+        say(f"  → {render_plain(exc.hint)}", sys.stderr)

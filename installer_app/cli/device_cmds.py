@@ -19,6 +19,7 @@ from installer_app.device.ports import list_ports
 from installer_app.device.responses import DeviceStatus, HelloInfo
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.plain_text import json_safe, one_line
 from installer_app.secrets import redact
 
 
@@ -149,7 +150,7 @@ def _say_hello(port: str, info: HelloInfo) -> None:
         (QT_TRANSLATE_NOOP("cli", "SN"), info.sn or "-"),
     )
     for label, value in rows:
-        say(f"  {Message(label).render() + ':':<12} {value}")
+        say(f"  {Message(label).render() + ':':<12} {one_line(value)}")
 
 
 def _open(args: argparse.Namespace, ctx: CliContext) -> DeviceClient:
@@ -167,7 +168,8 @@ def cmd_ports(args: argparse.Namespace, ctx: CliContext) -> int:
         allowlist = DEFAULT_ALLOWLIST
     found = list_ports(allowlist)
     if args.json:
-        print(redact(json.dumps([p.to_json() for p in found], ensure_ascii=False)), flush=True)
+        line = json.dumps([p.to_json() for p in found], ensure_ascii=False)
+        print(json_safe(redact(line)), flush=True)
         return ExitCode.OK
     if not found:
         say(Message(QT_TRANSLATE_NOOP("cli", "No serial ports found. Plug the board in.")))
@@ -183,10 +185,10 @@ def cmd_ports(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     rows = [
         (
-            p.device,
+            one_line(p.device),
             p.vid_pid or "-",
-            p.serial_number or "-",
-            p.description or "-",
+            one_line(p.serial_number or "-"),
+            one_line(p.description or "-"),
             simulated if p.simulated else likely if p.likely else "",
         )
         for p in found

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -113,6 +115,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run_emulator)
 
 
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def run_emulator(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.no_state:
         state_file: Path | None = None
@@ -127,6 +138,19 @@ def run_emulator(args: argparse.Namespace, ctx: CliContext) -> int:
         auto_scan_after_s=args.auto_scan,
         corpid_form=args.corpid_form,
     )
+    if not _is_loopback(args.host):
+        say(
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "emulator",
+                    "Warning: --host {host} makes the emulator reachable from other computers. "
+                    "It has no real security: anyone who can reach it can read its test "
+                    "secrets. Use it on a trusted network only.",
+                ),
+                host=args.host,
+            ),
+            sys.stderr,
+        )
     stop = threading.Event()
     base_url = emulator.start(args.host, args.port)
     ctx.on_close(emulator.stop)

@@ -24,6 +24,7 @@ from installer_app.device.errors import DeviceError
 from installer_app.device.ports import list_ports
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.plain_text import one_line, render_plain, terminal_safe
 from installer_app.provider.qr import render_terminal
 from installer_app.secrets import Secret, redact
 from installer_app.workflow.events import (
@@ -255,8 +256,12 @@ class Printer:
         step = _STEP_LABELS[event.step].render()
         line = f"{self._prefix(event.port)}{step}: {_OUTCOME_LABELS[event.outcome].render()}"
         if event.reason is not None:
-            line += f" — {event.reason.render()}"
-        details = [f"{k}={event.data[k]}" for k in _SHOWN if event.data.get(k) not in (None, "")]
+            line += f" — {render_plain(event.reason)}"
+        details = [
+            f"{k}={one_line(str(event.data[k]))}"
+            for k in _SHOWN
+            if event.data.get(k) not in (None, "")
+        ]
         if details:
             line += f" ({' '.join(details)})"
         return line
@@ -268,7 +273,9 @@ class Printer:
         stream = self.qr_stream
         print(render_terminal(url), file=stream, flush=True)
         label = Message(QT_TRANSLATE_NOOP("cli", "Scan in WeCom to bind the board: {url}"), url=url)
-        print(redact(self._prefix(port) + label.render()), file=stream, flush=True)
+        print(
+            terminal_safe(redact(self._prefix(port) + render_plain(label))), file=stream, flush=True
+        )
 
     def result(self, result: ProvisionResult) -> None:
         with self._lock:
@@ -293,12 +300,15 @@ class Printer:
                         ),
                         sn=result.device_sn,
                     )
-                say(prefix + text.render())
+                say(prefix + render_plain(text))
                 return
             label = Message(QT_TRANSLATE_NOOP("cli", "Error")).render()
-            say(f"{prefix}{label}: {result.error.render() if result.error else '?'}", sys.stderr)
+            say(
+                f"{prefix}{label}: {render_plain(result.error) if result.error else '?'}",
+                sys.stderr,
+            )
             if result.hint is not None:
-                say(f"{prefix}  → {result.hint.render()}", sys.stderr)
+                say(f"{prefix}  → {render_plain(result.hint)}", sys.stderr)
 
 
 def _app_text(installed: bool | None) -> str:
@@ -321,8 +331,8 @@ def run_provision(args: argparse.Namespace, ctx: CliContext) -> int:
                 ok=False, exit_code=exc.exit_code, error=exc.message, hint=exc.hint
             ).to_json()
         )
-        message, hint = exc.describe()
-        say(message + (f" → {hint}" if hint else ""), sys.stderr)
+        hint = f" → {render_plain(exc.hint)}" if exc.hint else ""
+        say(render_plain(exc.message) + hint, sys.stderr)
         return exc.exit_code
 
 

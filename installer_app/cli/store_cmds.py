@@ -14,6 +14,7 @@ from typing import Any
 from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.plain_text import one_line
 from installer_app.store import Store, open_store
 from installer_app.store.history import record_to_dict, write_history_csv
 from installer_app.store.inventory import parse_inventory
@@ -78,7 +79,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--csv",
         metavar="FILE",
-        type=Path,
+        type=_csv_path,
         help=tr(QT_TRANSLATE_NOOP("cli", "write a CSV file for Excel")),
     )
     history.add_argument(
@@ -88,12 +89,37 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     history.add_argument(
         "--limit",
-        type=int,
+        type=_positive_int,
         default=10000,
         metavar="N",
         help=tr(QT_TRANSLATE_NOOP("cli", "at most N boards")),
     )
     history.set_defaults(handler=_history)
+
+
+def _csv_path(text: str) -> Path:
+    """An argparse ``type``: ``--csv ""`` would be the current folder, not a file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            Message(QT_TRANSLATE_NOOP("cli", "the CSV file name must not be empty")).render()
+        )
+    return Path(text)
+
+
+def _positive_int(text: str) -> int:
+    """An argparse ``type``: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            Message(
+                QT_TRANSLATE_NOOP("cli", "not a whole number of at least 1: {text}"),
+                text=repr(text),
+            ).render()
+        )
+    return value
 
 
 def _store(ctx: CliContext) -> Store:
@@ -213,7 +239,7 @@ def _history(args: argparse.Namespace, ctx: CliContext) -> int:
             corp = record.corp_name or record.corpid or "-"
             when = record.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
             say(
-                f"{when}  {record.sn:<24} {record.hw_id or '-':<16} {record.stage.value:<13} "
-                f"{corp}  {record.installer or ''}"
+                f"{when}  {one_line(record.sn):<24} {record.hw_id or '-':<16} "
+                f"{record.stage.value:<13} {one_line(corp)}  {one_line(record.installer or '')}"
             )
     return ExitCode.OK

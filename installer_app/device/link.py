@@ -34,10 +34,10 @@ from installer_app.device.codec import (
     encode_tlv,
 )
 from installer_app.device.errors import DeviceDisconnected, DeviceError, DeviceTimeout
+from installer_app.device.log_lines import DeviceLogWriter
 from installer_app.device.protocol import BUSY_RETRY_S, RESPONSE_BIT, ErrorCode, FrameType, Tag
 from installer_app.device.responses import DeviceEvent, ResponseFields, parse_event
 from installer_app.device.serial_port import READ_POLL_S, close_port, from_io_error
-from installer_app.secrets import redact
 
 log = logging.getLogger(__name__)
 device_log = logging.getLogger("installer_app.device.firmware")
@@ -86,6 +86,7 @@ class FrameLink:
         self._listeners_lock = threading.Lock()
         self._event_listeners: list[EventListener] = []
         self._log_listeners: list[LogListener] = []
+        self._device_log = DeviceLogWriter(device_log)
         self._closed = threading.Event()
         self._close_lock = threading.Lock()
         self._port: Any = None
@@ -317,8 +318,7 @@ class FrameLink:
             self._dispatch(frame)
 
     def _deliver_log(self, text: bytes) -> None:
-        if device_log.isEnabledFor(logging.DEBUG):
-            device_log.debug("%s", redact(text.decode("utf-8", errors="replace")).rstrip())
+        self._device_log.write(text)
         self._notify(self._log_listeners, text, "log")
 
     def _dispatch(self, frame: Frame) -> None:

@@ -186,11 +186,12 @@ def _read_key_file(path: Path) -> bytes:
         raise
     except OSError as exc:
         raise KeyFileError.unreadable(path, exc.strerror or type(exc).__name__) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # a directory: fdopen would raise IsADirectoryError
+        os.close(fd)
+        raise KeyFileError.unreadable(path, "not a regular file")
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
         if os.name == "posix":
-            if not stat.S_ISREG(info.st_mode):
-                raise KeyFileError.unreadable(path, "not a regular file")
             if info.st_mode & 0o077:
                 raise KeyFileError.insecure(path, stat.S_IMODE(info.st_mode))
             if hasattr(os, "getuid") and info.st_uid != os.getuid():

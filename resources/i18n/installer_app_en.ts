@@ -1563,6 +1563,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>the CSV file name must not be empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not a whole number of at least 1: {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Imported {imported} credentials from {file}; {duplicates} were already in the store.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1588,6 +1596,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>No boards in the history yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the data folder must not be empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1659,6 +1671,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Correct the file, or remove the key to use the default.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be at most {limit} letters A-Z, a-z and digits, found {found!r}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1903,6 +1919,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
 </context>
 <context>
     <name>emulator</name>
+    <message>
+        <source>Warning: --host {host} makes the emulator reachable from other computers. It has no real security: anyone who can reach it can read its test secrets. Use it on a trusted network only.</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>Provider emulator at {url} stopped.</source>
         <translation type="unfinished"></translation>
@@ -2473,10 +2493,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>it is not UTF-8 text (bad byte at offset {offset})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>it is not a valid CSV file ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2489,6 +2505,38 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>the {column} cell is TRUE or FALSE, not text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the {column} cell is a fraction, not an SN or text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the {column} cell is a number of more than 15 digits, whose last digits Excel has already lost; format the column as Text and enter the values again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the {column} cell is too long</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot import {file}: it is not UTF-8, UTF-16 or GB18030 (GBK) text.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open it in Excel and choose File &gt; Save As &gt; &quot;CSV UTF-8 (Comma delimited)&quot; (or save it as .xlsx), then import that file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a line is longer than {limit} characters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it unpacks to {size} MB, more than the {limit} MB an inventory workbook may take; split it, or save it as CSV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>it is an old .xls workbook; save it as .xlsx or CSV in Excel</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2498,6 +2546,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>it has no {column} column (columns found: {found})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it has more than {limit} rows; split it into files of at most {limit} rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -1574,6 +1574,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>最多 N 台设备</translation>
     </message>
     <message>
+        <source>the CSV file name must not be empty</source>
+        <translation>CSV 文件名不能为空</translation>
+    </message>
+    <message>
+        <source>not a whole number of at least 1: {text}</source>
+        <translation>不是不小于 1 的整数：{text}</translation>
+    </message>
+    <message>
         <source>Imported {imported} credentials from {file}; {duplicates} were already in the store.</source>
         <translation>已从 {file} 导入 {imported} 个调用凭证；另有 {duplicates} 个已在本地数据库中。</translation>
     </message>
@@ -1600,6 +1608,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>No boards in the history yet.</source>
         <translation>历史记录中还没有设备。</translation>
+    </message>
+    <message>
+        <source>the data folder must not be empty</source>
+        <translation>数据文件夹不能为空</translation>
     </message>
     <message>
         <source>TOML settings file</source>
@@ -1671,6 +1683,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Correct the file, or remove the key to use the default.</source>
         <translation>请修改该文件，或删除此设置项以使用默认值。</translation>
+    </message>
+    <message>
+        <source>must be at most {limit} letters A-Z, a-z and digits, found {found!r}</source>
+        <translation>只能是最多 {limit} 个字母 A-Z、a-z 和数字，实际为 {found!r}</translation>
     </message>
     <message>
         <source>expected {kind}, found {found!r}</source>
@@ -1914,6 +1930,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
 </context>
 <context>
     <name>emulator</name>
+    <message>
+        <source>Warning: --host {host} makes the emulator reachable from other computers. It has no real security: anyone who can reach it can read its test secrets. Use it on a trusted network only.</source>
+        <translation>警告：--host {host} 使其他计算机也能访问模拟服务。模拟服务没有真正的安全防护：任何能访问它的人都能读取其测试密钥。请只在可信网络中使用。</translation>
+    </message>
     <message>
         <source>Provider emulator at {url} stopped.</source>
         <translation>位于 {url} 的服务商模拟服务已停止。</translation>
@@ -2484,10 +2504,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>不是文本文件或 .xlsx 文件</translation>
     </message>
     <message>
-        <source>it is not UTF-8 text (bad byte at offset {offset})</source>
-        <translation>不是 UTF-8 文本（偏移 {offset} 处有无效字节）</translation>
-    </message>
-    <message>
         <source>it is not a valid CSV file ({reason})</source>
         <translation>不是有效的 CSV 文件（{reason}）</translation>
     </message>
@@ -2500,6 +2516,38 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>{reason}</translation>
     </message>
     <message>
+        <source>the {column} cell is TRUE or FALSE, not text</source>
+        <translation>{column} 单元格是 TRUE 或 FALSE，不是文本</translation>
+    </message>
+    <message>
+        <source>the {column} cell is a fraction, not an SN or text</source>
+        <translation>{column} 单元格是小数，不是 SN 或文本</translation>
+    </message>
+    <message>
+        <source>the {column} cell is a number of more than 15 digits, whose last digits Excel has already lost; format the column as Text and enter the values again</source>
+        <translation>{column} 单元格是超过 15 位的数字，Excel 已丢失其末尾数字；请将该列设置为“文本”格式并重新输入</translation>
+    </message>
+    <message>
+        <source>the {column} cell is too long</source>
+        <translation>{column} 单元格过长</translation>
+    </message>
+    <message>
+        <source>Cannot import {file}: it is not UTF-8, UTF-16 or GB18030 (GBK) text.</source>
+        <translation>无法导入 {file}：它不是 UTF-8、UTF-16 或 GB18030（GBK）文本。</translation>
+    </message>
+    <message>
+        <source>Open it in Excel and choose File &gt; Save As &gt; &quot;CSV UTF-8 (Comma delimited)&quot; (or save it as .xlsx), then import that file.</source>
+        <translation>请在 Excel 中打开它，选择“文件 &gt; 另存为 &gt; CSV UTF-8（逗号分隔）”（或另存为 .xlsx），然后导入该文件。</translation>
+    </message>
+    <message>
+        <source>a line is longer than {limit} characters</source>
+        <translation>有一行超过 {limit} 个字符</translation>
+    </message>
+    <message>
+        <source>it unpacks to {size} MB, more than the {limit} MB an inventory workbook may take; split it, or save it as CSV</source>
+        <translation>它解压后为 {size} MB，超过库存工作簿允许的 {limit} MB；请拆分文件，或另存为 CSV</translation>
+    </message>
+    <message>
         <source>it is an old .xls workbook; save it as .xlsx or CSV in Excel</source>
         <translation>这是旧版 .xls 工作簿，请在 Excel 中另存为 .xlsx 或 CSV</translation>
     </message>
@@ -2510,6 +2558,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>it has no {column} column (columns found: {found})</source>
         <translation>缺少 {column} 列（已找到的列：{found}）</translation>
+    </message>
+    <message>
+        <source>it has more than {limit} rows; split it into files of at most {limit} rows</source>
+        <translation>它超过 {limit} 行；请拆分为每个不超过 {limit} 行的文件</translation>
     </message>
     <message>
         <source>no device_sn</source>

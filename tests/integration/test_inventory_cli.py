@@ -180,11 +180,12 @@ def test_a_bad_qr_code_refuses_the_whole_file_naming_its_row(
 
 
 def test_malformed_file_is_one_clear_error(key_file: Path, tmp_path: Path) -> None:
-    path = tmp_path / "gbk.csv"
-    path.write_bytes("设备SN,调用凭证\nSN1,abc\n".encode("gbk"))
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"device_sn,secret_no\nSN1,abc\x80\xff\n")  # neither UTF-8 nor GB18030
     result = cli("inventory", "import", str(path), data_dir=tmp_path / "data")
     assert result.returncode == 2
-    assert f"Error: Cannot import {path}: it is not UTF-8 text" in result.stderr
+    assert f"Error: Cannot import {path}: it is not UTF-8, UTF-16 or GB18030" in result.stderr
+    assert "CSV UTF-8 (Comma delimited)" in result.stderr
     assert "Traceback" not in result.stderr
     missing = cli("inventory", "import", str(tmp_path / "none.csv"), data_dir=tmp_path / "data")
     assert missing.returncode == 2 and "none.csv" in missing.stderr

@@ -168,9 +168,9 @@ def test_missing_required_column_names_it(write_inventory: InventoryWriter) -> N
 
 
 def test_undecodable_bytes(tmp_path: Path) -> None:
-    path = tmp_path / "gbk.csv"
-    path.write_bytes("设备SN,调用凭证\nSN1,abc\n".encode("gbk"))
-    assert "not UTF-8 text" in file_error(path)
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"device_sn,secret_no\nSN1,abc\x80\xff\n")  # neither UTF-8 nor GB18030
+    assert "not UTF-8, UTF-16 or GB18030 (GBK) text" in file_error(path)
 
 
 def test_binary_file(tmp_path: Path) -> None:

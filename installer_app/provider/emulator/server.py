@@ -194,6 +194,7 @@ class ProviderEmulator:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._base_url: str | None = None
+        self._local_hosts: frozenset[str] = frozenset()  # host:port a local caller sends
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -221,6 +222,10 @@ class ProviderEmulator:
         bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
         url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
         self._base_url = f"http://{url_host}:{bound_port}"
+        local = {"127.0.0.1", "localhost", "[::1]"}
+        if bound_host not in ("0.0.0.0", "::"):
+            local.add(url_host.lower())
+        self._local_hosts = frozenset(f"{name}:{bound_port}" for name in local)
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -345,6 +350,8 @@ class ProviderEmulator:
                 return self._faulted(req, path, path) or self._wecom.handle(req, name)
             if path.startswith(PARTNER_PREFIX):
                 return self._partner_route(req)
+            if path.startswith(CONTROL_PREFIX) or path == "/":
+                self._check_local_caller(req)
             if path.startswith(CONTROL_PREFIX):
                 name = path.removeprefix(CONTROL_PREFIX)
                 template = "/_emulator/devices/{sn}" if name.startswith("devices/") else path
@@ -355,6 +362,23 @@ class ProviderEmulator:
             raise ApiError(404, "not found", 404)
         except ApiError as exc:
             return error_response(exc)
+
+    def _check_local_caller(self, req: Request) -> None:
+        """The operator page and the control endpoints bind, unbind and reset: only for this
+        machine's own callers. A foreign ``Host`` header is a DNS-rebinding page; a form posted
+        from another origin (``Origin``, else ``Referer``) is a cross-site request. Scripts that
+        send neither header (httpx, curl) pass."""
+        if req.headers.get("host", "").lower() not in self._local_hosts:
+            raise ApiError(403, "forbidden: the Host header is not this emulator's", 403)
+        if req.method == "GET":
+            return
+        origin = req.headers.get("origin")
+        referer = req.headers.get("referer")
+        if origin is None and referer:
+            parts = urlsplit(referer)
+            origin = f"{parts.scheme}://{parts.netloc}"
+        if origin is not None and origin.lower().removeprefix("http://") not in self._local_hosts:
+            raise ApiError(403, "forbidden: cross-origin request", 403)
 
     def _partner_route(self, req: Request) -> Response:
         path = req.path

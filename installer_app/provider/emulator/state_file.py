@@ -49,7 +49,7 @@ def _device(data: dict[str, Any]) -> Device:
 def load(path: Path) -> Persisted:
     """The state in ``path``; empty when there is no such file."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()  # decoded below: a binary file is a damaged state, not a crash
     except FileNotFoundError:
         return Persisted()
     except OSError as exc:
@@ -64,7 +64,7 @@ def load(path: Path) -> Persisted:
             ),
         ) from exc
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8"))
         return Persisted(
             devices={sn_key(d["device_sn"]): _device(d) for d in data.get("devices", [])},
             boards={k: Board(**v) for k, v in data.get("boards", {}).items()},
