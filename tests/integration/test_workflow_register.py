@@ -92,7 +92,8 @@ def test_one_board_starts_few_threads_however_long_the_binding(wf: WorkflowEnv) 
     """Threads one board's run starts, binding included: the run's cancel watcher and the
     watch's one poll worker, not one thread per poll (issue 10 item 6)."""
     board = wf.board()
-    session = wf.session(wf.settings(binding={"qr": "static", "poll_interval_s": 0.02}))
+    interval = 0.05  # the fastest poll config allows, against a loopback emulator
+    session = wf.session(wf.settings(binding={"qr": "static", "poll_interval_s": interval}))
     started: list[str] = []
     original = threading.Thread.start
 
@@ -100,7 +101,7 @@ def test_one_board_starts_few_threads_however_long_the_binding(wf: WorkflowEnv) 
         started.append(self.name)
         original(self)
 
-    polls = 40
+    polls = 20
     seen: list[int] = []
 
     def on_event(event: WorkflowEvent) -> None:
@@ -108,7 +109,7 @@ def test_one_board_starts_few_threads_however_long_the_binding(wf: WorkflowEnv) 
             seen.append(wf.emulator.stats()["requests"].get(AUTH, 0))
         if event.step is Step.QR and event.outcome is Outcome.OK:
             url = str(event.data["url"])
-            threading.Timer(polls * 0.02 * 1.5, wf.emulator.scan, (url,)).start()
+            threading.Timer(polls * interval * 1.5, wf.emulator.scan, (url,)).start()
 
     threading.Thread.start = counting_start  # type: ignore[method-assign]
     try:
