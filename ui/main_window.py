@@ -1,8 +1,8 @@
 """The wizard's window: pages in a stack, a header with the steps, the log pane.
 
-It adapts the core and nothing else: it opens the session (store + provisioner) on a worker,
-starts ``Provisioner.run`` through ``WorkflowRunner``, routes each ``WorkflowEvent`` to the pages
-(``ui.wizard.flow`` says which page comes forward) and each question to the page that answers it.
+It wires pages to ``ui.session.WizardSession`` (which opens the core session and runs the board)
+and decides nothing about the flow: each ``WorkflowEvent`` goes to the pages (``ui.wizard.flow``
+says which page comes forward) and each typed question to the page that answers it.
 """
 
 from __future__ import annotations
@@ -26,23 +26,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from installer_app.config import Settings, fill_secrets
+from installer_app.config import Settings
 from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
 from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
+from installer_app.workflow.wiring import Session
 from ui.dialogs.settings_dialog import SettingsDialog, error_text
+from ui.questions import AskBoard, AskResume, AskWifi, Question
 from ui.resources import icon
+from ui.session import WizardSession
 from ui.widgets.log_pane import LogPane
 from ui.wizard.base import PageId, WizardPage
 from ui.wizard.bind_page import BindPage
 from ui.wizard.connect_page import ConnectPage
 from ui.wizard.device_page import DevicePage
 from ui.wizard.done_page import DonePage
-from ui.wizard.flow import PAGE_OF_QUESTION, PAGE_ORDER, page_for_event
+from ui.wizard.flow import PAGE_ORDER, page_for_event
 from ui.wizard.network_page import NetworkPage
 from ui.wizard.start_page import StartPage
 from ui.wizard.write_page import WritePage
-from ui.workers import Question, Workers, WorkflowRunner
+from ui.workers import Workers
 
 if TYPE_CHECKING:
     from ui.dialogs.history_dialog import HistoryDialog
@@ -68,31 +71,28 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.settings = settings
         self.data_dir = data_dir
         self.config_path = config_path
         self.demo = demo
-        self.session: Any | None = None
         self.last_result: ProvisionResult | None = None
         self._closing = False
         self._session_started = self._first_paint_seen = False
         self._port: Any | None = None
-        self._auto_answers: dict[str, Any] = {}
-        self._last_wifi: WifiCredentials | None = None
-        self._wifi_answered = False
         self._question: Question | None = None
-        self._user_skipped = False
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("WeCom device installer"))
         self.setWindowIcon(icon("app"))
         self.setMinimumSize(MINIMUM_SIZE)
 
         self.workers = Workers(self)
-        self.runner = WorkflowRunner(self.workers, self)
-        self.runner.workflow_event.connect(self._on_event)
-        self.runner.question.connect(self._on_question)
-        self.runner.result.connect(self._on_result)
-        self.runner.crashed.connect(self._on_crash)
+        self.wizard = WizardSession(self.workers, settings, data_dir, demo=demo is not None)
+        self.wizard.setParent(self)
+        self.wizard.opened.connect(self._session_opened)
+        self.wizard.open_failed.connect(self._session_failed)
+        self.wizard.workflow_event.connect(self._on_event)
+        self.wizard.question.connect(self._on_question)
+        self.wizard.result.connect(self._on_result)
+        self.wizard.crashed.connect(self._on_crash)
 
         # The frame first, then the pages straight into it: each widget is then parented (and
         # styled by the application's style sheet) once, not again at every level it is moved
@@ -130,6 +130,14 @@ class MainWindow(QMainWindow):
         # the first frame is on screen, so that its worker does not compete with it; a window
         # that is never shown (tests, scripts) opens it after SESSION_FALLBACK_MS.
         QTimer.singleShot(SESSION_FALLBACK_MS, self._open_first_session)
+
+    @property
+    def settings(self) -> Settings:
+        return self.wizard.settings
+
+    @property
+    def session(self) -> Session | None:
+        return self.wizard.session
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         super().paintEvent(event)
@@ -225,8 +233,8 @@ class MainWindow(QMainWindow):
         self.connect_page.back_requested.connect(lambda: self.show_page(PageId.START))
         self.connect_page.identify_requested.connect(self.identify)
         self.connect_page.provision_requested.connect(self.provision)
-        self.device_page.board_answered.connect(lambda v: self._answer("board", v))
-        self.device_page.resume_answered.connect(lambda v: self._answer("resume", v))
+        self.device_page.board_answered.connect(self._answer_board)
+        self.device_page.resume_answered.connect(self._answer_resume)
         self.network_page.wifi_answered.connect(self._answer_wifi)
         self.bind_page.operator_page_requested.connect(self.open_operator_page)
         self.bind_page.demo_scan_requested.connect(self.demo_scan)
@@ -262,47 +270,19 @@ class MainWindow(QMainWindow):
     # -- session --------------------------------------------------------------------------
 
     def open_session(self) -> None:
-        """Open the store and build the provisioner (SQLite, keyring) on a worker; the secrets
-        the settings lack are read there too (``fill_secrets``)."""
+        """Open the store and build the provisioner on a worker (``WizardSession.open``)."""
         self._session_started = True
         self.connect_page.set_ready(False)
-        settings, data_dir, demo = self.settings, self.data_dir, self.demo is not None
+        self.wizard.open()
 
-        def open_now(cancel: threading.Event) -> Any:
-            from installer_app.workflow.wiring import open_session
-
-            # The demo runs on its own emulator's secrets only, never the user's real ones.
-            full = settings if demo else fill_secrets(settings)
-            return full, settings, open_session(full, data_dir)
-
-        old = self.session
-        self.session = None
-        if old is not None:
-            self.workers.submit(lambda _c: old.close(), name="close_session")
-        self.workers.submit(
-            open_now,
-            name="open_session",
-            on_success=self._session_opened,
-            on_failure=lambda exc: self._session_failed(exc, settings),
-        )
-
-    def _session_opened(self, opened: tuple[Settings, Settings, Any]) -> None:
-        full, asked_with, session = opened
-        if self._closing or asked_with is not self.settings:
-            # Closing, or the settings changed while it opened: a newer session is on its way.
-            self.workers.submit(lambda _c: session.close(), name="close_session")
-            return
-        self.settings = full
-        self.session = session
+    def _session_opened(self, session: Session) -> None:
         self.connect_page.set_ready(True)
         self.statusBar().showMessage(self.tr("Ready."), 5000)
         self.session_ready.emit(session)
         self.refresh_credentials_left()
         self.check_provider()
 
-    def _session_failed(self, exc: BaseException, asked_with: Settings) -> None:
-        if self._closing or asked_with is not self.settings:
-            return  # superseded by a newer session, which reports for itself
+    def _session_failed(self, exc: BaseException) -> None:
         text = error_text(exc)
         log.error("cannot open the session: %s", text.replace("\n", " "))
         self.statusBar().showMessage(text.splitlines()[0])
@@ -353,10 +333,11 @@ class MainWindow(QMainWindow):
         return dialog
 
     def apply_settings(self, settings: Settings) -> None:
-        self.settings = settings
         self.start_page.show_profile(settings, self.demo is not None)
         self.connect_page.ports.set_allowlist(settings.device.allowlist)
-        self.open_session()
+        self._session_started = True
+        self.connect_page.set_ready(False)
+        self.wizard.open(settings)
 
     def open_history(self) -> HistoryDialog | None:
         from ui.dialogs.history_dialog import HistoryDialog  # on first use: not needed to start
@@ -386,26 +367,18 @@ class MainWindow(QMainWindow):
         )
 
     def provision(self, port: Any, *, retry: bool = False) -> None:
-        if self.session is None or self.runner.busy:
+        if self.session is None or self.wizard.busy:
             return
         self._port = port
-        self._user_skipped = False
-        # A retry repeats the answers already given; a question not answered yet is asked.
-        self._auto_answers = {"board": "continue", "resume": "resume"} if retry else {}
-        if retry and self._wifi_answered:
-            self._auto_answers["wifi"] = self._last_wifi
-        if self.settings.provider.mode == "cloud":
-            self._auto_answers["wifi"] = None
+        self._question = None
         self.banner.setVisible(False)
         if not retry:
             for page in self.pages.values():
                 if page is not self.connect_page and page is not self.start_page:
                     page.reset()
-            self._last_wifi = None
-            self._wifi_answered = False
         self.show_page(PageId.DEVICE)
         self.stop_button.setVisible(True)
-        self.runner.start(self.session.provisioner, port.device)
+        self.wizard.start(port.device, retry=retry)
         self.run_started.emit(port.device)
 
     # -- the run --------------------------------------------------------------------------
@@ -414,39 +387,34 @@ class MainWindow(QMainWindow):
         for page in self.pages.values():
             page.apply_event(event)
         target = page_for_event(event)
-        answers = self.runner.answers
-        waiting = answers is not None and bool(answers.pending())
-        if target is not None and not waiting:
+        if target is not None and not self.wizard.waiting_for_answer():
             self.show_page(target)
 
     def _on_question(self, question: Question) -> None:
-        if question.kind in self._auto_answers:
-            question.answer(self._auto_answers[question.kind])
-            return
         self._question = question
-        self.show_page(PAGE_OF_QUESTION[question.kind])
-        if question.kind == "board":
-            self.device_page.ask_board(question.payload)
-        elif question.kind == "resume":
-            self.device_page.ask_resume(question.payload)
-        else:
-            self.network_page.ask(question.payload)
+        match question:
+            case AskBoard(board=board):
+                self.show_page(PageId.DEVICE)
+                self.device_page.ask_board(board)
+            case AskResume(question=resume):
+                self.show_page(PageId.DEVICE)
+                self.device_page.ask_resume(resume)
+            case AskWifi(current_ssid=ssid):
+                self.show_page(PageId.NETWORK)
+                self.network_page.ask(ssid)
 
-    def _answer(self, kind: str, value: str) -> None:
-        question = self._question
-        if question is not None and question.kind == kind and not question.answered:
-            if value == "skip":
-                self._user_skipped = True
-            question.answer(value)
+    def _answer_board(self, choice: str) -> None:
+        if isinstance(self._question, AskBoard):
+            self.wizard.answer_board(self._question, choice)
+
+    def _answer_resume(self, choice: str) -> None:
+        if isinstance(self._question, AskResume):
+            self.wizard.answer_resume(self._question, choice)
 
     def _answer_wifi(self, value: tuple[str, str] | None) -> None:
-        question = self._question
-        if question is None or question.kind != "wifi" or question.answered:
-            return
-        wifi = None if value is None else WifiCredentials(ssid=value[0], psk=Secret(value[1]))
-        self._last_wifi = wifi
-        self._wifi_answered = True
-        question.answer(wifi)
+        if isinstance(self._question, AskWifi) and not self._question.answered:
+            wifi = None if value is None else WifiCredentials(ssid=value[0], psk=Secret(value[1]))
+            self.wizard.answer_wifi(self._question, wifi)
 
     def _on_result(self, result: ProvisionResult) -> None:
         self.last_result = result
@@ -462,7 +430,7 @@ class MainWindow(QMainWindow):
                 self.tr("SN {sn} is done.").format(sn=result.device_sn or ""), 10000
             )
             self.refresh_credentials_left()
-        elif self._user_skipped:
+        elif self.wizard.user_skipped:
             self.connect_page.show_note(self.tr("The board was skipped; nothing was changed."))
             self.show_page(PageId.CONNECT)
         elif result.exit_code == ExitCode.INTERRUPTED:
@@ -491,7 +459,7 @@ class MainWindow(QMainWindow):
             self.provision(self._port, retry=True)
 
     def stop_run(self) -> None:
-        self.runner.cancel()
+        self.wizard.cancel()
 
     def back_to_connect(self) -> None:
         self.banner.setVisible(False)
@@ -534,12 +502,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.connect_page.ports.stop()
         self.bind_page.stop_clock()
-        self.runner.cancel()
-        ok = self.workers.shutdown()
-        session, self.session = self.session, None
-        if session is not None:
-            self.workers.submit(lambda _c: session.close(), name="close_session")
-            ok = self.workers.shutdown() and ok
+        ok = self.wizard.close()
         self.log_pane.detach()
         return ok
 

@@ -14,6 +14,7 @@ from tests.fixtures.provider import EMULATOR_PROVIDER_SECRET
 from tests.gui.conftest import SLOW_MS, emulator_settings
 from tests.gui.helpers import LEFT, answer_wifi, decode_widget, start_run
 from ui import labels
+from ui.questions import AskBoard, AskWifi
 from ui.wizard.base import PageId
 
 WIFI_PSK = "correct horse battery"
@@ -33,7 +34,7 @@ def test_start_to_done(
     window.resize(1280, 720)
     window.show()
     events: list[Any] = []
-    window.runner.workflow_event.connect(events.append)
+    window.wizard.workflow_event.connect(events.append)
 
     assert window.current_page() is PageId.START
     qtbot.mouseClick(window.start_page.begin_button, LEFT)
@@ -43,17 +44,17 @@ def test_start_to_done(
     qtbot.waitUntil(lambda: ports.selected_port() is not None, timeout=SLOW_MS)
     assert ports.selected_port().device == sim.url
 
-    with qtbot.waitSignal(window.runner.question, timeout=SLOW_MS) as asked:
+    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS) as asked:
         qtbot.mouseClick(window.connect_page.provision_button, LEFT)
-    assert asked.args[0].kind == "board"
+    assert isinstance(asked.args[0], AskBoard)
     assert window.current_page() is PageId.DEVICE
     assert window.device_page.model.text() == "WX-ATT-200"
     assert window.device_page.state.text() == labels.board_state("BLANK") == "blank (no credential)"
     assert window.device_page.continue_button.isVisible()
 
-    with qtbot.waitSignal(window.runner.question, timeout=SLOW_MS) as asked:
+    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS) as asked:
         qtbot.mouseClick(window.device_page.continue_button, LEFT)
-    assert asked.args[0].kind == "wifi"
+    assert isinstance(asked.args[0], AskWifi)
     assert window.current_page() is PageId.NETWORK
     assert window.write_page.progress.value() == 4  # every write step went through
     answer_wifi(qtbot, window, "site-wifi", WIFI_PSK)
@@ -101,12 +102,12 @@ def test_dynamic_qr_on_screen_is_the_workflow_url(
     window.resize(1100, 700)
     window.show()
     urls: list[str] = []
-    window.runner.workflow_event.connect(
+    window.wizard.workflow_event.connect(
         lambda e: urls.append(e.data["url"]) if e.step is Step.QR and e.data.get("url") else None
     )
     question = start_run(qtbot, window, sim.url)
-    assert question.kind == "board"
-    with qtbot.waitSignal(window.runner.question, timeout=SLOW_MS):
+    assert isinstance(question, AskBoard)
+    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS):
         qtbot.mouseClick(window.device_page.continue_button, LEFT)
     qtbot.mouseClick(window.network_page.keep_button, LEFT)
     qtbot.waitUntil(lambda: bool(urls) and window.bind_page.qr.url() == urls[-1], timeout=SLOW_MS)
