@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         self.write_page = WritePage()
         self.network_page = NetworkPage()
         self.bind_page = BindPage()
-        self.done_page = DonePage()
+        self.done_page = DonePage(self.workers)
         self.pages: dict[PageId, WizardPage] = {
             p.page_id: p
             for p in (

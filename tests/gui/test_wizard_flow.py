@@ -75,8 +75,9 @@ def test_start_to_done(
     assert "wwemulator" in window.done_page.enterprise.text() or result.corp_name
     assert any(e.step is Step.BINDING and e.outcome is Outcome.OK for e in events)
 
-    report = window.done_page.save_report(tmp_path / "report.pdf")
-    assert report.read_bytes().startswith(b"%PDF")
+    with qtbot.waitSignal(window.done_page.report_saved, timeout=SLOW_MS) as saved:
+        assert window.done_page.save_report(tmp_path / "report.pdf")
+    assert Path(saved.args[0]).read_bytes().startswith(b"%PDF")
 
     # The log pane saw the run, and no secret: provider secret, SecretNo, Wi-Fi password.
     secret_no = window.session.store.secret_for(result.device_sn).reveal()
