@@ -172,8 +172,10 @@ def run(
             # defaults so they can fix it in the settings dialog.
             from PySide6.QtWidgets import QMessageBox
 
+            from ui.widgets.plain import plain_message
+
             translations.load(i18n.detect_language(None))
-            QMessageBox.critical(None, display_name(), str(exc))
+            plain_message(None, QMessageBox.Icon.Critical, display_name(), str(exc)).exec()
             settings = Settings(source_file=config_path or default_config_file())
         language = i18n.detect_language(settings.ui.language)
         translations.load(language)

@@ -36,6 +36,7 @@ from ui.questions import AskBoard, AskResume, AskWifi, Question
 from ui.resources import icon
 from ui.session import WizardSession
 from ui.widgets.log_pane import LogPane
+from ui.widgets.plain import plain_label
 from ui.wizard.base import PageId, WizardPage
 from ui.wizard.bind_page import BindPage
 from ui.wizard.connect_page import ConnectPage
@@ -168,10 +169,10 @@ class MainWindow(QMainWindow):
         }
         for i, page_id in enumerate(PAGE_ORDER):
             if i:
-                arrow = QLabel("›")
+                arrow = plain_label("›")
                 arrow.setObjectName("crumbArrow")
                 row.addWidget(arrow)
-            label = QLabel(names[page_id])
+            label = plain_label(names[page_id])
             label.setObjectName("crumb")
             self.crumbs[page_id] = label
             row.addWidget(label)
@@ -188,7 +189,7 @@ class MainWindow(QMainWindow):
         self.banner = QFrame()
         self.banner.setObjectName("failureBanner")
         banner_row = QHBoxLayout(self.banner)
-        self.banner_text = QLabel()
+        self.banner_text = plain_label()
         self.banner_text.setWordWrap(True)
         self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.retry_button = QPushButton(self.tr("Retry"))

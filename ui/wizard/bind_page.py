@@ -6,13 +6,13 @@ from PySide6.QtCore import QElapsedTimer, QTimer, Signal
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from installer_app.workflow.events import Outcome, Step, WorkflowEvent
+from ui.widgets.plain import plain_label
 from ui.widgets.qr_view import QrView
 from ui.widgets.status_light import Light, StatusLight
 from ui.wizard.base import PageId, WizardPage, wrapped_label
@@ -65,7 +65,7 @@ class BindPage(WizardPage):
         self.app_light = StatusLight(self.tr("Companion app installed"), live)
         for light in (self.online_light, self.bound_light, self.app_light):
             live_layout.addWidget(light)
-        self.elapsed = QLabel("", live)
+        self.elapsed = plain_label("", live)
         self.elapsed.setObjectName("elapsed")
         live_layout.addWidget(self.elapsed)
         side.addWidget(live)

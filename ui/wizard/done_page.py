@@ -11,13 +11,13 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QWidget,
 )
 
 from installer_app.workflow.events import ProvisionResult
 from ui import report_pdf
+from ui.widgets.plain import plain_label
 from ui.wizard.base import PageId, WizardPage, wrapped_label
 from ui.workers import Workers
 
@@ -35,12 +35,12 @@ class DonePage(WizardPage):
         self.set_heading(self.tr("Done"), self.tr("The board is provisioned and bound."))
         box = QGroupBox(self.tr("Summary"), self)
         form = QFormLayout(box)
-        self.sn = QLabel("—", box)
-        self.hw_id = QLabel("—", box)
-        self.enterprise = QLabel("—", box)
-        self.app = QLabel("—", box)
-        self.when = QLabel("—", box)
-        self.installer = QLabel("—", box)
+        self.sn = plain_label("—", box)
+        self.hw_id = plain_label("—", box)
+        self.enterprise = plain_label("—", box)
+        self.app = plain_label("—", box)
+        self.when = plain_label("—", box)
+        self.installer = plain_label("—", box)
         for label in (self.sn, self.hw_id, self.enterprise, self.app, self.when, self.installer):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.tr("SN:"), self.sn)
