@@ -2,7 +2,7 @@
 
 Every serial, HTTP, SQLite and PDF call the GUI makes goes through ``Workers.submit(fn)``:
 
-- ``fn(cancel)`` runs as a ``QRunnable`` (``QRunnable.create``) on the window's own
+- ``fn(cancel)`` runs as a ``QRunnable`` (``QThreadPool.start(callable)``) on the window's own
   ``QThreadPool`` (at most ``MAX_THREADS`` threads, reused; an idle one ends after the pool's
   expiry time), never on a thread made for that one call. An earlier bridge made a ``QThread``
   and a runner ``QObject`` per call (the 500 ms port poll included): thousands of short-lived
@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +105,12 @@ class _Relay(QObject):
 class _Job:
     """Runs one task's function on a pool thread and reports by the relay's signal.
 
-    Handed to the pool as ``QRunnable.create(job)``: Qt owns and deletes that runnable. A Python
-    ``QRunnable`` subclass instead stays referenced by PySide once started (3,000 tasks left
-    1,800–3,000 wrappers behind, auto-deleted or not).
+    Handed to the pool as a callable: Qt wraps it in a runnable of its own, which it owns and
+    deletes, and no Python wrapper of that runnable ever exists. A Python ``QRunnable`` subclass
+    stays referenced by PySide once started (3,000 tasks left 1,800–3,000 wrappers behind,
+    auto-deleted or not); ``QRunnable.create(job)`` leaves a wrapper whose C++ object Qt deletes
+    behind PySide's back, and a later object at the same address (the global thread pool, in
+    a test) came back as that stale ``QRunnable``: a crash waiting to happen.
     """
 
     __slots__ = ("_id", "_relay", "_task")
@@ -164,7 +167,7 @@ class Workers(QObject):
         task = Task(name, fn, cancel, on_success, on_failure, on_finished)
         task_id = next(self._ids)
         self._live[task_id] = task
-        self.pool.start(QRunnable.create(_Job(task_id, task, self._relay)))
+        self.pool.start(_Job(task_id, task, self._relay))
         return task
 
     @Slot(int, bool, object)

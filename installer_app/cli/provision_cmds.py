@@ -24,6 +24,7 @@ from installer_app.device.errors import DeviceError
 from installer_app.device.ports import list_ports
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider.admin_menu import TYPE_SN_PATH, arrows
 from installer_app.provider.qr import render_terminal
 from installer_app.secrets import Secret, redact
 from installer_app.workflow.events import (
@@ -320,10 +321,6 @@ class Printer:
                 say(f"{prefix}  → {result.hint.render()}", sys.stderr)
 
 
-# WeCom's own menu names on the admin's phone; they stay in Chinese in every language.
-ADMIN_PATH_BY_SN = "工作台 → 管理企业 → 智慧硬件 → 添加设备 → 输入SN"
-
-
 def sn_fallback(sn: str, *, bold: bool = False) -> str:
     """The other way to bind: the admin types the SN in WeCom. The SN stands alone on its own
     framed line (bold on a terminal) so that it is easy to read out and to copy."""
@@ -334,7 +331,7 @@ def sn_fallback(sn: str, *, bold: bool = False) -> str:
     ).render()
     steps = Message(
         QT_TRANSLATE_NOOP("cli", "In the WeCom mobile app: {path}, then type the SN above."),
-        path=ADMIN_PATH_BY_SN,
+        path=arrows(TYPE_SN_PATH),
     ).render()
     shown = f"\x1b[1m{sn}\x1b[0m" if bold else sn
     rule = "+" + "-" * (len(sn) + 6) + "+"

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 
 from installer_app.provider.emulator import ProviderEmulator
+from installer_app.secrets import Secret
 from installer_app.workflow.events import Outcome, Step
-from tests.fixtures.provider import EMULATOR_PROVIDER_SECRET
+from installer_app.workflow.plan import flow_rules
+from tests.fixtures.provider import EMULATOR_PARTNER_TOKEN, EMULATOR_PROVIDER_SECRET
 from tests.gui.conftest import SLOW_MS, emulator_settings
 from tests.gui.helpers import LEFT, answer_wifi, decode_widget, start_run
 from ui import labels
@@ -64,10 +69,20 @@ def test_start_to_done(
     url = [e for e in events if e.step is Step.QR and e.data.get("url")][-1].data["url"]
     assert window.bind_page.qr.url() == url
     assert decode_widget(window.bind_page.qr) == [url]
+    # The fallback: the SN in large selectable text, one click to copy, and the admin's steps.
+    bind = window.bind_page
+    sn = bind.sn.text()
+    assert sn.startswith("GUI") and bind.copy_sn_button.isEnabled()
+    assert bind.sn.font().pointSizeF() >= 1.5 * bind.sn_steps.font().pointSizeF()
+    assert bind.sn.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+    qtbot.mouseClick(bind.copy_sn_button, LEFT)
+    assert QGuiApplication.clipboard().text() == sn
+    assert "智慧硬件 → 添加设备 → 输入SN" in bind.sn_steps.text()
 
     with qtbot.waitSignal(window.run_finished, timeout=SLOW_MS) as finished:
         emulator.scan(url)
     result = finished.args[0]
+    assert result.device_sn == sn
     assert result.ok, result
     assert window.current_page() is PageId.DONE
     assert window.done_page.sn.text() == result.device_sn
@@ -158,3 +173,36 @@ def test_skip_leaves_the_board_alone(
     assert window.current_page() is PageId.CONNECT
     assert window.connect_page.note.isVisible()
     assert emulator.devices() == []
+
+
+def test_cloud_mode_never_asks_for_wifi_the_rule_the_cli_follows(
+    qtbot: Any, make_window: Any, make_sim: Any, emulator: ProviderEmulator, tmp_path: Path
+) -> None:
+    """workflow/plan.py decides, for the wizard as for the CLI (see test_provision_cli): a
+    cloud-mode board gets its network from the partner's cloud, so no Network question."""
+    base = emulator_settings(emulator, tmp_path)
+    settings = replace(
+        base,
+        provider=replace(base.provider, mode="cloud"),
+        credentials=replace(base.credentials, source="partner"),
+        partner=replace(base.partner, base_url=emulator.base_url),
+    ).with_secrets(Secret(EMULATOR_PROVIDER_SECRET), Secret(EMULATOR_PARTNER_TOKEN))
+    assert not flow_rules(settings).sets_wifi
+    sim = make_sim("pty")
+    window = make_window(settings)
+    window.show()
+    assert window.session.provisioner.rules == flow_rules(settings)
+    asked: list[Any] = []
+    window.wizard.question.connect(asked.append)
+    events: list[Any] = []
+    window.wizard.workflow_event.connect(events.append)
+    question = start_run(qtbot, window, sim.url)
+    qtbot.mouseClick(window.device_page.continue_button, LEFT)
+    qtbot.waitUntil(lambda: window.bind_page.qr.url() != "", timeout=SLOW_MS)
+    with qtbot.waitSignal(window.run_finished, timeout=SLOW_MS) as finished:
+        emulator.scan(window.bind_page.qr.url())
+    assert finished.args[0].ok, finished.args[0]
+    assert isinstance(question, AskBoard)
+    assert not any(isinstance(q, AskWifi) for q in asked)
+    wifi = [e for e in events if e.step is Step.WIFI]
+    assert [e.outcome for e in wifi] == [Outcome.SKIPPED]
