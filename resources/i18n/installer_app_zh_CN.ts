@@ -81,7 +81,7 @@
     </message>
     <message>
         <source>In the WeCom mobile app: {path}, then type this SN.</source>
-        <translation>在企业微信手机端：{path}，然后输入此 SN。</translation>
+        <translation>在企业微信手机端：{path}，填写此处的 SN。</translation>
     </message>
     <message>
         <source>Copied</source>
@@ -1439,7 +1439,7 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>In the WeCom mobile app: {path}, then type the SN above.</source>
-        <translation>在企业微信手机端：{path}，然后输入上面的 SN。</translation>
+        <translation>在企业微信手机端：{path}，填写上方的 SN。</translation>
     </message>
     <message>
         <source>not checkable</source>
