@@ -28,8 +28,8 @@ from screenshots import wait_for  # the same event-loop wait the screenshot scri
 
 from installer_app.demo import DemoEnvironment
 from ui.app import create_main_window, ensure_application
+from ui.questions import AskBoard, AskWifi, Question
 from ui.wizard.base import PageId
-from ui.workers import Question
 
 HEARTBEAT_MS = 5
 TARGET_MS = 50.0
@@ -72,14 +72,14 @@ def one_run(data_dir: Path) -> tuple[float, list[float], float]:
 
             def answer(question: Question) -> None:
                 # Press the page's own buttons, a moment later, like a person would.
-                if question.kind == "board":
+                if isinstance(question, AskBoard):
                     QTimer.singleShot(50, window.device_page.continue_button.click)
-                elif question.kind == "wifi":
+                elif isinstance(question, AskWifi):
                     window.network_page.ssid.setText("bench-wifi")
                     window.network_page.password.setText("bench-password")
                     QTimer.singleShot(50, window.network_page.apply_button.click)
 
-            window.runner.question.connect(answer)
+            window.wizard.question.connect(answer)
             heartbeat = Heartbeat()
             heartbeat.start()
             started = time.monotonic()

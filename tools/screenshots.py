@@ -132,7 +132,7 @@ def shoot_language(language: str, tmp: Path, out: Path) -> None:
             wait_for(lambda: ports.select_device(demo.ports[0]))
             grab(window, "2-connect")
             questions: list[object] = []
-            window.runner.question.connect(questions.append)
+            window.wizard.question.connect(questions.append)
             window.connect_page.provision_button.click()
             wait_for(lambda: window.device_page.continue_button.isVisible())
             grab(window, "3-device")

@@ -36,6 +36,7 @@ from ui.dialogs.crash_dialog import CrashHandler
 from ui.first_paint import FIRST_PAINT_ENV, FirstPaintExit, install_first_paint_exit
 from ui.main_window import MainWindow
 from ui.resources import icon, read_text
+from ui.widgets.plain import plain_message
 
 log = logging.getLogger("ui")
 qt_log = logging.getLogger("qt")
@@ -171,7 +172,7 @@ def run(
             # A broken file must not keep the installer out: show the error and start with
             # defaults so they can fix it in the settings dialog.
             translations.load(i18n.detect_language(None))
-            QMessageBox.critical(None, display_name(), str(exc))
+            plain_message(None, QMessageBox.Icon.Critical, display_name(), str(exc)).exec()
             settings = Settings(source_file=config_path or default_config_file())
         language = i18n.detect_language(settings.ui.language)
         translations.load(language)

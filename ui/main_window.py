@@ -1,14 +1,13 @@
 """The wizard's window: pages in a stack, a header with the steps, the log pane.
 
-It adapts the core and nothing else: it opens the session (store + provisioner) on a worker,
-starts ``Provisioner.run`` through ``WorkflowRunner``, routes each ``WorkflowEvent`` to the pages
-(``ui.wizard.flow`` says which page comes forward) and each question to the page that answers it.
+It wires pages to ``ui.session.WizardSession`` (which opens the core session and runs the board)
+and decides nothing about the flow: each ``WorkflowEvent`` goes to the pages (``ui.wizard.flow``
+says which page comes forward) and each typed question to the page that answers it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,26 +25,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from installer_app.config import Settings, fill_secrets
+from installer_app.config import Settings
 from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
 from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
 from ui.dialogs.settings_dialog import SettingsDialog
 from ui.error_text import error_text
+from ui.questions import AskBoard, AskResume, AskWifi, Question
 from ui.resources import icon
+from ui.session import WizardSession
 from ui.widgets.log_pane import LogPane
+from ui.widgets.plain import plain_label
 from ui.wizard.base import PageId, WizardPage
 from ui.wizard.bind_page import BindPage
 from ui.wizard.connect_page import ConnectPage
 from ui.wizard.device_page import DevicePage
 from ui.wizard.done_page import DonePage
-from ui.wizard.flow import PAGE_OF_QUESTION, PAGE_ORDER, page_for_event
+from ui.wizard.flow import PAGE_ORDER, page_for_event
 from ui.wizard.network_page import NetworkPage
 from ui.wizard.start_page import StartPage
 from ui.wizard.write_page import WritePage
-from ui.workers import Question, Workers, WorkflowRunner
+from ui.workers import Workers
 
 if TYPE_CHECKING:
+    from installer_app.workflow.wiring import Session
     from ui.dialogs.history_dialog import HistoryDialog
 
 log = logging.getLogger(__name__)
@@ -69,31 +72,28 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.settings = settings
         self.data_dir = data_dir
         self.config_path = config_path
         self.demo = demo
-        self.session: Any | None = None
         self.last_result: ProvisionResult | None = None
         self._closing = False
         self._session_started = self._first_paint_seen = False
         self._port: Any | None = None
-        self._auto_answers: dict[str, Any] = {}
-        self._last_wifi: WifiCredentials | None = None
-        self._wifi_answered = False
         self._question: Question | None = None
-        self._user_skipped = False
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("WeCom device installer"))
         self.setWindowIcon(icon("app"))
         self.setMinimumSize(MINIMUM_SIZE)
 
         self.workers = Workers(self)
-        self.runner = WorkflowRunner(self.workers, self)
-        self.runner.workflow_event.connect(self._on_event)
-        self.runner.question.connect(self._on_question)
-        self.runner.result.connect(self._on_result)
-        self.runner.crashed.connect(self._on_crash)
+        self.wizard = WizardSession(self.workers, settings, data_dir, demo=demo is not None)
+        self.wizard.setParent(self)
+        self.wizard.opened.connect(self._session_opened)
+        self.wizard.open_failed.connect(self._session_failed)
+        self.wizard.workflow_event.connect(self._on_event)
+        self.wizard.question.connect(self._on_question)
+        self.wizard.result.connect(self._on_result)
+        self.wizard.crashed.connect(self._on_crash)
 
         # The frame first, then the pages straight into it: each widget is then parented (and
         # styled by the application's style sheet) once, not again at every level it is moved
@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         self.write_page = WritePage()
         self.network_page = NetworkPage()
         self.bind_page = BindPage()
-        self.done_page = DonePage()
+        self.done_page = DonePage(self.workers)
         self.pages: dict[PageId, WizardPage] = {
             p.page_id: p
             for p in (
@@ -131,6 +131,14 @@ class MainWindow(QMainWindow):
         # the first frame is on screen, so that its worker does not compete with it; a window
         # that is never shown (tests, scripts) opens it after SESSION_FALLBACK_MS.
         QTimer.singleShot(SESSION_FALLBACK_MS, self._open_first_session)
+
+    @property
+    def settings(self) -> Settings:
+        return self.wizard.settings
+
+    @property
+    def session(self) -> Session | None:
+        return self.wizard.session
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         super().paintEvent(event)
@@ -161,10 +169,10 @@ class MainWindow(QMainWindow):
         }
         for i, page_id in enumerate(PAGE_ORDER):
             if i:
-                arrow = QLabel("›")
+                arrow = plain_label("›")
                 arrow.setObjectName("crumbArrow")
                 row.addWidget(arrow)
-            label = QLabel(names[page_id])
+            label = plain_label(names[page_id])
             label.setObjectName("crumb")
             self.crumbs[page_id] = label
             row.addWidget(label)
@@ -181,7 +189,7 @@ class MainWindow(QMainWindow):
         self.banner = QFrame()
         self.banner.setObjectName("failureBanner")
         banner_row = QHBoxLayout(self.banner)
-        self.banner_text = QLabel()
+        self.banner_text = plain_label()
         self.banner_text.setWordWrap(True)
         self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.retry_button = QPushButton(self.tr("Retry"))
@@ -226,8 +234,8 @@ class MainWindow(QMainWindow):
         self.connect_page.back_requested.connect(lambda: self.show_page(PageId.START))
         self.connect_page.identify_requested.connect(self.identify)
         self.connect_page.provision_requested.connect(self.provision)
-        self.device_page.board_answered.connect(lambda v: self._answer("board", v))
-        self.device_page.resume_answered.connect(lambda v: self._answer("resume", v))
+        self.device_page.board_answered.connect(self._answer_board)
+        self.device_page.resume_answered.connect(self._answer_resume)
         self.network_page.wifi_answered.connect(self._answer_wifi)
         self.bind_page.operator_page_requested.connect(self.open_operator_page)
         self.bind_page.demo_scan_requested.connect(self.demo_scan)
@@ -263,47 +271,19 @@ class MainWindow(QMainWindow):
     # -- session --------------------------------------------------------------------------
 
     def open_session(self) -> None:
-        """Open the store and build the provisioner (SQLite, keyring) on a worker; the secrets
-        the settings lack are read there too (``fill_secrets``)."""
+        """Open the store and build the provisioner on a worker (``WizardSession.open``)."""
         self._session_started = True
         self.connect_page.set_ready(False)
-        settings, data_dir, demo = self.settings, self.data_dir, self.demo is not None
+        self.wizard.open()
 
-        def open_now(cancel: threading.Event) -> Any:
-            from installer_app.workflow.wiring import open_session
-
-            # The demo runs on its own emulator's secrets only, never the user's real ones.
-            full = settings if demo else fill_secrets(settings)
-            return full, settings, open_session(full, data_dir)
-
-        old = self.session
-        self.session = None
-        if old is not None:
-            self.workers.submit(lambda _c: old.close(), name="close_session")
-        self.workers.submit(
-            open_now,
-            name="open_session",
-            on_success=self._session_opened,
-            on_failure=lambda exc: self._session_failed(exc, settings),
-        )
-
-    def _session_opened(self, opened: tuple[Settings, Settings, Any]) -> None:
-        full, asked_with, session = opened
-        if self._closing or asked_with is not self.settings:
-            # Closing, or the settings changed while it opened: a newer session is on its way.
-            self.workers.submit(lambda _c: session.close(), name="close_session")
-            return
-        self.settings = full
-        self.session = session
+    def _session_opened(self, session: Session) -> None:
         self.connect_page.set_ready(True)
         self.statusBar().showMessage(self.tr("Ready."), 5000)
         self.session_ready.emit(session)
         self.refresh_credentials_left()
         self.check_provider()
 
-    def _session_failed(self, exc: BaseException, asked_with: Settings) -> None:
-        if self._closing or asked_with is not self.settings:
-            return  # superseded by a newer session, which reports for itself
+    def _session_failed(self, exc: BaseException) -> None:
         text = error_text(exc)
         log.error("cannot open the session: %s", text.replace("\n", " "))
         self.statusBar().showMessage(text.splitlines()[0])
@@ -312,36 +292,19 @@ class MainWindow(QMainWindow):
         self.session_ready.emit(exc)
 
     def refresh_credentials_left(self) -> None:
-        session, model = self.session, self.settings.provider.model_id or None
-        if session is None:
-            return
         source = self.settings.credentials.source
-        self.workers.submit(
-            lambda _c: session.store.inventory_stats(model),
-            name="inventory_stats",
-            on_success=lambda stats: self.start_page.show_credentials_left(stats, source),
-            on_failure=lambda exc: self.start_page.show_credentials_error(error_text(exc)),
+        self.wizard.inventory_stats(
+            lambda stats: self.start_page.show_credentials_left(stats, source),
+            lambda exc: self.start_page.show_credentials_error(error_text(exc)),
         )
 
     def check_provider(self) -> None:
-        settings = self.settings
         self.start_page.show_checking()
-
-        def check(cancel: threading.Event) -> Any:
-            from installer_app.provider.check import run_checks
-
-            return run_checks(settings, cancel=cancel)
-
-        def shown(report: Any) -> None:
-            self.start_page.show_check(
+        self.wizard.check_provider(
+            lambda report: self.start_page.show_check(
                 [(item.name, item.ok, item.message.render()) for item in report.items]
-            )
-
-        self.workers.submit(
-            check,
-            name="check",
-            on_success=shown,
-            on_failure=lambda exc: self.start_page.show_check_error(error_text(exc)),
+            ),
+            lambda exc: self.start_page.show_check_error(error_text(exc)),
         )
 
     # -- dialogs --------------------------------------------------------------------------
@@ -354,10 +317,11 @@ class MainWindow(QMainWindow):
         return dialog
 
     def apply_settings(self, settings: Settings) -> None:
-        self.settings = settings
         self.start_page.show_profile(settings, self.demo is not None)
         self.connect_page.ports.set_allowlist(settings.device.allowlist)
-        self.open_session()
+        self._session_started = True
+        self.connect_page.set_ready(False)
+        self.wizard.open(settings)
 
     def open_history(self) -> HistoryDialog | None:
         from ui.dialogs.history_dialog import HistoryDialog  # on first use: not needed to start
@@ -373,40 +337,25 @@ class MainWindow(QMainWindow):
     # -- connect page actions -------------------------------------------------------------
 
     def identify(self, port: Any) -> None:
-        def blink(cancel: threading.Event) -> None:
-            from installer_app.device.client import DeviceClient
-
-            with DeviceClient.open(port.device) as client:
-                client.identify()
-
-        self.workers.submit(
-            blink,
-            name="identify",
-            on_success=lambda _v: self.connect_page.show_identify_result(port, None),
-            on_failure=lambda exc: self.connect_page.show_identify_result(port, error_text(exc)),
+        self.wizard.identify(
+            port.device,
+            lambda _v: self.connect_page.show_identify_result(port, None),
+            lambda exc: self.connect_page.show_identify_result(port, error_text(exc)),
         )
 
     def provision(self, port: Any, *, retry: bool = False) -> None:
-        if self.session is None or self.runner.busy:
+        if self.session is None or self.wizard.busy:
             return
         self._port = port
-        self._user_skipped = False
-        # A retry repeats the answers already given; a question not answered yet is asked.
-        self._auto_answers = {"board": "continue", "resume": "resume"} if retry else {}
-        if retry and self._wifi_answered:
-            self._auto_answers["wifi"] = self._last_wifi
-        if self.settings.provider.mode == "cloud":
-            self._auto_answers["wifi"] = None
+        self._question = None
         self.banner.setVisible(False)
         if not retry:
             for page in self.pages.values():
                 if page is not self.connect_page and page is not self.start_page:
                     page.reset()
-            self._last_wifi = None
-            self._wifi_answered = False
         self.show_page(PageId.DEVICE)
         self.stop_button.setVisible(True)
-        self.runner.start(self.session.provisioner, port.device)
+        self.wizard.start(port.device, retry=retry)
         self.run_started.emit(port.device)
 
     # -- the run --------------------------------------------------------------------------
@@ -415,39 +364,34 @@ class MainWindow(QMainWindow):
         for page in self.pages.values():
             page.apply_event(event)
         target = page_for_event(event)
-        answers = self.runner.answers
-        waiting = answers is not None and bool(answers.pending())
-        if target is not None and not waiting:
+        if target is not None and not self.wizard.waiting_for_answer():
             self.show_page(target)
 
     def _on_question(self, question: Question) -> None:
-        if question.kind in self._auto_answers:
-            question.answer(self._auto_answers[question.kind])
-            return
         self._question = question
-        self.show_page(PAGE_OF_QUESTION[question.kind])
-        if question.kind == "board":
-            self.device_page.ask_board(question.payload)
-        elif question.kind == "resume":
-            self.device_page.ask_resume(question.payload)
-        else:
-            self.network_page.ask(question.payload)
+        match question:
+            case AskBoard(board=board):
+                self.show_page(PageId.DEVICE)
+                self.device_page.ask_board(board)
+            case AskResume(question=resume):
+                self.show_page(PageId.DEVICE)
+                self.device_page.ask_resume(resume)
+            case AskWifi(current_ssid=ssid):
+                self.show_page(PageId.NETWORK)
+                self.network_page.ask(ssid)
 
-    def _answer(self, kind: str, value: str) -> None:
-        question = self._question
-        if question is not None and question.kind == kind and not question.answered:
-            if value == "skip":
-                self._user_skipped = True
-            question.answer(value)
+    def _answer_board(self, choice: str) -> None:
+        if isinstance(self._question, AskBoard):
+            self.wizard.answer_board(self._question, choice)
+
+    def _answer_resume(self, choice: str) -> None:
+        if isinstance(self._question, AskResume):
+            self.wizard.answer_resume(self._question, choice)
 
     def _answer_wifi(self, value: tuple[str, str] | None) -> None:
-        question = self._question
-        if question is None or question.kind != "wifi" or question.answered:
-            return
-        wifi = None if value is None else WifiCredentials(ssid=value[0], psk=Secret(value[1]))
-        self._last_wifi = wifi
-        self._wifi_answered = True
-        question.answer(wifi)
+        if isinstance(self._question, AskWifi) and not self._question.answered:
+            wifi = None if value is None else WifiCredentials(ssid=value[0], psk=Secret(value[1]))
+            self.wizard.answer_wifi(self._question, wifi)
 
     def _on_result(self, result: ProvisionResult) -> None:
         self.last_result = result
@@ -463,7 +407,7 @@ class MainWindow(QMainWindow):
                 self.tr("SN {sn} is done.").format(sn=result.device_sn or ""), 10000
             )
             self.refresh_credentials_left()
-        elif self._user_skipped:
+        elif self.wizard.user_skipped:
             self.connect_page.show_note(self.tr("The board was skipped; nothing was changed."))
             self.show_page(PageId.CONNECT)
         elif result.exit_code == ExitCode.INTERRUPTED:
@@ -492,7 +436,7 @@ class MainWindow(QMainWindow):
             self.provision(self._port, retry=True)
 
     def stop_run(self) -> None:
-        self.runner.cancel()
+        self.wizard.cancel()
 
     def back_to_connect(self) -> None:
         self.banner.setVisible(False)
@@ -535,12 +479,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.connect_page.ports.stop()
         self.bind_page.stop_clock()
-        self.runner.cancel()
-        ok = self.workers.shutdown()
-        session, self.session = self.session, None
-        if session is not None:
-            self.workers.submit(lambda _c: session.close(), name="close_session")
-            ok = self.workers.shutdown() and ok
+        ok = self.wizard.close()
         self.log_pane.detach()
         return ok
 

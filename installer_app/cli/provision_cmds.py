@@ -25,6 +25,7 @@ from installer_app.device.ports import list_ports
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.plain_text import one_line, render_plain, terminal_safe
+from installer_app.provider.admin_menu import TYPE_SN_PATH, arrows
 from installer_app.provider.qr import render_terminal
 from installer_app.secrets import Secret, redact
 from installer_app.workflow.events import (
@@ -37,6 +38,7 @@ from installer_app.workflow.events import (
     WorkflowEvent,
 )
 from installer_app.workflow.outcome import worst_exit_code
+from installer_app.workflow.plan import flow_rules
 from installer_app.workflow.wiring import Session, open_session
 
 ENV_WIFI_PSK = "INSTALLER_WIFI_PSK"
@@ -229,6 +231,8 @@ class Printer:
         self.json_lines = json_lines
         self.several = several
         self._lock = threading.Lock()
+        self._sn: dict[str | None, str] = {}  # per port, from the events that name it
+        self._fallback_shown: set[str | None] = set()
 
     @property
     def qr_stream(self) -> TextIO:
@@ -236,6 +240,9 @@ class Printer:
 
     def event(self, event: WorkflowEvent) -> None:
         with self._lock:
+            sn = event.data.get("device_sn")
+            if isinstance(sn, str) and sn:
+                self._sn[event.port] = sn
             if self.json_lines:
                 emit_json(event.to_json())
             elif event.step is not Step.DONE:
@@ -276,6 +283,10 @@ class Printer:
         print(
             terminal_safe(redact(self._prefix(port) + render_plain(label))), file=stream, flush=True
         )
+        sn = self._sn.get(port)
+        if sn and port not in self._fallback_shown:
+            self._fallback_shown.add(port)  # once per board, not at every renewal of the code
+            print(sn_fallback(sn, bold=stream.isatty()), file=stream, flush=True)
 
     def result(self, result: ProvisionResult) -> None:
         with self._lock:
@@ -311,6 +322,23 @@ class Printer:
                 say(f"{prefix}  → {render_plain(result.hint)}", sys.stderr)
 
 
+def sn_fallback(sn: str, *, bold: bool = False) -> str:
+    """The other way to bind: the admin types the SN in WeCom. The SN stands alone on its own
+    framed line (bold on a terminal) so that it is easy to read out and to copy."""
+    head = Message(
+        QT_TRANSLATE_NOOP(
+            "cli", "Cannot scan? The enterprise admin can add the board by typing its SN:"
+        )
+    ).render()
+    steps = Message(
+        QT_TRANSLATE_NOOP("cli", "In the WeCom mobile app: {path}, then type the SN above."),
+        path=arrows(TYPE_SN_PATH),
+    ).render()
+    shown = f"\x1b[1m{sn}\x1b[0m" if bold else sn
+    rule = "+" + "-" * (len(sn) + 6) + "+"
+    return "\n".join((head, rule, f"|   {shown}   |", rule, steps))
+
+
 def _app_text(installed: bool | None) -> str:
     if installed is None:
         return Message(QT_TRANSLATE_NOOP("cli", "not checkable")).render()
@@ -338,6 +366,12 @@ def run_provision(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _provision(args: argparse.Namespace, ctx: CliContext) -> int:
     settings = ctx.settings
+    rules = flow_rules(settings)  # the wizard's Provisioner applies the same rules
+    if args.wifi_ssid and not rules.sets_wifi:
+        raise ConfigError(
+            Message(QT_TRANSLATE_NOOP("cli", "--wifi-ssid does not apply to this configuration.")),
+            rules.why_no_wifi(),
+        )
     ports = _ports(args, settings)
     wifi = wifi_from_args(args.wifi_ssid, os.environ)
     session = open_session(settings, ctx.data_dir, timeout_s=args.timeout)

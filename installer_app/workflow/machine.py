@@ -49,6 +49,7 @@ from installer_app.workflow.events import (
     Step,
     WorkflowEvent,
 )
+from installer_app.workflow.plan import FlowRules
 from installer_app.workflow.sources import Credential, CredentialSource
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ class Provisioner:
         installer: str,
         open_device: OpenDevice = DeviceClient.open,
         wifi_online_wait_s: float = DEFAULT_WIFI_ONLINE_WAIT_S,
+        rules: FlowRules | None = None,
     ) -> None:
+        self.rules = rules or FlowRules()
         self.store = store
         self.source = source
         self.binding = binding
@@ -398,6 +401,9 @@ class _Run:
         self.emit(Step.COMMIT, Outcome.OK, device_sn=credential.sn)
 
     def _wifi(self, client: DeviceClient) -> None:
+        if not self.p.rules.sets_wifi:
+            self.emit(Step.WIFI, Outcome.SKIPPED, self.p.rules.why_no_wifi())
+            return
         wifi = self.answers.wifi_credentials(None)
         self.emit.check_cancel()
         if wifi is None:

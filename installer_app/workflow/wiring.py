@@ -28,6 +28,7 @@ from installer_app.provider.wecom import CorpBinding, WecomClient
 from installer_app.store.db import Store, open_store
 from installer_app.workflow.binding import BindingPhase
 from installer_app.workflow.machine import Provisioner
+from installer_app.workflow.plan import flow_rules
 from installer_app.workflow.sources import (
     CredentialSource,
     InventorySource,
@@ -215,6 +216,7 @@ def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None 
             binding=binding,
             model_id=provider.model_id,
             installer=installer,
+            rules=flow_rules(settings),
         )
     except BaseException:
         _close(store, wecom, partner)

@@ -72,6 +72,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Cannot scan? Add the board by its SN</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy SN</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>In the WeCom mobile app: {path}, then type this SN.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Waiting for {minutes}:{seconds:02d}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -350,7 +366,15 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The report was not saved: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Binding QR code:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Writing the report…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1415,6 +1439,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Cannot scan? The enterprise admin can add the board by typing its SN:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>In the WeCom mobile app: {path}, then type the SN above.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>not checkable</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1424,6 +1456,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>not installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>--wifi-ssid does not apply to this configuration.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -2765,6 +2801,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Import the provider admin&apos;s export with its qr_code column, or set [provider] secret_mode = &quot;per_device&quot; if this model has no seed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cloud-to-cloud mode: the partner&apos;s cloud sets up the board&apos;s network, not this app.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -72,6 +72,22 @@
         <translation>模拟管理员扫码</translation>
     </message>
     <message>
+        <source>Cannot scan? Add the board by its SN</source>
+        <translation>无法扫码？按 SN 添加设备</translation>
+    </message>
+    <message>
+        <source>Copy SN</source>
+        <translation>复制 SN</translation>
+    </message>
+    <message>
+        <source>In the WeCom mobile app: {path}, then type this SN.</source>
+        <translation>在企业微信手机端：{path}，填写此处的 SN。</translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation>已复制</translation>
+    </message>
+    <message>
         <source>Waiting for {minutes}:{seconds:02d}</source>
         <translation>已等待 {minutes}:{seconds:02d}</translation>
     </message>
@@ -356,8 +372,16 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>无法写入 {path}</translation>
     </message>
     <message>
+        <source>The report was not saved: {reason}</source>
+        <translation>报告未保存：{reason}</translation>
+    </message>
+    <message>
         <source>Binding QR code:</source>
         <translation>绑定二维码：</translation>
+    </message>
+    <message>
+        <source>Writing the report…</source>
+        <translation>正在生成报告…</translation>
     </message>
     <message>
         <source>Report saved to {path}</source>
@@ -1426,6 +1450,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>完成：SN {sn} 已配置，尚未绑定（--no-wait）。</translation>
     </message>
     <message>
+        <source>Cannot scan? The enterprise admin can add the board by typing its SN:</source>
+        <translation>无法扫码？企业管理员可以输入设备的 SN 来添加：</translation>
+    </message>
+    <message>
+        <source>In the WeCom mobile app: {path}, then type the SN above.</source>
+        <translation>在企业微信手机端：{path}，填写上方的 SN。</translation>
+    </message>
+    <message>
         <source>not checkable</source>
         <translation>无法检查</translation>
     </message>
@@ -1436,6 +1468,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>not installed</source>
         <translation>未安装</translation>
+    </message>
+    <message>
+        <source>--wifi-ssid does not apply to this configuration.</source>
+        <translation>--wifi-ssid 不适用于当前配置。</translation>
     </message>
     <message>
         <source>serve a simulated board on a pseudo-terminal or a TCP port</source>
@@ -2776,7 +2812,11 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Import the provider admin&apos;s export with its qr_code column, or set [provider] secret_mode = &quot;per_device&quot; if this model has no seed.</source>
-        <translation>请导入带 qr_code 列的服务商后台导出文件；如果该型号没有初始凭证，请设置 [provider] secret_mode = &quot;per_device&quot;。</translation>
+        <translation>请导入服务商管理后台带 qr_code（二维码）列的导出文件；如果该型号没有初始凭证，请设置 [provider] secret_mode = &quot;per_device&quot;。</translation>
+    </message>
+    <message>
+        <source>Cloud-to-cloud mode: the partner&apos;s cloud sets up the board&apos;s network, not this app.</source>
+        <translation>云对云模式：设备的网络由合作方的云端配置，而不是本应用。</translation>
     </message>
 </context>
 </TS>

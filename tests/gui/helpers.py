@@ -31,7 +31,7 @@ def start_run(qtbot: Any, window: Any, device: str) -> Any:
     assert window.current_page() is PageId.CONNECT
     ports = window.connect_page.ports
     qtbot.waitUntil(lambda: ports.select_device(device), timeout=SLOW_MS)
-    with qtbot.waitSignal(window.runner.question, timeout=SLOW_MS) as asked:
+    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS) as asked:
         qtbot.mouseClick(window.connect_page.provision_button, LEFT)
     return asked.args[0]
 

@@ -170,7 +170,7 @@ def test_demo_run_with_the_simulated_scan_then_history(
         qtbot.waitUntil(lambda: window.session is not None, timeout=SLOW_MS)
         assert window.start_page.demo_banner.isVisible()
         start_run(qtbot, window, demo.ports[0])
-        with qtbot.waitSignal(window.runner.question, timeout=SLOW_MS):
+        with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS):
             qtbot.mouseClick(window.device_page.continue_button, LEFT)
         window.network_page.ssid.setText("demo-wifi")
         qtbot.mouseClick(window.network_page.apply_button, LEFT)

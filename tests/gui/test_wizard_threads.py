@@ -17,6 +17,7 @@ from installer_app.workflow.events import Outcome, Step
 from tests.gui.conftest import SLOW_MS
 from tests.gui.helpers import LEFT, start_run
 from ui.main_window import MainWindow
+from ui.questions import AskBoard
 from ui.wizard.base import PageId
 
 
@@ -58,20 +59,21 @@ def test_closing_mid_write_cancels_and_releases_the_port(
     window.show()
     start_run(qtbot, window, sim.url)
     results: list[Any] = []
-    window.runner.result.connect(results.append)
+    window.wizard.result.connect(results.append)
     with qtbot.waitSignal(
-        window.runner.workflow_event,
+        window.wizard.workflow_event,
         timeout=SLOW_MS,
         check_params_cb=lambda e: e.step is Step.WRITE and e.outcome is Outcome.STARTED,
     ):
         qtbot.mouseClick(window.device_page.continue_button, LEFT)
-    assert window.runner.busy
+    assert window.wizard.busy
 
     window.close()  # closeEvent: cancel, join every worker, close the store
 
     assert window.workers.running() == []
-    assert not window.runner.busy or window.runner.answers is not None
+    assert not window.wizard.busy or window.wizard.answers is not None
     assert QThreadPool.globalInstance().activeThreadCount() == 0
+    assert window.workers.pool.activeThreadCount() == 0  # the window's own pool, joined
     leftover = {n for n in python_threads() - before if not n.startswith("Dummy")}
     # The workflow's own helper threads (cancel watcher, device reader) ended with it.
     assert not any(n.startswith(("cancel-", "worker:")) for n in leftover), leftover
@@ -87,7 +89,7 @@ def test_closing_while_a_question_waits_releases_the_workflow(
     window: MainWindow = make_window()
     window.show()
     question = start_run(qtbot, window, sim.url)
-    assert question.kind == "board" and not question.answered
+    assert isinstance(question, AskBoard) and not question.answered
     assert window.shutdown()
     assert question.answered  # released with the safe default
     assert window.workers.running() == []

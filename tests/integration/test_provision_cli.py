@@ -145,6 +145,35 @@ def test_human_output_prints_the_qr_code_and_its_url(auto_scan_wf: WorkflowEnv) 
     assert "https://open.work.weixin.qq.com/connect/hardware?" in cli.stdout
     assert "\u2580" in cli.stdout or "\u2584" in cli.stdout
     assert "Done:" in cli.stdout
+    # The other way to bind: the SN alone on its own framed line, with the admin's steps.
+    sn = cli.stdout.split("Done: SN ")[1].split()[0]
+    lines = cli.stdout.splitlines()
+    assert f"|   {sn}   |" in lines
+    assert "工作台 → 管理企业 → 智慧硬件 → 添加设备 → 输入SN" in cli.stdout
+    assert cli.stdout.count(f"|   {sn}   |") == 1  # once per board, not per renewed code
+
+
+def test_sn_fallback_is_translated(auto_scan_wf: WorkflowEnv) -> None:
+    board = auto_scan_wf.board()
+    cli = run_cli(auto_scan_wf, ["--port", board.url], env={"INSTALLER_LANG": "zh_CN"})
+    assert cli.code == 0, cli.stderr
+    assert "输入SN" in cli.stdout and "无法扫码" in cli.stdout
+
+
+def test_cloud_mode_refuses_a_wifi_network_by_the_workflow_rule(wf: WorkflowEnv) -> None:
+    """The CLI checks --wifi-ssid against the same rule the Provisioner (and so the wizard)
+    applies: in cloud mode the partner's cloud sets the board's network up."""
+    board = wf.board()
+    cli = run_cli(
+        wf,
+        ["--port", board.url, "--wifi-ssid", "SiteNet"],
+        env={"INSTALLER_WIFI_PSK": WIFI_PSK},
+        provider={"mode": "cloud"},
+        credentials={"source": "partner"},
+    )
+    assert cli.code == 2, cli.stderr
+    assert "--wifi-ssid" in cli.stderr and "partner's cloud" in cli.stderr
+    assert cli.stdout == ""
 
 
 def test_missing_corpid_is_a_configuration_error_naming_the_setting(wf: WorkflowEnv) -> None:

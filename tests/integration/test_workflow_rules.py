@@ -22,6 +22,7 @@ from installer_app.store.db import Store
 from installer_app.store.inventory import InventoryRow, ParsedInventory
 from installer_app.store.records import Source, Stage
 from installer_app.workflow.events import Outcome, Step, WifiCredentials, WorkflowEvent
+from installer_app.workflow.plan import flow_rules
 from installer_app.workflow.wiring import Session
 from tests.fixtures.device import RunningSim
 from tests.fixtures.workflow import MODEL_ID, ScriptedAnswers, WorkflowEnv
@@ -111,8 +112,17 @@ def test_partner_source_in_cloud_mode(wf: WorkflowEnv) -> None:
     settings = wf.settings(provider={"mode": "cloud"}, credentials={"source": "partner"})
     session = wf.session(settings)
     board = wf.board()
-    run = wf.run(session, board.url, on_event=scan_on_qr(wf))
+    # The flow rule (workflow/plan.py), applied by the Provisioner that the CLI and the wizard
+    # both run: a cloud-mode board is never given a Wi-Fi network, and nobody is asked for one.
+    offered = ScriptedAnswers(wifi=WifiCredentials("SiteNet", Secret("site-password")))
+    assert session.provisioner.rules == flow_rules(settings)
+    assert not session.provisioner.rules.sets_wifi
+    run = wf.run(session, board.url, offered, on_event=scan_on_qr(wf))
     assert run.result.ok, run.result.error
+    assert offered.wifi_asked == 0
+    wifi = run.of(Step.WIFI)
+    assert [e.outcome for e in wifi] == [Outcome.SKIPPED]
+    assert wifi[0].reason is not None and "partner's cloud" in wifi[0].reason.render()
     record = session.store.record_for_hw_id(board.simulator.hw_id.hex())
     assert record is not None and record.source is Source.PARTNER
     assert record.sn == run.result.device_sn and record.stage is Stage.APP_INSTALLED

@@ -63,7 +63,9 @@ BASE = (
     "installer_app.i18n",
     "installer_app.logsetup",
     "installer_app.paths",
+    "installer_app.plain_text",
     "installer_app.secrets",
+    "installer_app.service_url",
 )
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", BASE),

@@ -15,7 +15,6 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from installer_app.secrets import redact
+from ui.widgets.plain import plain_label
 
 log = logging.getLogger("ui.crash")
 
@@ -41,7 +41,7 @@ class CrashDialog(QDialog):
         self.setWindowTitle(self.tr("Something went wrong"))
         self.setObjectName("crashDialog")
         self.setMinimumSize(560, 360)
-        intro = QLabel(
+        intro = plain_label(
             self.tr(
                 "The installer hit an unexpected error. The board's record is safe: every step "
                 "is saved as it happens. You can continue, or quit and start again."
@@ -49,7 +49,7 @@ class CrashDialog(QDialog):
             self,
         )
         intro.setWordWrap(True)
-        where = QLabel(
+        where = plain_label(
             self.tr("The details are in the log file: {path}").format(path=str(log_file))
             if log_file
             else self.tr("The details below were written to the log."),

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -49,6 +48,7 @@ from installer_app.config import (
 )
 from installer_app.secrets import Secret
 from ui.error_text import error_text
+from ui.widgets.plain import plain_label, plain_tooltip
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ class SettingsDialog(QDialog):
         key_row.addWidget(self.key_file, 1)
         key_row.addWidget(self.key_file_button)
         rform.addRow(self.tr("Key file:"), key_row)
-        key_note = QLabel(
+        key_note = plain_label(
             self.tr(
                 "Only for a computer without a credential store. The device secrets in the "
                 "records are encrypted with this key: keep a copy of the file somewhere safe."
@@ -180,10 +180,10 @@ class SettingsDialog(QDialog):
 
         self.test_button = QPushButton(self.tr("Test connection"), self)
         self.test_button.clicked.connect(self.test_connection)
-        self.test_result = QLabel("", self)
+        self.test_result = plain_label("", self)
         self.test_result.setObjectName("testResult")
         self.test_result.setWordWrap(True)
-        self.message = QLabel("", self)
+        self.message = plain_label("", self)
         self.message.setObjectName("settingsMessage")
         self.message.setWordWrap(True)
         self.message.setVisible(False)
@@ -211,7 +211,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         if settings.source_file is not None or config_path:
-            self.setToolTip(self.tr("Saved to {path}").format(path=str(config_path)))
+            self.setToolTip(plain_tooltip(self.tr("Saved to {path}").format(path=str(config_path))))
 
     # -- the form as Settings ----------------------------------------------------------------
 

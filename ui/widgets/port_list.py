@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
+from ui.widgets.plain import plain_tooltip
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class PortList(QListWidget):
         for port in ports:
             item = QListWidgetItem(self._label(port))
             item.setData(PORT_ROLE, port.device)
-            item.setToolTip(describe_port(port))
+            item.setToolTip(plain_tooltip(describe_port(port)))
             self.addItem(item)
         self._ports = fresh
         target = selected_device if selected_device in fresh else None

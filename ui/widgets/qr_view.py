@@ -6,6 +6,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ui.widgets.plain import plain_tooltip
+
 QUIET_ZONE = 4  # modules of white border the QR standard asks for
 
 
@@ -37,7 +39,7 @@ class QrView(QWidget):
             return
         self._url = url
         self._matrix = qr_matrix(url) if url else []
-        self.setToolTip(url)
+        self.setToolTip(plain_tooltip(url))
         self.update()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override

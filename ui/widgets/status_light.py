@@ -6,7 +6,9 @@ from enum import StrEnum
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+
+from ui.widgets.plain import plain_label
 
 
 class Light(StrEnum):
@@ -45,10 +47,10 @@ class StatusLight(QWidget):
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._dot = _Dot(self)
-        self.label = QLabel(text, self)
+        self.label = plain_label(text, self)
         self.label.setWordWrap(True)
         self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.detail = QLabel("", self)
+        self.detail = plain_label("", self)
         self.detail.setObjectName("detail")
         self.detail.setWordWrap(True)
         self.detail.setVisible(False)

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from installer_app.workflow.events import WorkflowEvent
+from ui.widgets.plain import plain_label
 
 
 class PageId(StrEnum):
@@ -30,9 +31,9 @@ class WizardPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(f"page_{self.page_id.value}")
-        self._title = QLabel(self)
+        self._title = plain_label(parent=self)
         self._title.setObjectName("pageTitle")
-        self._subtitle = QLabel(self)
+        self._subtitle = plain_label(parent=self)
         self._subtitle.setObjectName("pageSubtitle")
         self._subtitle.setWordWrap(True)
         self.body = QVBoxLayout(self)
@@ -56,7 +57,7 @@ class WizardPage(QWidget):
 
 
 def wrapped_label(text: str = "", parent: QWidget | None = None, name: str = "") -> QLabel:
-    label = QLabel(text, parent)
+    label = plain_label(text, parent)
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)

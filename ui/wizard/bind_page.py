@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from installer_app.provider.admin_menu import SCAN_PATH, TYPE_SN_PATH, arrows
 from installer_app.workflow.events import Outcome, Step, WorkflowEvent
+from ui.widgets.plain import plain_label
 from ui.widgets.qr_view import QrView
 from ui.widgets.status_light import Light, StatusLight
 from ui.wizard.base import PageId, WizardPage, wrapped_label
 
-# WeCom's own menu names on the admin's phone; they stay in Chinese in every language.
-ADMIN_PATH = ("工作台", "管理企业", "智慧硬件", "添加设备", "扫码")
 STUCK_AFTER_S = 120
 
 
@@ -50,13 +50,14 @@ class BindPage(WizardPage):
         # The gloss is dropped where it says the same as WeCom's own (Chinese) menu name.
         lines = [
             f"{i}. {zh}" + (f"  ({gloss})" if gloss != zh else "")
-            for i, (zh, gloss) in enumerate(zip(ADMIN_PATH, glosses, strict=True), 1)
+            for i, (zh, gloss) in enumerate(zip(SCAN_PATH, glosses, strict=True), 1)
         ]
         self.instructions = wrapped_label(
             self.tr("In the WeCom mobile app:") + "\n" + "\n".join(lines), steps, "instructions"
         )
         steps_layout.addWidget(self.instructions)
         side.addWidget(steps)
+        side.addWidget(self._build_sn_fallback())
 
         live = QGroupBox(self.tr("Status"), self)
         live_layout = QVBoxLayout(live)
@@ -65,7 +66,7 @@ class BindPage(WizardPage):
         self.app_light = StatusLight(self.tr("Companion app installed"), live)
         for light in (self.online_light, self.bound_light, self.app_light):
             live_layout.addWidget(light)
-        self.elapsed = QLabel("", live)
+        self.elapsed = plain_label("", live)
         self.elapsed.setObjectName("elapsed")
         live_layout.addWidget(self.elapsed)
         side.addWidget(live)
@@ -103,6 +104,53 @@ class BindPage(WizardPage):
         self._ticker.timeout.connect(self._tick)
         self.reset()
 
+    def _build_sn_fallback(self) -> QGroupBox:
+        """The other way to bind: the admin types the SN. Large, selectable, one click to copy."""
+        box = QGroupBox(self.tr("Cannot scan? Add the board by its SN"), self)
+        box.setObjectName("snFallback")
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.sn = plain_label("—", box)
+        self.sn.setObjectName("bindSn")
+        font = self.sn.font()
+        font.setPointSizeF(font.pointSizeF() * 1.8)
+        font.setBold(True)
+        font.setStyleHint(font.StyleHint.Monospace)
+        self.sn.setFont(font)
+        self.sn.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.copy_sn_button = QPushButton(self.tr("Copy SN"), box)
+        self.copy_sn_button.setEnabled(False)
+        self.copy_sn_button.clicked.connect(self.copy_sn)
+        row.addWidget(self.sn, 1)
+        row.addWidget(self.copy_sn_button)
+        layout.addLayout(row)
+        self.sn_steps = wrapped_label(
+            self.tr("In the WeCom mobile app: {path}, then type this SN.").format(
+                path=arrows(TYPE_SN_PATH)
+            ),
+            box,
+            "snSteps",
+        )
+        layout.addWidget(self.sn_steps)
+        return box
+
+    def show_sn(self, sn: str) -> None:
+        self.sn.setText(sn or "—")
+        self.copy_sn_button.setEnabled(bool(sn))
+
+    def copy_sn(self) -> None:
+        text = self.sn.text()
+        if text and text != "—":
+            QGuiApplication.clipboard().setText(text)
+            self.copy_sn_button.setText(self.tr("Copied"))
+            QTimer.singleShot(1500, self, self._copy_label_back)
+
+    def _copy_label_back(self) -> None:
+        self.copy_sn_button.setText(self.tr("Copy SN"))
+
     def set_demo(self, demo: bool) -> None:
         self.demo_box.setVisible(demo)
 
@@ -116,6 +164,7 @@ class BindPage(WizardPage):
             self.bound_light.set_state(Light.FAILED, error)
 
     def reset(self) -> None:
+        self.show_sn("")
         self.qr.set_url("")
         self.url.setText("")
         self._ticker.stop()
@@ -148,6 +197,8 @@ class BindPage(WizardPage):
 
     def apply_event(self, event: WorkflowEvent) -> None:
         data = event.data
+        if isinstance(data.get("device_sn"), str) and data["device_sn"]:
+            self.show_sn(str(data["device_sn"]))  # the credential's SN, as the store issued it
         if event.step is Step.WIFI and data.get("net_state") in (2, "ONLINE"):
             self.online_light.set_state(Light.OK)
         if event.step is Step.QR and data.get("url"):

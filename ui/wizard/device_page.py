@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QPushButton,
     QWidget,
@@ -21,6 +20,7 @@ from installer_app.workflow.events import (
     WorkflowEvent,
 )
 from ui import labels
+from ui.widgets.plain import plain_label, plain_message
 from ui.widgets.status_light import Light, StatusLight
 from ui.wizard.base import PageId, WizardPage, wrapped_label
 
@@ -37,12 +37,12 @@ class DevicePage(WizardPage):
         self.body.addWidget(self.status)
         box = QGroupBox(self.tr("Board"), self)
         form = QFormLayout(box)
-        self.port = QLabel("—", box)
-        self.model = QLabel("—", box)
-        self.firmware = QLabel("—", box)
-        self.hw_id = QLabel("—", box)
-        self.state = QLabel("—", box)
-        self.sn = QLabel("—", box)
+        self.port = plain_label("—", box)
+        self.model = plain_label("—", box)
+        self.firmware = plain_label("—", box)
+        self.hw_id = plain_label("—", box)
+        self.state = plain_label("—", box)
+        self.sn = plain_label("—", box)
         for label in (self.port, self.model, self.firmware, self.hw_id, self.state, self.sn):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.tr("Port:"), self.port)
@@ -193,11 +193,15 @@ class DevicePage(WizardPage):
             "It loses its credential and Wi-Fi settings. A board bound to an enterprise must "
             "also be removed there."
         ).format(model=board.model_id, hw_id=board.hw_id, sn=board.device_sn or "—")
-        answer = QMessageBox.warning(
+        box = plain_message(  # the model and SN come from the board: plain text
             self,
+            QMessageBox.Icon.Warning,
             self.tr("Factory reset"),
             text,
             QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
-        return answer == QMessageBox.StandardButton.Reset
+        try:
+            return box.exec() == QMessageBox.StandardButton.Reset
+        finally:
+            box.deleteLater()

@@ -5,39 +5,42 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QWidget,
 )
 
 from installer_app.workflow.events import ProvisionResult
-from ui.widgets.qr_view import qr_matrix
+from ui import report_pdf
+from ui.widgets.plain import plain_label
 from ui.wizard.base import PageId, WizardPage, wrapped_label
+from ui.workers import Workers
 
 
 class DonePage(WizardPage):
     page_id = PageId.DONE
     next_requested = Signal()
-    report_saved = Signal(str)
+    report_saved = Signal(str)  # the path
+    report_failed = Signal(str)  # what went wrong
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, workers: Workers, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._workers = workers
+        self._saving = False
         self.set_heading(self.tr("Done"), self.tr("The board is provisioned and bound."))
         box = QGroupBox(self.tr("Summary"), self)
         form = QFormLayout(box)
-        self.sn = QLabel("—", box)
-        self.hw_id = QLabel("—", box)
-        self.enterprise = QLabel("—", box)
-        self.app = QLabel("—", box)
-        self.when = QLabel("—", box)
-        self.installer = QLabel("—", box)
+        self.sn = plain_label("—", box)
+        self.hw_id = plain_label("—", box)
+        self.enterprise = plain_label("—", box)
+        self.app = plain_label("—", box)
+        self.when = plain_label("—", box)
+        self.installer = plain_label("—", box)
         for label in (self.sn, self.hw_id, self.enterprise, self.app, self.when, self.installer):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.tr("SN:"), self.sn)
@@ -103,83 +106,46 @@ class DonePage(WizardPage):
         if path:
             self.save_report(Path(path))
 
-    def save_report(self, path: Path) -> Path:
-        """Write a one-page PDF: QR, SN, HW_ID, enterprise, time, installer."""
-        if self.result is None:
-            raise RuntimeError("no result to report")
+    def save_report(self, path: Path) -> bool:
+        """Render the one-page PDF on the pool; ``report_saved`` or ``report_failed`` follows.
+        False when there is nothing to report or a report is being written."""
+        if self.result is None or self._saving:
+            return False
         result = self.result
-        # QPdfWriter (QtGui) rather than QPrinter: the report is only ever a file, and leaving out
-        # QtPrintSupport keeps 0.8 MB out of the frozen build.
-        printer = QPdfWriter(str(path))
-        printer.setResolution(1200)
-        printer.setPageLayout(
-            QPageLayout(
-                QPageSize(QPageSize.PageSizeId.A4),
-                QPageLayout.Orientation.Portrait,
-                QMarginsF(18, 18, 18, 18),
-                QPageLayout.Unit.Millimeter,
-            )
-        )
-        printer.setTitle(self.tr("Installation report"))
-        painter = QPainter()
-        if not painter.begin(printer):
-            raise OSError(self.tr("Cannot write {path}").format(path=str(path)))
-        try:
-            page = printer.pageLayout().paintRectPixels(printer.resolution())
-            dpi = printer.resolution()
-            title_font = QFont()
-            title_font.setPointSize(18)
-            title_font.setBold(True)
-            body_font = QFont()
-            body_font.setPointSize(11)
-            painter.setFont(title_font)
-            line: float = painter.fontMetrics().height()
-            y = 0.0
-            painter.drawText(QRectF(0, y, page.width(), line * 1.5), self.tr("Installation report"))
-            y += line * 2
-            painter.setFont(body_font)
-            line = painter.fontMetrics().height() * 1.4
-            rows = [
+        report = report_pdf.Report(
+            title=self.tr("Installation report"),
+            rows=[
                 (self.tr("SN:"), result.device_sn or "—"),
                 (self.tr("HW_ID:"), result.hw_id or "—"),
                 (self.tr("Enterprise:"), self.enterprise.text()),
                 (self.tr("Companion app:"), self.app.text()),
                 (self.tr("Finished:"), self.when.text()),
                 (self.tr("Installer:"), self.installer_name),
-            ]
-            label_w = page.width() * 0.3
-            for label, value in rows:
-                painter.drawText(QRectF(0, y, label_w, line), label)
-                painter.drawText(QRectF(label_w, y, page.width() - label_w, line), value)
-                y += line
-            if result.qr_url:
-                y += line
-                painter.drawText(QRectF(0, y, page.width(), line), self.tr("Binding QR code:"))
-                y += line
-                matrix = qr_matrix(result.qr_url)
-                side = int(dpi * 2.2)  # about 5.6 cm
-                module = max(1, side // len(matrix))
-                painter.fillRect(
-                    QRectF(0, y, module * len(matrix), module * len(matrix)), Qt.GlobalColor.white
-                )
-                for r, row in enumerate(matrix):
-                    for c, dark in enumerate(row):
-                        if dark:
-                            painter.fillRect(
-                                QRectF(c * module, y + r * module, module, module),
-                                Qt.GlobalColor.black,
-                            )
-                y += module * len(matrix) + line * 0.5
-                small = QFont(body_font)
-                small.setPointSize(8)
-                painter.setFont(small)
-                painter.drawText(
-                    QRectF(0, y, page.width(), line * 3),
-                    int(Qt.TextFlag.TextWrapAnywhere),
-                    result.qr_url,
-                )
-        finally:
-            painter.end()
+            ],
+            qr_caption=self.tr("Binding QR code:"),
+            qr_url=result.qr_url,
+            cannot_write=self.tr("Cannot write {path}").format(path=str(path)),
+        )
+        self._saving = True
+        self.report_button.setEnabled(False)
+        self.report_note.setText(self.tr("Writing the report…"))
+        self._workers.submit(
+            lambda _cancel: report_pdf.render_report(report, path),
+            name="report_pdf",
+            on_success=self._report_written,
+            on_failure=self._report_not_written,
+        )
+        return True
+
+    def _report_written(self, path: Path) -> None:
+        self._saving = False
+        self.report_button.setEnabled(True)
         self.report_note.setText(self.tr("Report saved to {path}").format(path=str(path)))
         self.report_saved.emit(str(path))
-        return path
+
+    def _report_not_written(self, exc: BaseException) -> None:
+        self._saving = False
+        self.report_button.setEnabled(True)
+        text = self.tr("The report was not saved: {reason}").format(reason=str(exc))
+        self.report_note.setText(text)
+        self.report_failed.emit(text)

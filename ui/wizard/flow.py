@@ -19,12 +19,6 @@ PAGE_OF_STEP: dict[Step, PageId] = {
     Step.DONE: PageId.DONE,
 }
 
-PAGE_OF_QUESTION: dict[str, PageId] = {
-    "board": PageId.DEVICE,
-    "resume": PageId.DEVICE,
-    "wifi": PageId.NETWORK,
-}
-
 # The pages a run walks through, in order, for the header's breadcrumbs.
 PAGE_ORDER: tuple[PageId, ...] = tuple(PageId)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QWidget
 
 from installer_app.config import Settings
+from ui.widgets.plain import plain_label
 from ui.widgets.status_light import Light, StatusLight
 from ui.wizard.base import PageId, WizardPage, wrapped_label
 
@@ -34,11 +35,11 @@ class StartPage(WizardPage):
 
         profile = QGroupBox(self.tr("Active profile"), self)
         form = QFormLayout(profile)
-        self.mode = QLabel(profile)
-        self.model = QLabel(profile)
-        self.source = QLabel(profile)
-        self.credentials_left = QLabel(self.tr("counting…"), profile)
-        self.installer = QLabel(profile)
+        self.mode = plain_label(parent=profile)
+        self.model = plain_label(parent=profile)
+        self.source = plain_label(parent=profile)
+        self.credentials_left = plain_label(self.tr("counting…"), profile)
+        self.installer = plain_label(parent=profile)
         form.addRow(self.tr("Mode:"), self.mode)
         form.addRow(self.tr("Device model:"), self.model)
         form.addRow(self.tr("Credential source:"), self.source)
