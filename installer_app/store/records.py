@@ -68,6 +68,7 @@ class DeviceRecord:
     committed_at: datetime | None = None
     bound_at: datetime | None = None
     app_installed_at: datetime | None = None
+    location: str | None = None  # where on site it was mounted (Done page); plain text
 
     @property
     def is_free(self) -> bool:
@@ -87,7 +88,8 @@ class DeviceRecord:
 @dataclass(frozen=True)
 class EventRecord:
     """One line of the append-only history. ``what`` is a stage value, or ``imported``,
-    ``registration_started``, ``registration_abandoned`` or ``failed``."""
+    ``registration_started``, ``registration_abandoned``, ``failed``, ``skipped`` or
+    ``location``."""
 
     id: int
     sn: str

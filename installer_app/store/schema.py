@@ -102,7 +102,14 @@ CREATE TABLE pending_registrations (
 );
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1,)
+# Where on site a board was mounted ("3F-301 前台"): typed or scanned on the Done page, printed in
+# the site handover. Plain text from outside, never parsed.
+_MIGRATION_2 = """
+ALTER TABLE credentials ADD COLUMN location TEXT;
+CREATE INDEX events_time ON events (time);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1, _MIGRATION_2)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 
