@@ -221,6 +221,16 @@ class Store:
         with self._read() as conn:
             return self._record_by_hw_id(conn, hw_id)
 
+    def record_for_qr_code(self, url: str) -> DeviceRecord | None:
+        """The board whose static binding link is ``url`` (a scanned label), or None."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM credentials "
+                "WHERE qr_code = ? AND hw_id IS NOT NULL",
+                (url.strip(),),
+            ).fetchone()
+        return _record(row) if row else None
+
     def secret_for(self, sn: str) -> Secret:
         """Decrypt the SecretNo of ``sn``. ``UnknownSn`` when absent; ``WrongKey`` when the
         ciphertext does not open (another key, or a ciphertext moved from another row)."""

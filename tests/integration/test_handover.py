@@ -120,7 +120,9 @@ def test_handover_pdf_in_both_languages_with_chinese_rendered(
     assert all(p.getbbox() is not None for p in pages)
 
 
-def cli(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "installer_app", *args, "--data-dir", str(data_dir)],
         cwd=REPO,
@@ -167,15 +169,28 @@ def test_labels_and_handover_commands_work_without_a_display(
 
     out = tmp_path / "handover"
     result = cli(
-        "handover", "--corp", CORP, "--from", "2026-11-30", "--to", "2026-12-01", "-o", str(out),
-        data_dir=site_dir, env={"TZ": "UTC"},
+        "handover",
+        "--corp",
+        CORP,
+        "--from",
+        "2026-11-30",
+        "--to",
+        "2026-12-01",
+        "-o",
+        str(out),
+        data_dir=site_dir,
+        env={"TZ": "UTC"},
     )
     assert result.returncode == 0, result.stderr
     assert "(7 devices)" in result.stdout
     names = sorted(p.name for p in out.iterdir())
-    assert names == [f"handover-{CORP}-2026-11-30-2026-12-01.{ext}" for ext in ("csv", "pdf", "xlsx")]
+    assert names == [
+        f"handover-{CORP}-2026-11-30-2026-12-01.{ext}" for ext in ("csv", "pdf", "xlsx")
+    ]
 
-    result = cli("handover", "--corp", CORP, "--from", "yesterday", "-o", str(out), data_dir=site_dir)
+    result = cli(
+        "handover", "--corp", CORP, "--from", "yesterday", "-o", str(out), data_dir=site_dir
+    )
     assert result.returncode == 2 and "2026-12-01" in result.stderr
 
 
@@ -190,8 +205,13 @@ def test_without_a_cjk_font_the_command_says_so(site_dir: Path, tmp_path: Path) 
     )
     out = tmp_path / "handover"
     result = cli(
-        "handover", "--corp", CORP, "-o", str(out),
-        data_dir=site_dir, env={"FONTCONFIG_FILE": str(conf)},
+        "handover",
+        "--corp",
+        CORP,
+        "-o",
+        str(out),
+        data_dir=site_dir,
+        env={"FONTCONFIG_FILE": str(conf)},
     )
     assert result.returncode == 0, result.stderr
     assert "no font for Chinese" in result.stderr

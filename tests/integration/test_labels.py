@@ -95,7 +95,7 @@ def test_zpl_holds_one_label_per_board_with_its_qr_code(site: Store, tmp_path: P
     assert len(jobs) == 3
     for job, sn in zip(jobs, ("A1", "B2", "G7"), strict=True):
         assert job.startswith("^XA\n^CI28\n^PW400\n^LL240\n")
-        assert f"^BQN,2," in job
+        assert "^BQN,2," in job
         assert f"^FDMA,{qr_of(sn)}^FS" in job
         assert f"^FD{sn}^FS" in job
         assert "^A0N" in job
