@@ -21,6 +21,7 @@ SCAN_MAX_AVG_GAP_MS = 30.0
 # A pause this long starts a new line (a person looked away, then typed again).
 SCAN_RESET_GAP_MS = 300.0
 SCAN_MIN_CHARS = 3
+_SAME_PRESS_S = 0.05
 _ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
@@ -33,6 +34,7 @@ class WedgeScanner(QObject):
         self._clock = clock
         self._chars: list[str] = []
         self._times: list[float] = []
+        self._last: tuple[QWidget, tuple[int, str], float] | None = None
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -44,13 +46,12 @@ class WedgeScanner(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() != QEvent.Type.KeyPress or not self._scope.isVisible():
             return False
-        # A key press unhandled by its widget is offered to each parent in turn; count it once,
-        # at the widget that has the focus (or the window, when nothing has it).
-        target = QApplication.focusWidget() or self._scope.window()
-        if watched is not target or target.window() is not self._scope.window():
+        if not isinstance(watched, QWidget) or watched.window() is not self._scope.window():
             return False
         assert isinstance(event, QKeyEvent)
         now = self._clock()
+        if self._offered_to_parent(watched, event, now):
+            return False
         if self._times and (now - self._times[-1]) * 1000 > SCAN_RESET_GAP_MS:
             self.reset()
         if event.key() in _ENTER_KEYS:
@@ -60,6 +61,19 @@ class WedgeScanner(QObject):
             self._chars.append(text)
             self._times.append(now)
         return False
+
+    def _offered_to_parent(self, watched: QWidget, event: QKeyEvent, now: float) -> bool:
+        """A key press its widget ignored is offered to each parent in turn, and every offer
+        passes this filter: count it once, at the first widget."""
+        key = (event.key(), event.text())
+        last, self._last = self._last, (watched, key, now)
+        if last is None or last[1] != key or now - last[2] > _SAME_PRESS_S:
+            return False
+        try:
+            # isAncestorOf is true for the widget itself: a repeated character ("tt") is new.
+            return last[0] is not watched and watched.isAncestorOf(last[0])
+        except RuntimeError:  # the earlier widget is gone
+            return False
 
     def _line_ended(self, now: float) -> bool:
         chars, times = "".join(self._chars), [*self._times, now]
