@@ -3,18 +3,23 @@ state, signature lines for the installer and the customer), then the table of ev
 
 from __future__ import annotations
 
+import math
+
 from installer_app.handover.rows import STATE_NAMES, Handover
 from installer_app.handover.tables import header, table
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.labels.layout import A4_MM
-from installer_app.printing.document import Box, Document, Frame, Line, Page, Text
+from installer_app.printing.document import Box, Document, Frame, Line, Page, Text, has_cjk
 
 MARGIN = 15.0
 # Column widths in mm (sum: the 180 mm between the margins), as tables.COLUMNS.
-WIDTHS = (9.0, 33.0, 30.0, 28.0, 24.0, 16.0, 24.0, 16.0)
+WIDTHS = (8.0, 30.0, 26.0, 24.0, 30.0, 20.0, 26.0, 16.0)
 ROW_H = 7.0
-HEAD_H = 8.0
+HEAD_H = 10.0  # two lines of a wrapped heading
 TABLE_PT = 7.5
+LINE_MM = 3.9  # one line of 7.5 pt text in a CJK font (its line spacing is about 1.47 em)
+MAX_LINES = 4
+PT_PER_MM = 72 / 25.4
 
 
 def report_document(handover: Handover) -> Document:
@@ -22,30 +27,18 @@ def report_document(handover: Handover) -> Document:
     title = Message(QT_TRANSLATE_NOOP("handover", "Site handover")).render()
     doc = Document(f"{title} — {handover.corp_name or handover.corpid}")
     doc.pages.append(_cover(handover, title))
-    rows = table(handover)
-    usable = height - MARGIN - 25.0 - HEAD_H
-    per_page = int(usable // ROW_H)
-    for start in range(0, len(rows), per_page):
-        page = Page(width, height)
-        y = MARGIN
-        page.add(
-            Text(
-                Box(MARGIN, y, width - 2 * MARGIN, 7),
-                Message(
-                    QT_TRANSLATE_NOOP("handover", "Devices at {corp}"),
-                    corp=handover.corp_name or handover.corpid,
-                ).render(),
-                size_pt=11,
-                bold=True,
-            )
-        )
-        y += 10
-        _row(page, y, header(), HEAD_H, bold=True, fill=225)
-        y += HEAD_H
-        for values in rows[start : start + per_page]:
-            _row(page, y, values, ROW_H, bold=False, fill=None)
-            y += ROW_H
-        doc.pages.append(page)
+    rows = table(handover, neutralised=False)  # a PDF runs no formula: show the text as it is
+    bottom = height - MARGIN - 8.0  # above the page footer
+    page: Page | None = None
+    y = 0.0
+    for values in rows:
+        row_h = row_height(values)
+        if page is None or y + row_h > bottom:
+            page = _table_page(handover, width, height)
+            doc.pages.append(page)
+            y = MARGIN + 10 + HEAD_H
+        _row(page, y, values, row_h, bold=False, fill=None)
+        y += row_h
     total = len(doc.pages)
     for number, page in enumerate(doc.pages, start=1):
         page.add(
@@ -64,6 +57,34 @@ def report_document(handover: Handover) -> Document:
     return doc
 
 
+def _table_page(handover: Handover, width: float, height: float) -> Page:
+    page = Page(width, height)
+    page.add(
+        Text(
+            Box(MARGIN, MARGIN, width - 2 * MARGIN, 7),
+            Message(
+                QT_TRANSLATE_NOOP("handover", "Devices at {corp}"),
+                corp=handover.corp_name or handover.corpid,
+            ).render(),
+            size_pt=11,
+            bold=True,
+        )
+    )
+    _row(page, MARGIN + 10, header(), HEAD_H, bold=True, fill=225)
+    return page
+
+
+def row_height(values: list[str]) -> float:
+    """Enough height for the longest cell, wrapped (estimated: an ideograph is 1 em wide, any
+    other character about 0.55 em), up to ``MAX_LINES`` lines."""
+    em_mm = TABLE_PT / PT_PER_MM
+    lines = 1
+    for width, value in zip(WIDTHS, values, strict=True):
+        ems = sum(1.0 if has_cjk(ch) else 0.55 for ch in value)
+        lines = max(lines, math.ceil(ems * em_mm / (width - 2)))
+    return max(ROW_H, min(lines, MAX_LINES) * LINE_MM + 2.0)
+
+
 def _row(
     page: Page, y: float, values: list[str], h: float, *, bold: bool, fill: int | None
 ) -> None:
@@ -76,7 +97,7 @@ def _row(
                 value,
                 size_pt=TABLE_PT,
                 bold=bold,
-                wrap_anywhere=True,
+                wrap_anywhere=not bold,  # headings wrap at words; an SN or HW_ID anywhere
             )
         )
         x += width

@@ -138,8 +138,9 @@ def collect(
     return Handover(
         corpid=corpid,
         corp_name=corp_name,
+        # Without a range the dates are those of the first and last board.
         first_day=first or (rows[0].time.date() if rows else since.date()),
-        last_day=(until - timedelta(days=1)).date(),
+        last_day=last or (rows[-1].time.date() if rows else (until - timedelta(days=1)).date()),
         rows=tuple(rows),
     )
 

@@ -47,8 +47,8 @@ def app_text(row: HandoverRow) -> str:
     ).render()
 
 
-def cells(number: int, row: HandoverRow) -> list[str]:
-    """One row of the table, as text, formula characters neutralised."""
+def cells(number: int, row: HandoverRow, *, neutralised: bool = True) -> list[str]:
+    """One row of the table, as text, formula characters neutralised (for spreadsheets)."""
     values = [
         str(number),
         row.location,
@@ -59,11 +59,11 @@ def cells(number: int, row: HandoverRow) -> list[str]:
         row.time.strftime("%Y-%m-%d %H:%M"),
         row.installer,
     ]
-    return [neutralise(v) for v in values]
+    return [neutralise(v) for v in values] if neutralised else values
 
 
-def table(handover: Handover) -> list[list[str]]:
-    return [cells(n, row) for n, row in enumerate(handover.rows, start=1)]
+def table(handover: Handover, *, neutralised: bool = True) -> list[list[str]]:
+    return [cells(n, row, neutralised=neutralised) for n, row in enumerate(handover.rows, start=1)]
 
 
 def write_csv(handover: Handover, path: Path) -> None:

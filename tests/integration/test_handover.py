@@ -216,3 +216,35 @@ def test_without_a_cjk_font_the_command_says_so(site_dir: Path, tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert "no font for Chinese" in result.stderr
+
+
+def test_a_long_table_runs_over_pages_and_long_cells_get_taller_rows() -> None:
+    from dataclasses import replace
+    from datetime import datetime
+
+    from installer_app.handover.report import ROW_H, row_height
+    from installer_app.handover.rows import Handover, HandoverRow
+
+    row = HandoverRow(
+        sn="A1",
+        hw_id="a1",
+        model_id="m",
+        location="",
+        state=State.BOUND,
+        app_installed=True,
+        time=datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+        installer="李工",
+        detail="",
+    )
+    rows = tuple(replace(row, sn=f"SN{i:03d}") for i in range(90))
+    rows = (*rows, replace(row, sn="LONG1", location="3F-301 前台东侧靠窗第二排 " * 3))
+    document = report_document(
+        Handover(CORP, CORP_NAME, date(2026, 11, 30), date(2026, 11, 30), rows)
+    )
+    assert len(document.pages) == 1 + 3  # the cover, then 91 rows over three pages
+    texts = document.texts()
+    assert all(f"SN{i:03d}" in texts for i in range(90)) and "LONG1" in texts
+    assert row_height(["1", "3F", "A1", "a1", "x", "y", "z", "w"]) == ROW_H
+    assert (
+        row_height(["1", "3F-301 前台东侧靠窗第二排 " * 3, "A1", "a1", "x", "y", "z", "w"]) > ROW_H
+    )
