@@ -151,3 +151,25 @@ def test_chinese_renders_with_real_glyphs_not_boxes(tmp_path: Path) -> None:
             diff = ImageChops.difference(crops[i], crops[j])
             assert diff.getbbox() is not None, (chars[i], chars[j])
     assert any("CJK" in name for name in embedded_fonts(out))
+
+
+def test_a_scan_resolves_sn_hw_id_and_label_links(site: Store) -> None:
+    from installer_app.device.ports import PortInfo
+    from installer_app.labels.scan import pick_port, resolve_scan
+
+    def port(device: str, hw: str | None, serial: str | None = None) -> PortInfo:
+        return PortInfo(device, 0x10C4, 0xEA60, serial, "CP2102", True, hw is not None, hw)
+
+    ports = [
+        port("/dev/ttyUSB0", None, "0001"),
+        port("sim-a1", "a1a1a1a1"),
+        port("sim-g7", "a7a7a7a7"),
+    ]
+    assert pick_port(resolve_scan("g7", site), ports).device == "sim-g7"  # SN, any case
+    assert pick_port(resolve_scan("A1A1A1A1\r\n", site), ports).device == "sim-a1"  # HW_ID
+    assert pick_port(resolve_scan(qr_of("A1"), site), ports).device == "sim-a1"  # label QR
+    assert pick_port(resolve_scan("0001", site), ports).device == "/dev/ttyUSB0"  # USB serial
+    nothing = resolve_scan("https://example.com/?sn=Z", site)
+    assert nothing.empty and pick_port(nothing, ports) is None
+    assert resolve_scan("\x1b\x00", site).empty
+    assert pick_port(resolve_scan("B2", site), ports) is None  # known, but not plugged in
