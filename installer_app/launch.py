@@ -79,10 +79,13 @@ def render_pdf(document: Document, path: Path) -> Rendered:
         ) from None
     global _headless_app
     if gui.QGuiApplication.instance() is None:
-        # Kept for the life of the process: Qt allows one application object, made once.
-        _headless_app = gui.QGuiApplication(
-            [sys.argv[0] or "installer-app", "-platform", "offscreen"]
-        )
+        # Kept for the life of the process: Qt allows one application object, made once. A
+        # QApplication (widgets) when there are widgets, so a wizard opened later still works.
+        try:
+            app_class = importlib.import_module("PySide6.QtWidgets").QApplication
+        except ImportError:
+            app_class = gui.QGuiApplication
+        _headless_app = app_class([sys.argv[0] or "installer-app", "-platform", "offscreen"])
     renderer = importlib.import_module("ui.document_pdf")
     rendered: Rendered = renderer.render(document, path)
     return rendered

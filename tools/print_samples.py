@@ -57,7 +57,9 @@ def main() -> int:
                 package = write_package(collect(store, CORP, zone=UTC), work / language)
                 for number, page in enumerate(pdf_images(package.pdf, DPI), start=1):
                     page.save(args.out / f"handover-{language}-{number}.png")
-    for name in sorted(p.name for p in args.out.glob("*.png") if "handover" in p.name or "labels" in p.name):
+    for name in sorted(
+        p.name for p in args.out.glob("*.png") if "handover" in p.name or "labels" in p.name
+    ):
         print(args.out / name)
     return 0
 
