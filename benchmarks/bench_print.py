@@ -73,7 +73,7 @@ def main() -> int:
             args.runs, lambda: render_pdf(roll_document(labels, RollLabel()), out / "r.pdf")
         )
         zpl = timed(args.runs, lambda: document_zpl(labels, RollLabel()))
-        package = timed(args.runs, lambda: write_package(handover, out / "handover"))
+        package = timed(args.runs, lambda: write_package(handover, out / "handover", render_pdf))
         sizes = {name: (out / name).stat().st_size // 1024 for name in ("s.pdf", "r.pdf")}
         print(f"240 labels, A4 sheets (10 pages): {sheet * 1000:.0f} ms ({sizes['s.pdf']} KB)")
         print(f"240 labels, roll (240 pages):     {roll * 1000:.0f} ms ({sizes['r.pdf']} KB)")

@@ -54,7 +54,7 @@ def main() -> int:
                 sheet = work / f"labels-{language}.pdf"
                 render_pdf(sheet_document(labels, SheetGrid(cols=3, rows=8)), sheet)
                 pdf_images(sheet, DPI)[0].save(args.out / f"labels-sheet-{language}.png")
-                package = write_package(collect(store, CORP, zone=UTC), work / language)
+                package = write_package(collect(store, CORP, zone=UTC), work / language, render_pdf)
                 for number, page in enumerate(pdf_images(package.pdf, DPI), start=1):
                     page.save(args.out / f"handover-{language}-{number}.png")
     for name in sorted(

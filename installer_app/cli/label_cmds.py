@@ -243,7 +243,7 @@ def _report_fonts(rendered: Rendered) -> None:
 
 def _handover(args: argparse.Namespace, ctx: CliContext) -> int:
     handover = require_rows(collect(_store(ctx), args.corp, args.first, args.last))
-    package = write_package(handover, args.output)
+    package = write_package(handover, args.output, render_pdf)
     _report_fonts(package.rendered)
     say(
         Message(

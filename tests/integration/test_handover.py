@@ -20,6 +20,7 @@ from installer_app.handover.package import write_package
 from installer_app.handover.report import report_document
 from installer_app.handover.rows import HandoverError, State, collect, require_rows
 from installer_app.handover.tables import header, neutralise, table
+from installer_app.launch import render_pdf
 from installer_app.store import SecretCipher, Store
 from tests.fixtures.site import (
     CORP,
@@ -72,7 +73,7 @@ def test_a_date_range_keeps_only_its_days(site: Store) -> None:
 
 def test_csv_and_xlsx_read_back_with_the_same_rows(site: Store, tmp_path: Path) -> None:
     handover = collect(site, CORP, zone=UTC)
-    package = write_package(handover, tmp_path / "out")
+    package = write_package(handover, tmp_path / "out", render_pdf)
     expected = [header(), *table(handover)]
     with package.csv.open(encoding="utf-8-sig", newline="") as f:
         assert list(csv.reader(f)) == expected
@@ -104,7 +105,7 @@ def test_handover_pdf_in_both_languages_with_chinese_rendered(
     try:
         handover = collect(site, CORP, zone=UTC)
         document = report_document(handover)
-        package = write_package(handover, tmp_path)
+        package = write_package(handover, tmp_path, render_pdf)
     finally:
         i18n.set_translator(lambda _c, text: text, "en")
     texts = document.texts()

@@ -131,8 +131,9 @@ class HandoverDialog(QDialog):
         def write(cancel: threading.Event) -> Any:
             from installer_app.handover.package import write_package
             from installer_app.handover.rows import collect, require_rows
+            from ui.document_pdf import render
 
-            return write_package(require_rows(collect(store, corpid, first, last)), folder)
+            return write_package(require_rows(collect(store, corpid, first, last)), folder, render)
 
         def done(package: Any) -> None:
             self.save_button.setEnabled(True)

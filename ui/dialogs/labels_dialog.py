@@ -170,7 +170,7 @@ class LabelsDialog(QDialog):
             from installer_app.labels.layout import RollLabel, SheetGrid
             from installer_app.labels.pages import roll_document, sheet_document
             from installer_app.labels.zpl import document_zpl, write_zpl
-            from installer_app.launch import render_pdf
+            from ui.document_pdf import render
 
             records = store.records_for_corp(corpid) if corpid else records_for_sns(store, sns)
             labels = labels_for(records)
@@ -187,7 +187,7 @@ class LabelsDialog(QDialog):
                 if layout == "sheet"
                 else roll_document(labels, RollLabel(*size))
             )
-            return len(labels), render_pdf(document, path).missing_cjk_font
+            return len(labels), render(document, path).missing_cjk_font
 
         def done(result: tuple[int, bool]) -> None:
             count, missing_font = result
