@@ -161,7 +161,16 @@ def _draw_qr(painter: QPainter, box: QRectF, url: str) -> None:
     path = QPainterPath()
     path.setFillRule(Qt.FillRule.WindingFill)
     for r, row in enumerate(matrix):
-        for c, dark in enumerate(row):
-            if dark:
-                path.addRect(QRectF(box.x() + c * module, box.y() + r * module, module, module))
+        c = 0
+        while c < len(row):  # one rectangle per run of dark modules: half the PDF operators
+            if not row[c]:
+                c += 1
+                continue
+            end = c
+            while end < len(row) and row[end]:
+                end += 1
+            path.addRect(
+                QRectF(box.x() + c * module, box.y() + r * module, (end - c) * module, module)
+            )
+            c = end
     painter.fillPath(path, QColor(0, 0, 0))
