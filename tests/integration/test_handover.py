@@ -166,6 +166,28 @@ def test_labels_and_handover_commands_work_without_a_display(
     assert result.returncode == 0, result.stderr
     assert f"^FDMA,{qr_of('B2')}^FS" in zpl.read_text()
 
+    roll = tmp_path / "roll.pdf"
+    result = cli(
+        "labels",
+        "--sn",
+        "A1",
+        "--sn",
+        "G7",
+        "--layout",
+        "roll",
+        "--size",
+        "60x40",
+        "-o",
+        str(roll),
+        data_dir=site_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [qr_texts(p) for p in pdf_images(roll)] == [[qr_of("A1")], [qr_of("G7")]]
+
+    # The site's boards were all provisioned on other days.
+    result = cli("labels", "--all-today", "-o", str(sheet), data_dir=site_dir)
+    assert result.returncode == 2 and "no board was provisioned today" in result.stderr
+
     result = cli("labels", "--sn", "NOPE9", "-o", str(sheet), data_dir=site_dir)
     assert result.returncode == 2 and "NOPE9" in result.stderr and "Traceback" not in result.stderr
 
