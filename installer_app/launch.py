@@ -18,7 +18,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.printing.document import Document, Rendered
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,11 @@ log = logging.getLogger(__name__)
 # display (see ``no_display_reason``).
 PROBE_DISPLAY_FLAG = "--probe-display"
 PROBE_TIMEOUT_S = 30.0
+_headless_app: Any = None
+
+
+class PdfUnavailable(InstallerError):
+    exit_code = ExitCode.USAGE
 
 
 def launch_gui(
@@ -55,6 +62,33 @@ def qt_checks() -> tuple[tuple[str, Callable[[Any], str]], ...]:
     module = importlib.import_module("ui.selftest_qt")
     checks: tuple[tuple[str, Callable[[Any], str]], ...] = module.CHECKS
     return checks
+
+
+def render_pdf(document: Document, path: Path) -> Rendered:
+    """Draw ``document`` (labels, the site handover) to the PDF file ``path`` with Qt.
+
+    Works headless: without a running Qt application one is made on the ``offscreen`` platform,
+    which needs no display (the CLI on a factory line). Raises ``PdfUnavailable`` where PySide6
+    is missing, ``OSError`` when the file cannot be written."""
+    try:
+        gui = importlib.import_module("PySide6.QtGui")
+    except ImportError:
+        raise PdfUnavailable(
+            Message(QT_TRANSLATE_NOOP("cli", "PDF files need Qt, and PySide6 is not installed.")),
+            Message(QT_TRANSLATE_NOOP("cli", "Install the app with its Qt part, or print ZPL.")),
+        ) from None
+    global _headless_app
+    if gui.QGuiApplication.instance() is None:
+        # Kept for the life of the process: Qt allows one application object, made once. A
+        # QApplication (widgets) when there are widgets, so a wizard opened later still works.
+        try:
+            app_class = importlib.import_module("PySide6.QtWidgets").QApplication
+        except ImportError:
+            app_class = gui.QGuiApplication
+        _headless_app = app_class([sys.argv[0] or "installer-app", "-platform", "offscreen"])
+    renderer = importlib.import_module("ui.document_pdf")
+    rendered: Rendered = renderer.render(document, path)
+    return rendered
 
 
 def probe_display() -> int:

@@ -278,6 +278,10 @@ class MainWindow(QMainWindow):
 
     def _session_opened(self, session: Session) -> None:
         self.connect_page.set_ready(True)
+        self.connect_page.set_store(session.store)
+        self.done_page.location.set_session(
+            session.store, self.workers, dynamic_profile=self.settings.binding.qr == "dynamic"
+        )
         self.statusBar().showMessage(self.tr("Ready."), 5000)
         self.session_ready.emit(session)
         self.refresh_credentials_left()

@@ -28,6 +28,7 @@ from installer_app.cli import (
     check_cmds,
     demo_cmds,
     device_cmds,
+    label_cmds,
     provider_cmds,
     provision_cmds,
     sim_cmds,
@@ -47,7 +48,16 @@ log = logging.getLogger(__name__)
 
 LANG_CHOICES = ("auto", *SUPPORTED_LANGUAGES)
 
-_GROUPS = (device_cmds, sim_cmds, provider_cmds, check_cmds, store_cmds, provision_cmds, demo_cmds)
+_GROUPS = (
+    device_cmds,
+    sim_cmds,
+    provider_cmds,
+    check_cmds,
+    store_cmds,
+    provision_cmds,
+    demo_cmds,
+    label_cmds,
+)
 
 
 class _PreParseFailed(Exception):

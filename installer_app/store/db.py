@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 
 DB_FILENAME: Final = "installer.db"
 DEFAULT_BUSY_TIMEOUT_S: Final = 10.0
+MAX_LOCATION_CHARS: Final = 200
 _KEY_CHECK_SN = "KEYCHECK"
 _KEY_CHECK_VALUE = "installer-app key check"
 
@@ -72,7 +73,7 @@ _KEY_CHECK_VALUE = "installer-app key check"
 _RECORD_COLUMNS = (
     "sn, hw_id, model_id, qr_code, source, stage, corpid, corp_name, agentid, installer, "
     "created_at, updated_at, reserved_at, written_at, verified_at, committed_at, bound_at, "
-    "app_installed_at, seed_credential"
+    "app_installed_at, seed_credential, location"
 )
 
 
@@ -113,6 +114,19 @@ def _record(row: Sequence[Any]) -> DeviceRecord:
         bound_at=times[6],
         app_installed_at=times[7],
         seed_credential=bool(row[18]),
+        location=row[19],
+    )
+
+
+def _event_record(r: Sequence[Any]) -> EventRecord:
+    return EventRecord(
+        id=r[0],
+        sn=r[1],
+        hw_id=r[2],
+        what=r[3],
+        time=datetime.fromisoformat(r[4]),
+        installer=r[5],
+        detail=r[6],
     )
 
 
@@ -208,6 +222,16 @@ class Store:
         with self._read() as conn:
             return self._record_by_hw_id(conn, hw_id)
 
+    def record_for_qr_code(self, url: str) -> DeviceRecord | None:
+        """The board whose static binding link is ``url`` (a scanned label), or None."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM credentials "
+                "WHERE qr_code = ? AND hw_id IS NOT NULL",
+                (url.strip(),),
+            ).fetchone()
+        return _record(row) if row else None
+
     def secret_for(self, sn: str) -> Secret:
         """Decrypt the SecretNo of ``sn``. ``UnknownSn`` when absent; ``WrongKey`` when the
         ciphertext does not open (another key, or a ciphertext moved from another row)."""
@@ -248,18 +272,7 @@ class Store:
                 "WHERE sn = ? ORDER BY id",
                 (sn,),
             ).fetchall()
-        return [
-            EventRecord(
-                id=r[0],
-                sn=r[1],
-                hw_id=r[2],
-                what=r[3],
-                time=datetime.fromisoformat(r[4]),
-                installer=r[5],
-                detail=r[6],
-            )
-            for r in rows
-        ]
+        return [_event_record(r) for r in rows]
 
     def inventory_stats(self, model_id: str | None = None) -> InventoryStats:
         """How many inventory credentials there are, how many are free, and per stage."""
@@ -510,6 +523,55 @@ class Store:
             self._event(
                 conn, record.sn if record else sn, board, "failed", now, installer, redact(detail)
             )
+
+    def mark_skipped(self, hw_id: str, *, installer: str | None = None) -> None:
+        """Append a ``skipped`` event for the board ``hw_id``: the installer chose to leave it
+        as it was. The event carries the board's SN when it holds one, else an empty SN (the
+        site handover lists it by HW_ID)."""
+        board = normalize_hw_id(hw_id)
+        now = _iso(self._clock())
+        with self._write() as conn:
+            record = self._record_by_hw_id(conn, board)
+            sn = record.sn if record is not None else ""
+            self._event(conn, sn, board, "skipped", now, installer, None)
+
+    def set_location(self, sn: str, location: str, *, installer: str | None = None) -> DeviceRecord:
+        """Store where the board was mounted (trimmed, at most 200 characters; empty clears it)
+        with a ``location`` event. ``UnknownSn`` when absent."""
+        text = " ".join(location.split())[:MAX_LOCATION_CHARS] or None
+        now = _iso(self._clock())
+        with self._write() as conn:
+            record = self._record_by_sn(conn, sn)
+            if record is None:
+                raise UnknownSn(sn)
+            conn.execute(
+                "UPDATE credentials SET location = ?, updated_at = ? WHERE sn = ?",
+                (text, now, record.sn),
+            )
+            self._event(conn, record.sn, record.hw_id, "location", now, installer, text)
+            updated = self._record_by_sn(conn, record.sn)
+            assert updated is not None
+            return updated
+
+    def events_between(self, since: datetime, until: datetime) -> list[EventRecord]:
+        """Every event with ``since <= time < until``, oldest first (the site handover)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, sn, hw_id, what, time, installer, detail FROM events "
+                "WHERE time >= ? AND time < ? ORDER BY id",
+                (_iso(since), _iso(until)),
+            ).fetchall()
+        return [_event_record(r) for r in rows]
+
+    def records_for_corp(self, corpid: str) -> list[DeviceRecord]:
+        """Every board bound to the enterprise ``corpid``, oldest change first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM credentials WHERE corpid = ? "
+                "ORDER BY updated_at, sn",
+                (corpid,),
+            ).fetchall()
+        return [_record(r) for r in rows]
 
     def import_inventory(self, parsed: ParsedInventory, *, installer: str) -> ImportReport:
         """Add the parsed rows as free credentials: all or nothing.

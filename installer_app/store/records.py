@@ -71,6 +71,7 @@ class DeviceRecord:
     # The SecretNo held is the model's shared seed ([provider] secret_mode = "seed"): the device
     # swaps it for its own on first connection, and this laptop never knows that one.
     seed_credential: bool = False
+    location: str | None = None  # where on site it was mounted (Done page); plain text
 
     @property
     def is_free(self) -> bool:
@@ -90,7 +91,8 @@ class DeviceRecord:
 @dataclass(frozen=True)
 class EventRecord:
     """One line of the append-only history. ``what`` is a stage value, or ``imported``,
-    ``registration_started``, ``registration_abandoned`` or ``failed``."""
+    ``registration_started``, ``registration_abandoned``, ``failed``, ``skipped`` or
+    ``location``."""
 
     id: int
     sn: str

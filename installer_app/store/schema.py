@@ -110,7 +110,14 @@ ALTER TABLE credentials ADD COLUMN seed_credential INTEGER NOT NULL DEFAULT 0
     CHECK (seed_credential IN (0, 1));
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1, _MIGRATION_2)
+# Where on site a board was mounted ("3F-301 前台"): typed or scanned on the Done page, printed in
+# the site handover. Plain text from outside, never parsed.
+_MIGRATION_3 = """
+ALTER TABLE credentials ADD COLUMN location TEXT;
+CREATE INDEX events_time ON events (time);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

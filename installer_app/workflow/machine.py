@@ -183,6 +183,12 @@ class _Run:
                 )
             except InstallerError:
                 log.exception("could not note the failure in the store")
+        elif isinstance(exc, Skipped) and self.hw_id:
+            # The site handover lists skipped boards too.
+            try:
+                self.store.mark_skipped(self.hw_id, installer=self.p.installer)
+            except InstallerError:
+                log.exception("could not note the skip in the store")
         return ProvisionResult(
             ok=False,
             exit_code=exc.exit_code,

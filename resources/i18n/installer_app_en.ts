@@ -127,6 +127,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Scanned {code}: selected {port}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Scanned {code}: no connected board matches.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Select the board to provision, then press Provision.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -383,6 +391,61 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>HandoverDialog</name>
+    <message>
+        <source>Site handover</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One PDF for the customer to sign (every device of the site, failed and skipped ones included), with the same rows as CSV and XLSX.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enterprise:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>From:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>To:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save package…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No board is bound to an enterprise yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save the handover package in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved {pdf}, {csv} and {xlsx}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This computer has no font for Chinese text.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>HistoryDialog</name>
     <message>
         <source>History</source>
@@ -394,6 +457,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Export CSV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Labels…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Labels for the selected boards (or all shown)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Site handover…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -445,6 +520,130 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
             <numerusform>Exported %n board to {path}</numerusform>
             <numerusform>Exported %n boards to {path}</numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>LabelsDialog</name>
+    <message>
+        <source>Print labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Labels for the boards of {corp}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>Labels for %n board(s).</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>This profile shows dynamic binding QR codes, which expire: labels carry the static code from registration instead, never a dynamic one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A4 sheet (PDF)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One label per page, roll printer (PDF)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Zebra printer (ZPL)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Layout:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Columns × rows:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Margins:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gap between labels:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Label size:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>optional, e.g. \\server\zebra</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Also copy to printer share:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ZPL (*.zpl)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>Saved %n label(s) to {path}.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>This computer has no font for Chinese text.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>LocationBox</name>
+    <message>
+        <source>Location, e.g. 3F-301 front desk (type or scan)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save location</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Print label…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Location:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Location saved: {location}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Location cleared.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1128,6 +1327,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>PDF files need Qt, and PySide6 is not installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install the app with its Qt part, or print ZPL.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>PySide6 is not installed</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1698,6 +1905,106 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>answer binding lookups with the enterprise&apos;s plain corpid or the provider-level open corpid a third-party app sees (default %(default)s)</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Warning: this computer has no font for Chinese, so Chinese text in the PDF shows as empty boxes. Install one (on Debian or Ubuntu: apt install fonts-noto-cjk).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not a size in mm like 50x30: {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not a date like 2026-12-01: {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>print device labels: SN, HW_ID, model, static QR code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a board&apos;s SN (repeat for more)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>every board bound to this enterprise</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>every board provisioned today</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A4 sheet (PDF), one label per page (PDF), or ZPL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>labels per sheet, columns x rows (default 3x8)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>sheet margin on every side, in mm</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>gap between labels, in mm</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>roll or ZPL label size in mm (default 50x30)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>also copy the ZPL to this printer share or device</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the file to write</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the site handover: PDF report, CSV and XLSX of one enterprise</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the enterprise (corpid)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>first day (YYYY-MM-DD)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>last day (default today)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the folder to write to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SNs {sns}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no board is bound to {corp}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no board was provisioned today</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No static QR code in the history for: {sns}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wrote {count} labels to {file}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wrote the handover of {corp} ({count} devices): {files}.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>config</name>
@@ -2025,6 +2332,133 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>handover</name>
+    <message>
+        <source>Site handover</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Devices at {corp}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{corp} — page {page} of {pages}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enterprise</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dates</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Devices</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The devices listed on the following pages were installed at the site above. Failed and skipped devices are listed too.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Customer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Signature</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>bound, app installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>bound</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unfinished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The range ends ({last}) before it starts ({first}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No boards for the enterprise {corp} from {first} to {last}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the corpid and the dates in the history.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Location</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HW_ID</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Companion app</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot write {file}: {reason}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a folder you can write to.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>labels</name>
     <message>
         <source>blank (no credential)</source>
@@ -2092,6 +2526,62 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>companion app installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This profile shows dynamic binding QR codes, which expire: labels carry the static code from registration instead, never a dynamic one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No board with these SNs in the history: {sns}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the SNs with: installer-app history</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No boards to label: {what}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A sheet holds 1 to 20 columns and 1 to 40 rows, not {cols} × {rows}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Margins and gaps cannot be negative.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>With these margins and gaps each label is {w} × {h} mm; it needs at least {min} × {min} mm.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use fewer columns or rows, or smaller margins.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A roll label is {min} to 300 mm wide and high, not {w} × {h} mm.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no static QR code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model {model}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Device labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot write {file}: {reason}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the path and that you may write there.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

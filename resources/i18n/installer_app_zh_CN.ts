@@ -127,6 +127,14 @@
         <translation>配置此设备</translation>
     </message>
     <message>
+        <source>Scanned {code}: selected {port}.</source>
+        <translation>已扫描 {code}：已选中 {port}。</translation>
+    </message>
+    <message>
+        <source>Scanned {code}: no connected board matches.</source>
+        <translation>已扫描 {code}：没有匹配的已连接设备。</translation>
+    </message>
+    <message>
         <source>Select the board to provision, then press Provision.</source>
         <translation>请选择要配置的设备，然后点击“配置此设备”。</translation>
     </message>
@@ -389,6 +397,61 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>HandoverDialog</name>
+    <message>
+        <source>Site handover</source>
+        <translation>现场交接单</translation>
+    </message>
+    <message>
+        <source>One PDF for the customer to sign (every device of the site, failed and skipped ones included), with the same rows as CSV and XLSX.</source>
+        <translation>生成一份供客户签字的 PDF（列出该现场的全部设备，包括失败和跳过的设备），并附带内容相同的 CSV 和 XLSX。</translation>
+    </message>
+    <message>
+        <source>Enterprise:</source>
+        <translation>企业：</translation>
+    </message>
+    <message>
+        <source>From:</source>
+        <translation>开始日期：</translation>
+    </message>
+    <message>
+        <source>To:</source>
+        <translation>结束日期：</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Save package…</source>
+        <translation>保存交接包…</translation>
+    </message>
+    <message>
+        <source>No board is bound to an enterprise yet.</source>
+        <translation>还没有设备绑定到企业。</translation>
+    </message>
+    <message>
+        <source>Save the handover package in</source>
+        <translation>将交接包保存到</translation>
+    </message>
+    <message>
+        <source>Saved {pdf}, {csv} and {xlsx}.</source>
+        <translation>已保存 {pdf}、{csv} 和 {xlsx}。</translation>
+    </message>
+    <message>
+        <source>This computer has no font for Chinese text.</source>
+        <translation>这台电脑没有中文字体。</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>正在保存…</translation>
+    </message>
+</context>
+<context>
     <name>HistoryDialog</name>
     <message>
         <source>History</source>
@@ -401,6 +464,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <source>Labels…</source>
+        <translation>标签…</translation>
+    </message>
+    <message>
+        <source>Labels for the selected boards (or all shown)</source>
+        <translation>为选中的设备（或全部显示的设备）打印标签</translation>
+    </message>
+    <message>
+        <source>Site handover…</source>
+        <translation>现场交接…</translation>
     </message>
     <message>
         <source>SN</source>
@@ -449,6 +524,128 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>
             <numerusform>已将 %n 台设备导出到 {path}</numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>LabelsDialog</name>
+    <message>
+        <source>Print labels</source>
+        <translation>打印标签</translation>
+    </message>
+    <message>
+        <source>Labels for the boards of {corp}.</source>
+        <translation>{corp} 的设备标签。</translation>
+    </message>
+    <message numerus="yes">
+        <source>Labels for %n board(s).</source>
+        <translation>
+            <numerusform>%n 台设备的标签。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>This profile shows dynamic binding QR codes, which expire: labels carry the static code from registration instead, never a dynamic one.</source>
+        <translation>此配置使用会过期的动态绑定二维码：标签上印的是注册时获得的静态二维码，绝不会是动态二维码。</translation>
+    </message>
+    <message>
+        <source>A4 sheet (PDF)</source>
+        <translation>A4 标签纸（PDF）</translation>
+    </message>
+    <message>
+        <source>One label per page, roll printer (PDF)</source>
+        <translation>每页一张标签，卷式打印机（PDF）</translation>
+    </message>
+    <message>
+        <source>Zebra printer (ZPL)</source>
+        <translation>斑马打印机（ZPL）</translation>
+    </message>
+    <message>
+        <source>Layout:</source>
+        <translation>版式：</translation>
+    </message>
+    <message>
+        <source>Columns × rows:</source>
+        <translation>列 × 行：</translation>
+    </message>
+    <message>
+        <source>Margins:</source>
+        <translation>页边距：</translation>
+    </message>
+    <message>
+        <source>Gap between labels:</source>
+        <translation>标签间距：</translation>
+    </message>
+    <message>
+        <source>Label size:</source>
+        <translation>标签尺寸：</translation>
+    </message>
+    <message>
+        <source>optional, e.g. \\server\zebra</source>
+        <translation>可选，例如 \\server\zebra</translation>
+    </message>
+    <message>
+        <source>Also copy to printer share:</source>
+        <translation>同时复制到打印机共享：</translation>
+    </message>
+    <message>
+        <source>Save…</source>
+        <translation>保存…</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Save labels</source>
+        <translation>保存标签</translation>
+    </message>
+    <message>
+        <source>ZPL (*.zpl)</source>
+        <translation>ZPL (*.zpl)</translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message numerus="yes">
+        <source>Saved %n label(s) to {path}.</source>
+        <translation>
+            <numerusform>已将 %n 张标签保存到 {path}。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>This computer has no font for Chinese text.</source>
+        <translation>这台电脑没有中文字体。</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>正在保存…</translation>
+    </message>
+</context>
+<context>
+    <name>LocationBox</name>
+    <message>
+        <source>Location, e.g. 3F-301 front desk (type or scan)</source>
+        <translation>位置，例如 3F-301 前台（输入或扫描）</translation>
+    </message>
+    <message>
+        <source>Save location</source>
+        <translation>保存位置</translation>
+    </message>
+    <message>
+        <source>Print label…</source>
+        <translation>打印标签…</translation>
+    </message>
+    <message>
+        <source>Location:</source>
+        <translation>位置：</translation>
+    </message>
+    <message>
+        <source>Location saved: {location}</source>
+        <translation>位置已保存：{location}</translation>
+    </message>
+    <message>
+        <source>Location cleared.</source>
+        <translation>位置已清除。</translation>
     </message>
 </context>
 <context>
@@ -1132,6 +1329,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>模拟服务在注册 S 秒后自动扫描每个二维码（默认：终端模式 {headless}，向导中 {wizard}；0 表示不自动扫码，请使用模拟服务的操作页面）</translation>
     </message>
     <message>
+        <source>PDF files need Qt, and PySide6 is not installed.</source>
+        <translation>生成 PDF 需要 Qt，但未安装 PySide6。</translation>
+    </message>
+    <message>
+        <source>Install the app with its Qt part, or print ZPL.</source>
+        <translation>请安装带 Qt 的完整版本，或改用 ZPL 打印。</translation>
+    </message>
+    <message>
         <source>PySide6 is not installed</source>
         <translation>未安装 PySide6</translation>
     </message>
@@ -1707,7 +1912,107 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>answer binding lookups with the enterprise&apos;s plain corpid or the provider-level open corpid a third-party app sees (default %(default)s)</source>
-        <translation>绑定查询的应答使用企业的明文 corpid，或第三方应用看到的服务商级加密 corpid（默认 %(default)s）</translation>
+        <translation>绑定查询时用企业的明文 corpid，或第三方应用看到的服务商级加密 corpid（open corpid）回答（默认 %(default)s）</translation>
+    </message>
+    <message>
+        <source>Warning: this computer has no font for Chinese, so Chinese text in the PDF shows as empty boxes. Install one (on Debian or Ubuntu: apt install fonts-noto-cjk).</source>
+        <translation>警告：这台电脑没有中文字体，PDF 中的中文会显示为空白方框。请安装中文字体（Debian 或 Ubuntu：apt install fonts-noto-cjk）。</translation>
+    </message>
+    <message>
+        <source>not a size in mm like 50x30: {text}</source>
+        <translation>不是以毫米为单位的尺寸（例如 50x30）：{text}</translation>
+    </message>
+    <message>
+        <source>not a date like 2026-12-01: {text}</source>
+        <translation>不是日期（例如 2026-12-01）：{text}</translation>
+    </message>
+    <message>
+        <source>print device labels: SN, HW_ID, model, static QR code</source>
+        <translation>打印设备标签：SN、HW_ID、型号、静态二维码</translation>
+    </message>
+    <message>
+        <source>a board&apos;s SN (repeat for more)</source>
+        <translation>设备的 SN（可重复指定多个）</translation>
+    </message>
+    <message>
+        <source>every board bound to this enterprise</source>
+        <translation>绑定到该企业的所有设备</translation>
+    </message>
+    <message>
+        <source>every board provisioned today</source>
+        <translation>今天配置的所有设备</translation>
+    </message>
+    <message>
+        <source>A4 sheet (PDF), one label per page (PDF), or ZPL</source>
+        <translation>A4 标签纸（PDF）、每页一张标签（PDF）或 ZPL</translation>
+    </message>
+    <message>
+        <source>labels per sheet, columns x rows (default 3x8)</source>
+        <translation>每张纸的标签数，列 x 行（默认 3x8）</translation>
+    </message>
+    <message>
+        <source>sheet margin on every side, in mm</source>
+        <translation>标签纸四边的页边距（毫米）</translation>
+    </message>
+    <message>
+        <source>gap between labels, in mm</source>
+        <translation>标签之间的间距（毫米）</translation>
+    </message>
+    <message>
+        <source>roll or ZPL label size in mm (default 50x30)</source>
+        <translation>卷式或 ZPL 标签尺寸（毫米，默认 50x30）</translation>
+    </message>
+    <message>
+        <source>also copy the ZPL to this printer share or device</source>
+        <translation>同时将 ZPL 复制到此打印机共享或设备</translation>
+    </message>
+    <message>
+        <source>the file to write</source>
+        <translation>要写入的文件</translation>
+    </message>
+    <message>
+        <source>the site handover: PDF report, CSV and XLSX of one enterprise</source>
+        <translation>现场交接：某企业的 PDF 报告、CSV 和 XLSX</translation>
+    </message>
+    <message>
+        <source>the enterprise (corpid)</source>
+        <translation>企业（corpid）</translation>
+    </message>
+    <message>
+        <source>first day (YYYY-MM-DD)</source>
+        <translation>开始日期（YYYY-MM-DD）</translation>
+    </message>
+    <message>
+        <source>last day (default today)</source>
+        <translation>结束日期（默认今天）</translation>
+    </message>
+    <message>
+        <source>the folder to write to</source>
+        <translation>要写入的文件夹</translation>
+    </message>
+    <message>
+        <source>SNs {sns}</source>
+        <translation>SN {sns}</translation>
+    </message>
+    <message>
+        <source>no board is bound to {corp}</source>
+        <translation>没有设备绑定到 {corp}</translation>
+    </message>
+    <message>
+        <source>no board was provisioned today</source>
+        <translation>今天没有配置任何设备</translation>
+    </message>
+    <message>
+        <source>No static QR code in the history for: {sns}.</source>
+        <translation>历史记录中没有这些设备的静态二维码：{sns}。</translation>
+    </message>
+    <message>
+        <source>Wrote {count} labels to {file}.</source>
+        <translation>已将 {count} 张标签写入 {file}。</translation>
+    </message>
+    <message>
+        <source>Wrote the handover of {corp} ({count} devices): {files}.</source>
+        <translation>已写出 {corp} 的交接资料（{count} 台设备）：{files}。</translation>
     </message>
 </context>
 <context>
@@ -2036,6 +2341,133 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>handover</name>
+    <message>
+        <source>Site handover</source>
+        <translation>现场交接单</translation>
+    </message>
+    <message>
+        <source>Devices at {corp}</source>
+        <translation>{corp} 的设备</translation>
+    </message>
+    <message>
+        <source>{corp} — page {page} of {pages}</source>
+        <translation>{corp} — 第 {page} 页，共 {pages} 页</translation>
+    </message>
+    <message>
+        <source>Enterprise</source>
+        <translation>企业</translation>
+    </message>
+    <message>
+        <source>Dates</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <source>Installers</source>
+        <translation>安装人员</translation>
+    </message>
+    <message>
+        <source>Devices</source>
+        <translation>设备数</translation>
+    </message>
+    <message>
+        <source>The devices listed on the following pages were installed at the site above. Failed and skipped devices are listed too.</source>
+        <translation>后续页面列出的设备已在上述现场安装。失败和跳过的设备也一并列出。</translation>
+    </message>
+    <message>
+        <source>Installer</source>
+        <translation>安装人员</translation>
+    </message>
+    <message>
+        <source>Customer</source>
+        <translation>客户</translation>
+    </message>
+    <message>
+        <source>Signature</source>
+        <translation>签名</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <source>bound, app installed</source>
+        <translation>已绑定，应用已安装</translation>
+    </message>
+    <message>
+        <source>bound</source>
+        <translation>已绑定</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation>已跳过</translation>
+    </message>
+    <message>
+        <source>unfinished</source>
+        <translation>未完成</translation>
+    </message>
+    <message>
+        <source>The range ends ({last}) before it starts ({first}).</source>
+        <translation>结束日期（{last}）早于开始日期（{first}）。</translation>
+    </message>
+    <message>
+        <source>No boards for the enterprise {corp} from {first} to {last}.</source>
+        <translation>企业 {corp} 在 {first} 至 {last} 期间没有设备。</translation>
+    </message>
+    <message>
+        <source>Check the corpid and the dates in the history.</source>
+        <translation>请在历史记录中核对 corpid 和日期。</translation>
+    </message>
+    <message>
+        <source>No.</source>
+        <translation>序号</translation>
+    </message>
+    <message>
+        <source>Location</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <source>SN</source>
+        <translation>SN</translation>
+    </message>
+    <message>
+        <source>HW_ID</source>
+        <translation>HW_ID</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Companion app</source>
+        <translation>硬件应用</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <source>not installed</source>
+        <translation>未安装</translation>
+    </message>
+    <message>
+        <source>Cannot write {file}: {reason}.</source>
+        <translation>无法写入 {file}：{reason}。</translation>
+    </message>
+    <message>
+        <source>Choose a folder you can write to.</source>
+        <translation>请选择一个有写入权限的文件夹。</translation>
+    </message>
+</context>
+<context>
     <name>labels</name>
     <message>
         <source>blank (no credential)</source>
@@ -2104,6 +2536,62 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>companion app installed</source>
         <translation>硬件应用已安装</translation>
+    </message>
+    <message>
+        <source>This profile shows dynamic binding QR codes, which expire: labels carry the static code from registration instead, never a dynamic one.</source>
+        <translation>此配置使用会过期的动态绑定二维码：标签上印的是注册时获得的静态二维码，绝不会是动态二维码。</translation>
+    </message>
+    <message>
+        <source>No board with these SNs in the history: {sns}.</source>
+        <translation>历史记录中没有这些 SN 的设备：{sns}。</translation>
+    </message>
+    <message>
+        <source>Check the SNs with: installer-app history</source>
+        <translation>请用 installer-app history 核对 SN</translation>
+    </message>
+    <message>
+        <source>No boards to label: {what}.</source>
+        <translation>没有可打印标签的设备：{what}。</translation>
+    </message>
+    <message>
+        <source>A sheet holds 1 to 20 columns and 1 to 40 rows, not {cols} × {rows}.</source>
+        <translation>标签纸可为 1 到 20 列、1 到 40 行，不能是 {cols} × {rows}。</translation>
+    </message>
+    <message>
+        <source>Margins and gaps cannot be negative.</source>
+        <translation>页边距和间距不能为负数。</translation>
+    </message>
+    <message>
+        <source>With these margins and gaps each label is {w} × {h} mm; it needs at least {min} × {min} mm.</source>
+        <translation>按这些页边距和间距，每张标签为 {w} × {h} 毫米；至少需要 {min} × {min} 毫米。</translation>
+    </message>
+    <message>
+        <source>Use fewer columns or rows, or smaller margins.</source>
+        <translation>请减少列数或行数，或减小页边距。</translation>
+    </message>
+    <message>
+        <source>A roll label is {min} to 300 mm wide and high, not {w} × {h} mm.</source>
+        <translation>卷式标签的宽和高应为 {min} 到 300 毫米，不能是 {w} × {h} 毫米。</translation>
+    </message>
+    <message>
+        <source>no static QR code</source>
+        <translation>无静态二维码</translation>
+    </message>
+    <message>
+        <source>Model {model}</source>
+        <translation>型号 {model}</translation>
+    </message>
+    <message>
+        <source>Device labels</source>
+        <translation>设备标签</translation>
+    </message>
+    <message>
+        <source>Cannot write {file}: {reason}.</source>
+        <translation>无法写入 {file}：{reason}。</translation>
+    </message>
+    <message>
+        <source>Check the path and that you may write there.</source>
+        <translation>请检查路径以及是否有写入权限。</translation>
     </message>
 </context>
 <context>

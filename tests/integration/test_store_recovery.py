@@ -24,7 +24,7 @@ from installer_app.store import (
     WrongKey,
 )
 from installer_app.store.inventory import parse_inventory
-from installer_app.store.schema import MIGRATIONS, SCHEMA_VERSION
+from installer_app.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from tests.fixtures.store import InventoryWriter, StoreFactory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -331,3 +331,28 @@ def test_seed_credentials_are_marked_when_they_go_to_a_board(store_factory: Stor
     plain = store.take_from_inventory("1b1b", model_id="M", installer="a")
     assert plain is not None and plain.seed_credential is False
     assert store.record_for_sn("SEED1").seed_credential is True  # type: ignore[union-attr]
+
+
+def test_a_schema_1_file_gains_the_location_column_and_keeps_its_rows(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    # A file as the previous release left it: schema 1, one board.
+    path = tmp_path / "v1" / "installer.db"
+    path.parent.mkdir()
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, path, MIGRATIONS[:1])
+    conn.execute(
+        "INSERT INTO credentials (sn, secret_no_enc, source, hw_id, stage, created_at, "
+        "updated_at) VALUES ('LOC9', x'00', 'partner', '0d0d', 'reserved', ?, ?)",
+        ("2026-11-30T01:00:00+00:00", "2026-11-30T01:00:00+00:00"),
+    )
+    conn.close()
+    upgraded = store_factory(path)
+    assert upgraded.schema_version() == SCHEMA_VERSION == 3
+    record = upgraded.record_for_sn("LOC9")
+    assert record is not None and record.location is None
+    moved = upgraded.set_location("LOC9", "  3F-301\t前台  ", installer="li")
+    assert moved.location == "3F-301 前台"  # whitespace folded: one line of plain text
+    assert upgraded.events_for("LOC9")[-1].what == "location"
+    assert upgraded.set_location("LOC9", "x" * 500, installer="li").location == "x" * 200
+    assert upgraded.set_location("LOC9", "   ", installer="li").location is None

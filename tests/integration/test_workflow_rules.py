@@ -189,6 +189,9 @@ def test_an_already_bound_board_asks_and_resumes_without_a_new_qr(wf: WorkflowEn
     assert not skipped.result.ok and skipped.result.exit_code == ExitCode.FAILURE
     assert len(skipped.answers.questions) == 1 and "done" not in skipped.steps()
     assert skipped.of(Step.CREDENTIAL)[-1].outcome is Outcome.SKIPPED
+    # The skip is in the board's history (the site handover lists skipped boards).
+    events = session.store.events_for(again.result.device_sn)
+    assert events[-1].what == "skipped" and events[-1].hw_id == board.simulator.hw_id.hex()
 
 
 def test_factory_reset_keeps_the_board_s_own_sn(wf: WorkflowEnv) -> None:

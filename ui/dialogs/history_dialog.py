@@ -45,6 +45,9 @@ class HistoryDialog(QDialog):
         self.search.setPlaceholderText(self.tr("Search SN, HW_ID, enterprise or installer"))
         self.search.setClearButtonEnabled(True)
         self.export_button = QPushButton(self.tr("Export CSV…"), self)
+        self.labels_button = QPushButton(self.tr("Labels…"), self)
+        self.labels_button.setToolTip(self.tr("Labels for the selected boards (or all shown)"))
+        self.handover_button = QPushButton(self.tr("Site handover…"), self)
         self.table = QTableWidget(0, 6, self)
         self.table.setHorizontalHeaderLabels(
             [
@@ -63,6 +66,8 @@ class HistoryDialog(QDialog):
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.export_button)
+        top.addWidget(self.labels_button)
+        top.addWidget(self.handover_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
@@ -73,6 +78,8 @@ class HistoryDialog(QDialog):
         self._debounce.timeout.connect(self.refresh)
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.export_button.clicked.connect(self._choose_export_file)
+        self.labels_button.clicked.connect(self.open_labels)
+        self.handover_button.clicked.connect(self.open_handover)
         self.refresh()
 
     def refresh(self) -> None:
@@ -116,6 +123,25 @@ class HistoryDialog(QDialog):
         self.status.setText(self.tr("%n board(s)", "", len(records)))
         self.loaded.emit(len(records))
         self._done()
+
+    def open_labels(self) -> QDialog:
+        from ui.dialogs.labels_dialog import LabelsDialog
+
+        rows = sorted({i.row() for i in self.table.selectedIndexes()}) or range(len(self._records))
+        sns = [self._records[r].sn for r in rows]
+        dialog = LabelsDialog(self._store, self._workers, sns=sns, parent=self)
+        dialog.open()
+        return dialog
+
+    def open_handover(self) -> QDialog:
+        from ui.dialogs.handover_dialog import HandoverDialog
+
+        chosen = [self._records[i.row()].corpid for i in self.table.selectedIndexes()]
+        dialog = HandoverDialog(
+            self._store, self._workers, corpid=next((c for c in chosen if c), None), parent=self
+        )
+        dialog.open()
+        return dialog
 
     def _choose_export_file(self) -> None:
         path, _filter = QFileDialog.getSaveFileName(

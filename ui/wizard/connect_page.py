@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
+from ui.scanner import WedgeScanner
 from ui.widgets.port_list import PortList
 from ui.widgets.status_light import Light, StatusLight
 from ui.wizard.base import PageId, WizardPage, wrapped_label
@@ -19,6 +21,7 @@ class ConnectPage(WizardPage):
     identify_requested = Signal(object)  # PortInfo
     provision_requested = Signal(object)  # PortInfo
     back_requested = Signal()
+    scan_handled = Signal(str, bool)  # the scanned text, whether it selected a board
 
     def __init__(
         self, workers: Workers, allowlist: Sequence[str], parent: QWidget | None = None
@@ -63,6 +66,45 @@ class ConnectPage(WizardPage):
         self.ports.selected_port_changed.connect(lambda _p: self._update_buttons())
         self._ready = True
         self._ports_changed(0)
+        self._workers = workers
+        self._store: Any | None = None
+        self.scanner = WedgeScanner(self)
+        self.scanner.scanned.connect(self._scanned)
+
+    def set_store(self, store: Any | None) -> None:
+        """The session's store: a scanned SN or binding link is looked up in it."""
+        self._store = store
+
+    def _scanned(self, text: str) -> None:
+        """A label was scanned: select the board it names, or say briefly that none matches."""
+        store = self._store
+
+        def resolve(cancel: threading.Event) -> Any:
+            from installer_app.labels.scan import resolve_scan
+
+            return resolve_scan(text, store)
+
+        self._workers.submit(
+            resolve,
+            name="resolve_scan",
+            on_success=self._select_scanned,
+            on_failure=lambda exc: self._select_scanned(None, text),
+        )
+
+    def _select_scanned(self, match: Any, text: str = "") -> None:
+        from installer_app.labels.scan import pick_port
+
+        port = pick_port(match, self.ports.ports()) if match is not None else None
+        scanned = match.text if match is not None else text
+        if port is not None and self.ports.select_device(port.device):
+            self.show_note(
+                self.tr("Scanned {code}: selected {port}.").format(code=scanned, port=port.device)
+            )
+        else:
+            self.show_note(
+                self.tr("Scanned {code}: no connected board matches.").format(code=scanned)
+            )
+        self.scan_handled.emit(scanned, port is not None)
 
     def set_ready(self, ready: bool) -> None:
         """False while the session (store, provisioner) is not open yet."""

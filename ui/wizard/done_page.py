@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from installer_app.workflow.events import ProvisionResult
 from ui import report_pdf
+from ui.widgets.location_box import LocationBox
 from ui.widgets.plain import plain_label
 from ui.wizard.base import PageId, WizardPage, wrapped_label
 from ui.workers import Workers
@@ -50,6 +51,8 @@ class DonePage(WizardPage):
         form.addRow(self.tr("Finished:"), self.when)
         form.addRow(self.tr("Installer:"), self.installer)
         self.body.addWidget(box)
+        self.location = LocationBox(self)
+        self.body.addWidget(self.location)
         self.report_note = wrapped_label("", self, "reportNote")
         self.body.addWidget(self.report_note)
         self.body.addStretch(1)
@@ -87,6 +90,7 @@ class DonePage(WizardPage):
         )
         self.when.setText(self.finished_at.strftime("%Y-%m-%d %H:%M:%S %Z"))
         self.installer.setText(installer)
+        self.location.set_device(result.device_sn, installer)
         self.report_note.setText("")
 
     def reset(self) -> None:

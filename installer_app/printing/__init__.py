@@ -1,0 +1,1 @@
+"""Printable pages as plain data (``document``), drawn to PDF by Qt (``launch.render_pdf``)."""

@@ -1,0 +1,87 @@
+"""Keyboard-wedge barcode scanners: a USB scanner types the code as key presses a few
+milliseconds apart and ends with Enter; a person types far slower.
+
+``WedgeScanner`` watches the key presses reaching a widget's window while that widget is shown
+and emits ``scanned(text)`` when a line came in fast enough (average gap under
+``SCAN_MAX_AVG_GAP_MS``). The keys still reach their widget (a scan into a text field fills it);
+only the Enter that ends a scan is kept from it, so it cannot press the page's default button.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+# A wedge scanner sends a character every 1-15 ms; fast typists manage ~80 ms between keys.
+SCAN_MAX_AVG_GAP_MS = 30.0
+# A pause this long starts a new line (a person looked away, then typed again).
+SCAN_RESET_GAP_MS = 300.0
+SCAN_MIN_CHARS = 3
+_SAME_PRESS_S = 0.05
+_ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+class WedgeScanner(QObject):
+    scanned = Signal(str)
+
+    def __init__(self, scope: QWidget, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(scope)
+        self._scope = scope
+        self._clock = clock
+        self._chars: list[str] = []
+        self._times: list[float] = []
+        self._last: tuple[QWidget, tuple[int, str], float] | None = None
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def reset(self) -> None:
+        self._chars.clear()
+        self._times.clear()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() != QEvent.Type.KeyPress or not self._scope.isVisible():
+            return False
+        if not isinstance(watched, QWidget) or watched.window() is not self._scope.window():
+            return False
+        assert isinstance(event, QKeyEvent)
+        now = self._clock()
+        if self._offered_to_parent(watched, event, now):
+            return False
+        if self._times and (now - self._times[-1]) * 1000 > SCAN_RESET_GAP_MS:
+            self.reset()
+        if event.key() in _ENTER_KEYS:
+            return self._line_ended(now)
+        text = event.text()
+        if text and text.isprintable():
+            self._chars.append(text)
+            self._times.append(now)
+        return False
+
+    def _offered_to_parent(self, watched: QWidget, event: QKeyEvent, now: float) -> bool:
+        """A key press its widget ignored is offered to each parent in turn, and every offer
+        passes this filter: count it once, at the first widget."""
+        key = (event.key(), event.text())
+        last, self._last = self._last, (watched, key, now)
+        if last is None or last[1] != key or now - last[2] > _SAME_PRESS_S:
+            return False
+        try:
+            # isAncestorOf is true for the widget itself: a repeated character ("tt") is new.
+            return last[0] is not watched and watched.isAncestorOf(last[0])
+        except RuntimeError:  # the earlier widget is gone
+            return False
+
+    def _line_ended(self, now: float) -> bool:
+        chars, times = "".join(self._chars), [*self._times, now]
+        self.reset()
+        if len(chars) < SCAN_MIN_CHARS:
+            return False
+        average_ms = (times[-1] - times[0]) * 1000 / (len(times) - 1)
+        if average_ms >= SCAN_MAX_AVG_GAP_MS:
+            return False
+        self.scanned.emit(chars.strip())
+        return True  # the scan's Enter is not a button press
