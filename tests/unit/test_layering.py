@@ -64,6 +64,7 @@ BASE = (
     "installer_app.logsetup",
     "installer_app.paths",
     "installer_app.plain_text",
+    "installer_app.printing",
     "installer_app.secrets",
     "installer_app.service_url",
 )
@@ -71,7 +72,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", BASE),
     ("services", ("installer_app.device", "installer_app.provider", "installer_app.store")),
     ("stand-ins", STAND_INS),
-    ("workflow", ("installer_app.workflow",)),
+    # Labels and the handover package read the store and build QR links, like a run does.
+    ("workflow", ("installer_app.workflow", "installer_app.labels", "installer_app.handover")),
     (
         "front doors",
         (
@@ -90,6 +92,7 @@ UPWARD_ALLOWED = {
     *HOST_READS_SIMULATOR,
     ("installer_app.launch", "ui.app"),
     ("installer_app.launch", "ui.selftest_qt"),
+    ("installer_app.launch", "ui.document_pdf"),  # labels and handover PDFs, drawn by Qt
 }
 
 

@@ -17,13 +17,13 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ui.error_text import error_text
+from ui.widgets.plain import plain_label
 from ui.workers import Workers
 
 
@@ -53,7 +53,7 @@ class HandoverDialog(QDialog):
         self._preferred = corpid
         self.open_after_save = True
         layout = QVBoxLayout(self)
-        intro = QLabel(
+        intro = plain_label(
             self.tr(
                 "One PDF for the customer to sign (every device of the site, failed and skipped "
                 "ones included), with the same rows as CSV and XLSX."
@@ -74,7 +74,7 @@ class HandoverDialog(QDialog):
         form.addRow(self.tr("From:"), self.first)
         form.addRow(self.tr("To:"), self.last)
         layout.addLayout(form)
-        self.status = QLabel(self.tr("Loading…"), self)
+        self.status = plain_label(self.tr("Loading…"), self)
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         buttons = QHBoxLayout()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.error_text import error_text
+from ui.widgets.plain import plain_label
 from ui.workers import Workers
 
 LAYOUTS = ("sheet", "roll", "zpl")
@@ -72,9 +72,9 @@ class LabelsDialog(QDialog):
             if corpid
             else self.tr("Labels for %n board(s).", "", len(self._sns))
         )
-        layout.addWidget(QLabel(what, self))
+        layout.addWidget(plain_label(what, self))
         if dynamic_profile:
-            note = QLabel(
+            note = plain_label(
                 self.tr(
                     "This profile shows dynamic binding QR codes, which expire: labels carry the "
                     "static code from registration instead, never a dynamic one."
@@ -97,7 +97,7 @@ class LabelsDialog(QDialog):
         self.rows.setValue(8)
         grid = QHBoxLayout()
         grid.addWidget(self.cols)
-        grid.addWidget(QLabel("×", self))
+        grid.addWidget(plain_label("×", self))
         grid.addWidget(self.rows)
         form.addRow(self.tr("Columns × rows:"), grid)
         self.margin = _mm_box(10.0, 50.0, self)
@@ -108,14 +108,14 @@ class LabelsDialog(QDialog):
         self.label_h = _mm_box(30.0, 300.0, self)
         size = QHBoxLayout()
         size.addWidget(self.label_w)
-        size.addWidget(QLabel("×", self))
+        size.addWidget(plain_label("×", self))
         size.addWidget(self.label_h)
         form.addRow(self.tr("Label size:"), size)
         self.printer = QLineEdit(self)
         self.printer.setPlaceholderText(self.tr("optional, e.g. \\\\server\\zebra"))
         form.addRow(self.tr("Also copy to printer share:"), self.printer)
         layout.addLayout(form)
-        self.status = QLabel("", self)
+        self.status = plain_label("", self)
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         buttons = QHBoxLayout()

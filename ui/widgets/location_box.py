@@ -8,11 +8,12 @@ import threading
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from installer_app.store.db import MAX_LOCATION_CHARS
 from ui.error_text import error_text
 from ui.scanner import WedgeScanner
+from ui.widgets.plain import plain_label
 from ui.workers import Workers
 
 
@@ -33,11 +34,11 @@ class LocationBox(QWidget):
         self.field.setPlaceholderText(self.tr("Location, e.g. 3F-301 front desk (type or scan)"))
         self.save_button = QPushButton(self.tr("Save location"), self)
         self.label_button = QPushButton(self.tr("Print label…"), self)
-        self.status = QLabel("", self)
+        self.status = plain_label("", self)
         self.status.setWordWrap(True)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel(self.tr("Location:"), self))
+        row.addWidget(plain_label(self.tr("Location:"), self))
         row.addWidget(self.field, 1)
         row.addWidget(self.save_button)
         row.addWidget(self.label_button)
