@@ -31,6 +31,8 @@ from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
 from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
 from installer_app.workflow.wiring import Session
+from ui.bench.bench_page import BenchPage
+from ui.bench.runner import BenchRunner
 from ui.dialogs.settings_dialog import SettingsDialog, error_text
 from ui.questions import AskBoard, AskResume, AskWifi, Question
 from ui.resources import icon
@@ -107,6 +109,8 @@ class MainWindow(QMainWindow):
         self.network_page = NetworkPage()
         self.bind_page = BindPage()
         self.done_page = DonePage(self.workers)
+        self.bench_runner = BenchRunner(self)
+        self.bench_page = BenchPage(self.workers, self.bench_runner, settings.device.allowlist)
         self.pages: dict[PageId, WizardPage] = {
             p.page_id: p
             for p in (
@@ -117,13 +121,15 @@ class MainWindow(QMainWindow):
                 self.network_page,
                 self.bind_page,
                 self.done_page,
+                self.bench_page,
             )
         }
-        for page_id in PAGE_ORDER:
+        for page_id in (*PAGE_ORDER, PageId.BENCH):
             self.stack.addWidget(self.pages[page_id])
 
         self._connect_pages()
         self.start_page.show_profile(settings, demo is not None)
+        self._configure_bench(settings)
         self.bind_page.set_demo(demo is not None)
         self.show_page(PageId.START)
         self.log_pane.attach()
@@ -240,6 +246,12 @@ class MainWindow(QMainWindow):
         self.bind_page.operator_page_requested.connect(self.open_operator_page)
         self.bind_page.demo_scan_requested.connect(self.demo_scan)
         self.done_page.next_requested.connect(self.next_device)
+        self.connect_page.ports.ports_changed.connect(self._boards_counted)
+        self.connect_page.bench_requested.connect(lambda: self.show_page(PageId.BENCH))
+        self.bench_page.back_requested.connect(lambda: self.show_page(PageId.START))
+        self.bench_page.single_requested.connect(self._single_board)
+        self.bench_page.set_busy_elsewhere(lambda: self.wizard.port if self.wizard.busy else None)
+        self.start_page.profile_chosen.connect(self.choose_profile)
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -260,7 +272,40 @@ class MainWindow(QMainWindow):
             self.connect_page.ports.start()
         else:
             self.connect_page.ports.stop()
+        if page_id is PageId.BENCH:
+            self.bench_page.start_watching()
+        else:
+            self.bench_page.stop_watching()
         self.page_changed.emit(page_id.value)
+
+    # -- the bench --------------------------------------------------------------------------
+
+    def _configure_bench(self, settings: Settings) -> None:
+        from installer_app.workflow.profiles import active_settings
+
+        active = active_settings(settings)
+        self.bench_page.configure(
+            allowlist=active.device.allowlist,
+            auto_start=active.ui.auto_start,
+            default_ssid=active.device.wifi_ssid,
+        )
+
+    def _boards_counted(self, count: int) -> None:
+        """More than one board plugged in: the bench view is the place for them."""
+        if count > 1 and self.current_page() is PageId.CONNECT and not self.wizard.busy:
+            self.show_page(PageId.BENCH)
+
+    def _single_board(self) -> None:
+        self.connect_page.ports.prefer_newest(avoid=None)
+        self.show_page(PageId.CONNECT)
+
+    def choose_profile(self, name: str) -> None:
+        """The Start page's profile: the session reopens with it (for this window; the file
+        keeps its own choice)."""
+        from installer_app.workflow.profiles import with_profile
+
+        if name != self.settings.installer.profile:
+            self.apply_settings(with_profile(self.settings, name))
 
     def _mark_crumbs(self, current: PageId) -> None:
         for page_id, label in self.crumbs.items():
@@ -278,6 +323,7 @@ class MainWindow(QMainWindow):
 
     def _session_opened(self, session: Session) -> None:
         self.connect_page.set_ready(True)
+        self.bench_runner.set_provisioner(session.provisioner)
         self.statusBar().showMessage(self.tr("Ready."), 5000)
         self.session_ready.emit(session)
         self.refresh_credentials_left()
@@ -335,6 +381,8 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, settings: Settings) -> None:
         self.start_page.show_profile(settings, self.demo is not None)
+        self._configure_bench(settings)
+        self.bench_runner.set_provisioner(None)
         self.connect_page.ports.set_allowlist(settings.device.allowlist)
         self._session_started = True
         self.connect_page.set_ready(False)
@@ -472,6 +520,8 @@ class MainWindow(QMainWindow):
             if page is not self.start_page and page is not self.connect_page:
                 page.reset()
         self.connect_page.show_note("")
+        # The board just finished stays plugged in for a moment: the next one is the newest.
+        self.connect_page.ports.prefer_newest(avoid=self._port.device if self._port else None)
         self.show_page(PageId.CONNECT)
 
     # -- demo -----------------------------------------------------------------------------
@@ -502,8 +552,11 @@ class MainWindow(QMainWindow):
             return True
         self._closing = True
         self.connect_page.ports.stop()
+        self.bench_page.stop_watching()
         self.bind_page.stop_clock()
-        ok = self.wizard.close()
+        # The bench's boards end before the session (their store) closes.
+        ok = self.bench_runner.shutdown()
+        ok = self.wizard.close() and ok
         self.log_pane.detach()
         return ok
 

@@ -1,0 +1,226 @@
+"""The bench view: every connected board at once, each on its own card, running in parallel.
+
+A board plugged in appears as a card; with ``[ui] auto_start`` (on by default) a blank board of
+the profile's model starts by itself, and every board is identified and shown with its state chip
+(done here, provisioned elsewhere, wrong model…; those are left alone). The site's Wi-Fi is asked
+once, the binding codes go to the binding queue beside the cards. The window comes here by itself
+when more than one board is plugged in; the single-board pages stay for one board at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QWidget,
+)
+
+from installer_app.workflow.events import Outcome, ProvisionResult, Step, WorkflowEvent
+from ui.bench.binding_queue import BindingQueue
+from ui.bench.board_card import BoardCard
+from ui.bench.runner import BenchRunner
+from ui.bench.wifi_bar import WifiBar
+from ui.widgets.port_list import is_board
+from ui.wizard.base import PageId, WizardPage, wrapped_label
+from ui.workers import Workers
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 500
+COLUMNS = 2
+
+
+class BenchPage(WizardPage):
+    page_id = PageId.BENCH
+    back_requested = Signal()
+    single_requested = Signal()
+    board_bound = Signal(str)  # port
+
+    def __init__(
+        self,
+        workers: Workers,
+        runner: BenchRunner,
+        allowlist: Sequence[str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._workers = workers
+        self.runner = runner
+        self._allowlist = tuple(allowlist)
+        self._in_flight = False
+        self._busy_elsewhere: Callable[[], str | None] = lambda: None
+        self.default_ssid = ""
+        self.cards: dict[str, BoardCard] = {}
+        self.set_heading(
+            self.tr("Bench: every board at once"),
+            self.tr(
+                "Plug the boards in: each one appears below and a blank board starts by itself. "
+                "Boards done here, provisioned elsewhere or of another model are left alone."
+            ),
+        )
+        self.wifi_bar = WifiBar(self)
+        self.body.addWidget(self.wifi_bar)
+        self.auto_start = QCheckBox(self.tr("Start new blank boards by themselves"), self)
+        self.auto_start.setChecked(True)
+        self.body.addWidget(self.auto_start)
+
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.empty = wrapped_label(self.tr("No board is plugged in yet."), self.grid_host, "hints")
+        self.grid.addWidget(self.empty, 0, 0)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_host)
+        self.queue = BindingQueue(self)
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(scroll)
+        split.addWidget(self.queue)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        self.body.addWidget(split, 1)
+
+        buttons = QHBoxLayout()
+        self.back_button = QPushButton(self.tr("Back"), self)
+        self.single_button = QPushButton(self.tr("One board at a time"), self)
+        self.back_button.clicked.connect(self.back_requested)
+        self.single_button.clicked.connect(self.single_requested)
+        buttons.addWidget(self.back_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.single_button)
+        self.body.addLayout(buttons)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.scan)
+        self.wifi_bar.answered.connect(self.runner.provide_wifi)
+        self.runner.wifi_needed.connect(lambda: self.wifi_bar.ask(self.default_ssid))
+        self.runner.board_event.connect(self._on_event)
+        self.runner.finished.connect(self._on_result)
+
+    def configure(self, *, allowlist: Sequence[str], auto_start: bool, default_ssid: str) -> None:
+        self._allowlist = tuple(allowlist)
+        self.auto_start.setChecked(auto_start)
+        self.default_ssid = default_ssid
+
+    def set_busy_elsewhere(self, port_in_use: Callable[[], str | None]) -> None:
+        """The port the single-board pages are running, left to them."""
+        self._busy_elsewhere = port_in_use
+
+    # -- ports ----------------------------------------------------------------------------------
+
+    def start_watching(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+            self.scan()
+
+    def stop_watching(self) -> None:
+        self._timer.stop()
+
+    @property
+    def watching(self) -> bool:
+        return self._timer.isActive()
+
+    def scan(self) -> None:
+        if self._in_flight:
+            return
+        self._in_flight = True
+        allowlist = self._allowlist
+
+        def list_now(cancel: threading.Event) -> list[Any]:
+            from installer_app.device.ports import list_ports
+
+            return [p for p in list_ports(allowlist) if is_board(p)]
+
+        self._workers.submit(
+            list_now, name="bench_ports", on_success=self._update, on_failure=self._failed
+        )
+
+    def _failed(self, exc: BaseException) -> None:
+        self._in_flight = False
+        log.warning("listing serial ports failed: %s", exc)
+
+    def _update(self, boards: list[Any]) -> None:
+        self._in_flight = False
+        present = {p.device for p in boards}
+        for port in [p for p in self.cards if p not in present]:
+            self._gone(port)
+        in_use = self._busy_elsewhere()
+        for port in boards:
+            if port.device not in self.cards and port.device != in_use:
+                self._arrived(port.device)
+
+    def _arrived(self, port: str) -> None:
+        card = BoardCard(port, self.grid_host)
+        card.action_requested.connect(lambda p: self.start_board(p, forced=True))
+        self.cards[port] = card
+        self._layout_cards()
+        if self.auto_start.isChecked():
+            self.start_board(port)
+        else:
+            card.offer_start()
+
+    def _gone(self, port: str) -> None:
+        card = self.cards.pop(port)
+        self.runner.cancel(port)
+        self.queue.withdraw(port)
+        card.setParent(None)
+        card.deleteLater()
+        self._layout_cards()
+
+    def _layout_cards(self) -> None:
+        while self.grid.count():
+            self.grid.takeAt(0)
+        self.empty.setVisible(not self.cards)
+        if not self.cards:
+            self.grid.addWidget(self.empty, 0, 0)
+        for i, card in enumerate(self.cards.values()):
+            self.grid.addWidget(card, i // COLUMNS, i % COLUMNS)
+
+    def start_board(self, port: str, *, forced: bool = False) -> bool:
+        card = self.cards.get(port)
+        if card is None or not self.runner.start(port, forced=forced):
+            return False
+        card.started()
+        return True
+
+    # -- the runs -------------------------------------------------------------------------------
+
+    def _on_event(self, event: WorkflowEvent) -> None:
+        port = event.port or ""
+        card = self.cards.get(port)
+        if card is None:
+            return
+        card.apply_event(event)
+        if event.step is Step.QR and event.outcome in (Outcome.OK, Outcome.PROGRESS):
+            url = event.data.get("url")
+            if isinstance(url, str) and url:
+                self.queue.offer(port, url, card.hw_id, card.sn)
+        elif event.step is Step.BINDING and event.outcome is Outcome.OK:
+            corp = event.data.get("corp_name") or event.data.get("corpid") or ""
+            self.queue.confirm(port, str(corp))
+            self.board_bound.emit(port)
+
+    def _on_result(self, result: ProvisionResult, left_alone: bool) -> None:
+        port = result.port or ""
+        card = self.cards.get(port)
+        if card is not None:
+            card.apply_result(result, left_alone)
+        if result.ok:
+            self.queue.confirm(port, result.corp_name or result.corpid or "")
+        else:
+            self.queue.withdraw(port)
+
+    def running(self) -> list[str]:
+        return self.runner.running()
