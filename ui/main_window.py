@@ -8,7 +8,6 @@ says which page comes forward) and each typed question to the page that answers 
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +29,6 @@ from installer_app.config import Settings
 from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
 from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
-from installer_app.workflow.wiring import Session
 from ui.bench.bench_page import BenchPage
 from ui.bench.runner import BenchRunner
 from ui.dialogs.settings_dialog import SettingsDialog, error_text
@@ -51,6 +49,7 @@ from ui.wizard.write_page import WritePage
 from ui.workers import Workers
 
 if TYPE_CHECKING:
+    from installer_app.workflow.wiring import Session
     from ui.dialogs.history_dialog import HistoryDialog
 
 log = logging.getLogger(__name__)
@@ -338,36 +337,19 @@ class MainWindow(QMainWindow):
         self.session_ready.emit(exc)
 
     def refresh_credentials_left(self) -> None:
-        session, model = self.session, self.settings.provider.model_id or None
-        if session is None:
-            return
         source = self.settings.credentials.source
-        self.workers.submit(
-            lambda _c: session.store.inventory_stats(model),
-            name="inventory_stats",
-            on_success=lambda stats: self.start_page.show_credentials_left(stats, source),
-            on_failure=lambda exc: self.start_page.show_credentials_error(error_text(exc)),
+        self.wizard.inventory_stats(
+            lambda stats: self.start_page.show_credentials_left(stats, source),
+            lambda exc: self.start_page.show_credentials_error(error_text(exc)),
         )
 
     def check_provider(self) -> None:
-        settings = self.settings
         self.start_page.show_checking()
-
-        def check(cancel: threading.Event) -> Any:
-            from installer_app.provider.check import run_checks
-
-            return run_checks(settings, cancel=cancel)
-
-        def shown(report: Any) -> None:
-            self.start_page.show_check(
+        self.wizard.check_provider(
+            lambda report: self.start_page.show_check(
                 [(item.name, item.ok, item.message.render()) for item in report.items]
-            )
-
-        self.workers.submit(
-            check,
-            name="check",
-            on_success=shown,
-            on_failure=lambda exc: self.start_page.show_check_error(error_text(exc)),
+            ),
+            lambda exc: self.start_page.show_check_error(error_text(exc)),
         )
 
     # -- dialogs --------------------------------------------------------------------------
@@ -402,17 +384,10 @@ class MainWindow(QMainWindow):
     # -- connect page actions -------------------------------------------------------------
 
     def identify(self, port: Any) -> None:
-        def blink(cancel: threading.Event) -> None:
-            from installer_app.device.client import DeviceClient
-
-            with DeviceClient.open(port.device) as client:
-                client.identify()
-
-        self.workers.submit(
-            blink,
-            name="identify",
-            on_success=lambda _v: self.connect_page.show_identify_result(port, None),
-            on_failure=lambda exc: self.connect_page.show_identify_result(port, error_text(exc)),
+        self.wizard.identify(
+            port.device,
+            lambda _v: self.connect_page.show_identify_result(port, None),
+            lambda exc: self.connect_page.show_identify_result(port, error_text(exc)),
         )
 
     def provision(self, port: Any, *, retry: bool = False) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from installer_app.config import Settings, fill_secrets
 from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
-from installer_app.workflow.wiring import Session
 from ui.questions import (
     AskBoard,
     AskResume,
@@ -29,7 +30,13 @@ from ui.questions import (
 )
 from ui.workers import Task, Workers
 
+if TYPE_CHECKING:  # imported on first use: not needed for the first frame
+    from installer_app.provider.check import CheckReport
+    from installer_app.store.db import InventoryStats
+    from installer_app.workflow.wiring import Session
+
 log = logging.getLogger(__name__)
+OnFailure = Callable[[BaseException], None]
 
 _BOARD_CHOICES: dict[str, BoardChoice] = {
     "continue": "continue",
@@ -118,6 +125,51 @@ class WizardSession(QObject):
         session, self.session = self.session, None
         if session is not None:
             self.workers.submit(lambda _c: session.close(), name="close_session")
+
+    # -- the other core calls the pages ask for ----------------------------------------------
+
+    def inventory_stats(
+        self, on_success: Callable[[InventoryStats], None], on_failure: OnFailure
+    ) -> Task | None:
+        """The inventory's credentials for the configured model (None: no session yet)."""
+        session, model = self.session, self.settings.provider.model_id or None
+        if session is None:
+            return None
+        return self.workers.submit(
+            lambda _c: session.store.inventory_stats(model),
+            name="inventory_stats",
+            on_success=on_success,
+            on_failure=on_failure,
+        )
+
+    def check_provider(
+        self, on_success: Callable[[CheckReport], None], on_failure: OnFailure
+    ) -> Task:
+        settings = self.settings
+
+        def check(cancel: threading.Event) -> CheckReport:
+            from installer_app.provider.check import run_checks
+
+            return run_checks(settings, cancel=cancel)
+
+        return self.workers.submit(
+            check, name="check", on_success=on_success, on_failure=on_failure
+        )
+
+    def identify(
+        self, device: str, on_success: Callable[[None], None], on_failure: OnFailure
+    ) -> Task:
+        """Blink the board's light, so the installer knows which board this port is."""
+
+        def blink(cancel: threading.Event) -> None:
+            from installer_app.device.client import DeviceClient
+
+            with DeviceClient.open(device) as client:
+                client.identify()
+
+        return self.workers.submit(
+            blink, name="identify", on_success=on_success, on_failure=on_failure
+        )
 
     # -- the run ----------------------------------------------------------------------------
 
