@@ -170,8 +170,10 @@ def _bad(file: Path | None, key: str, problem: Message) -> ConfigError:
     )
 
 
-def _coerce(file: Path | None, section: str, name: str, default: Any, value: Any) -> Any:
-    key = f"[{section}] {name}"
+def _coerce(
+    file: Path | None, section: str, name: str, default: Any, value: Any, shown: str = ""
+) -> Any:
+    key = f"[{shown or section}] {name}"
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, float):
@@ -193,7 +195,8 @@ def _coerce(file: Path | None, section: str, name: str, default: Any, value: Any
             file,
             key,
             Message(
-                QT_TRANSLATE_NOOP("config", "must be one of {choices}"), choices=", ".join(choices)
+                QT_TRANSLATE_NOOP("config", "must be one of {choices}"),
+                choices=", ".join(c or '""' for c in choices),
             ),
         )
     return value
@@ -216,7 +219,7 @@ def _parse_section(
                 else QT_TRANSLATE_NOOP("config", "unknown key")
             )
             raise _bad(file, f"[{shown}] {name}", Message(problem))
-        kwargs[name] = _coerce(file, section, name, known[name], value)
+        kwargs[name] = _coerce(file, section, name, known[name], value, shown)
     return cls(**kwargs)
 
 

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SESSION_FALLBACK_MS = 300
+BENCH_WARM_UP_MS = 500  # after the session opened: idle time, not the first frame's
 MINIMUM_SIZE = QSize(960, 620)  # fits a 1366×768 laptop with its task bar and title bar
 
 
@@ -108,7 +109,7 @@ class MainWindow(QMainWindow):
         self.network_page = NetworkPage()
         self.bind_page = BindPage()
         self.done_page = DonePage(self.workers)
-        self.bench_runner = BenchRunner(self)
+        self.bench_runner = BenchRunner(self.workers, self)
         self.bench_page = BenchPage(self.workers, self.bench_runner, settings.device.allowlist)
         self.pages: dict[PageId, WizardPage] = {
             p.page_id: p
@@ -323,6 +324,7 @@ class MainWindow(QMainWindow):
     def _session_opened(self, session: Session) -> None:
         self.connect_page.set_ready(True)
         self.bench_runner.set_provisioner(session.provisioner)
+        QTimer.singleShot(BENCH_WARM_UP_MS, self.bench_page.warm_up)
         self.statusBar().showMessage(self.tr("Ready."), 5000)
         self.session_ready.emit(session)
         self.refresh_credentials_left()
@@ -392,6 +394,9 @@ class MainWindow(QMainWindow):
 
     def provision(self, port: Any, *, retry: bool = False) -> None:
         if self.session is None or self.wizard.busy:
+            return
+        if self.bench_runner.is_running(port.device):
+            self.connect_page.show_note(self.tr("This board is running on the bench view."))
             return
         self._port = port
         self._question = None

@@ -70,6 +70,7 @@ def test_four_boards_then_a_fifth_all_bound_through_the_queue(
         queue = window.bench_page.queue
         qtbot.waitUntil(lambda: len(queue.entries) == 5, timeout=SLOW_MS)
         assert window.bench_runner.wifi.ssid == SSID  # not asked again for the fifth
+        qtbot.waitUntil(lambda: bool(queue.current().matrix), timeout=SLOW_MS)
         assert decode_widget(queue.qr) == [queue.current().url]
         assert queue.current().hw_id in queue.board.text()
 

@@ -58,6 +58,8 @@ class BenchPage(WizardPage):
         self.runner = runner
         self._allowlist = tuple(allowlist)
         self._in_flight = False
+        self._spare: BoardCard | None = None
+        self._arrivals: list[str] = []  # ports waiting for their card, one per event-loop turn
         self._busy_elsewhere: Callable[[], str | None] = lambda: None
         self.default_ssid = ""
         self.cards: dict[str, BoardCard] = {}
@@ -82,7 +84,7 @@ class BenchPage(WizardPage):
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
-        self.queue = BindingQueue(self)
+        self.queue = BindingQueue(workers, self)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(scroll)
         split.addWidget(self.queue)
@@ -157,12 +159,41 @@ class BenchPage(WizardPage):
         for port in [p for p in self.cards if p not in present]:
             self._gone(port)
         in_use = self._busy_elsewhere()
+        self._arrivals = [p for p in self._arrivals if p in present]
         for port in boards:
-            if port.device not in self.cards and port.device != in_use:
-                self._arrived(port.device)
+            new = port.device not in self.cards and port.device not in self._arrivals
+            if new and port.device != in_use:
+                self._arrivals.append(port.device)
+        if self._arrivals:
+            QTimer.singleShot(0, self._next_arrival)
+
+    def _next_arrival(self) -> None:
+        """One card per event-loop turn: eight boards plugged at once must not freeze a frame."""
+        if not self._arrivals:
+            return
+        port = self._arrivals.pop(0)
+        if port not in self.cards:
+            self._arrived(port)
+        if self._arrivals:
+            QTimer.singleShot(0, self._next_arrival)
+
+    def warm_up(self) -> None:
+        """Make one card ahead of time, when idle: the first card of a session pays for Qt's
+        one-time set-up of its widget types, which would otherwise land in the arrival burst."""
+        if self._spare is None:
+            self._spare = BoardCard("", self.grid_host)
+            self._spare.hide()
+
+    def _new_card(self, port: str) -> BoardCard:
+        card, self._spare = self._spare, None
+        if card is None:
+            return BoardCard(port, self.grid_host)
+        card.set_port(port)
+        card.show()
+        return card
 
     def _arrived(self, port: str) -> None:
-        card = BoardCard(port, self.grid_host)
+        card = self._new_card(port)
         card.action_requested.connect(lambda p: self.start_board(p, forced=True))
         self.cards[port] = card
         self._layout_cards()

@@ -9,13 +9,16 @@ still be scanned: *Back* returns to it); when no board waits any more, a summary
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ui.widgets.plain import plain_label
-from ui.widgets.qr_view import QrView
+from ui.widgets.qr_view import QrView, qr_image, qr_matrix
+from ui.workers import Workers
 
 
 @dataclass
@@ -27,6 +30,8 @@ class QueueEntry:
     bound: bool = False
     skipped: bool = False
     corp_name: str = ""
+    matrix: list[list[bool]] = field(default_factory=list)  # for ``url``, made on a worker
+    image: QImage | None = None
 
     @property
     def waiting(self) -> bool:
@@ -36,11 +41,14 @@ class QueueEntry:
 class BindingQueue(QFrame):
     current_changed = Signal(str)  # the port whose code is shown ("" for the summary)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, workers: Workers, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._workers = workers
         self.setObjectName("bindingQueue")
         self.entries: list[QueueEntry] = []
         self._current: int | None = None
+        self._announced: str | None = None
+        self._shown_matrix = False
         column = QVBoxLayout(self)
         self.heading = plain_label(self.tr("Binding queue"), self)
         self.heading.setObjectName("queueHeading")
@@ -94,15 +102,34 @@ class BindingQueue(QFrame):
         """A board shows a binding code (a renewed dynamic code replaces the old one)."""
         i = self._index(port)
         if i is None:
-            self.entries.append(QueueEntry(port, url, hw_id, sn))
+            entry = QueueEntry(port, url, hw_id, sn)
+            self.entries.append(entry)
             i = len(self.entries) - 1
         else:
             entry = self.entries[i]
+            if entry.url != url:
+                entry.matrix, entry.image = [], None
             entry.url, entry.hw_id, entry.sn = url, hw_id or entry.hw_id, sn or entry.sn
             entry.bound = False
+        if not entry.matrix:
+            # The modules are a few tens of ms of pure Python: not on the GUI thread.
+            def draw(_cancel: threading.Event) -> tuple[list[list[bool]], QImage]:
+                matrix = qr_matrix(url)
+                return matrix, qr_image(matrix)
+
+            self._workers.submit(
+                draw, name="queue_qr", on_success=lambda drawn: self._drawn(entry, url, *drawn)
+            )
         if self._current is None:
             self._current = i
         self._render()
+
+    def _drawn(self, entry: QueueEntry, url: str, matrix: list[list[bool]], image: QImage) -> None:
+        if entry.url == url:
+            entry.matrix, entry.image = matrix, image
+            if self.current() is entry:
+                self.qr.set_matrix(url, matrix, image)
+                self._shown_matrix = True
 
     def confirm(self, port: str, corp_name: str = "") -> None:
         """WeCom confirmed this board: move on to the next waiting one by itself."""
@@ -174,33 +201,49 @@ class BindingQueue(QFrame):
     def _render(self) -> None:
         entry = self.current()
         showing = entry is not None
+        # Only what changed: a visibility toggle re-lays the panel out (tens of ms with 8 boards).
         for widget in (self.qr, self.board, self.position, self.skip_button, self.help):
-            widget.setVisible(showing)
-        self.summary.setVisible(not showing)
+            if widget.isHidden() == showing:
+                widget.setVisible(showing)
+        if self.summary.isHidden() != showing:
+            self.summary.setVisible(not showing)
         self.back_button.setEnabled(any(e.waiting for e in self.entries))
         if entry is not None and self._current is not None:
-            self.position.setText(
-                self.tr("{n} of {total}").format(n=self._current + 1, total=len(self.entries))
+            _set_text(
+                self.position,
+                self.tr("{n} of {total}").format(n=self._current + 1, total=len(self.entries)),
             )
-            self.qr.set_url(entry.url)
-            self.board.setText(
-                self.tr("HW_ID {hw_id} · SN {sn}").format(hw_id=entry.hw_id, sn=entry.sn)
+            if self.qr.url() != entry.url or (entry.matrix and not self._shown_matrix):
+                # Empty until its worker drew it.
+                self.qr.set_matrix(entry.url, entry.matrix, entry.image)
+                self._shown_matrix = bool(entry.matrix)
+            _set_text(
+                self.board,
+                self.tr("HW_ID {hw_id} · SN {sn}").format(hw_id=entry.hw_id, sn=entry.sn),
             )
-            self.current_changed.emit(entry.port)
+            self._announce(entry.port)
             return
-        self.qr.set_url("")
+        if self.qr.url():
+            self.qr.set_matrix("", [])
         bound = sum(1 for e in self.entries if e.bound)
         waiting = self.waiting_count()
         if not self.entries:
-            self.summary.setText(self.tr("No board is waiting for the binding yet."))
+            text = self.tr("No board is waiting for the binding yet.")
         elif waiting:
-            self.summary.setText(
-                self.tr(
-                    "{bound} bound; {waiting} skipped, still waiting (Back shows them)."
-                ).format(bound=bound, waiting=waiting)
-            )
+            text = self.tr(
+                "{bound} bound; {waiting} skipped, still waiting (Back shows them)."
+            ).format(bound=bound, waiting=waiting)
         else:
-            self.summary.setText(
-                self.tr("All {bound} boards are bound. The queue is empty.").format(bound=bound)
-            )
-        self.current_changed.emit("")
+            text = self.tr("All {bound} boards are bound. The queue is empty.").format(bound=bound)
+        _set_text(self.summary, text)
+        self._announce("")
+
+    def _announce(self, port: str) -> None:
+        if port != self._announced:
+            self._announced = port
+            self.current_changed.emit(port)
+
+
+def _set_text(label: QLabel, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)

@@ -52,25 +52,28 @@ class BoardCard(QFrame):
         top.addWidget(self.port_label, 1)
         top.addWidget(self.chip)
         grid.addLayout(top, 0, 0, 1, 2)
-        self.model = plain_label("—", self)
-        self.hw_label = plain_label("—", self)
-        self.hw_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        grid.addWidget(plain_label(self.tr("Model:"), self), 1, 0)
-        grid.addWidget(self.model, 1, 1)
-        grid.addWidget(plain_label(self.tr("HW_ID:"), self), 2, 0)
-        grid.addWidget(self.hw_label, 2, 1)
+        # Model and HW_ID on one selectable line: a card is made while other boards run, and
+        # every widget less is a shorter frame.
+        self.info = plain_label("—", self)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        grid.addWidget(self.info, 1, 0, 1, 2)
         self.light = StatusLight(self.tr("Waiting for the board…"), self)
-        grid.addWidget(self.light, 3, 0, 1, 2)
+        grid.addWidget(self.light, 2, 0, 1, 2)
         self.detail = plain_label("", self)
         self.detail.setObjectName("detail")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        grid.addWidget(self.detail, 4, 0, 1, 2)
+        grid.addWidget(self.detail, 3, 0, 1, 2)
         self.action = QPushButton("", self)
         self.action.setVisible(False)
         self.action.clicked.connect(lambda: self.action_requested.emit(self.port))
-        grid.addWidget(self.action, 5, 1, Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.action, 4, 1, Qt.AlignmentFlag.AlignRight)
         grid.setColumnStretch(1, 1)
+
+    def set_port(self, port: str) -> None:
+        self.port = port
+        self.port_label.setText(port)
+        self.port_label.setToolTip(plain_tooltip(port))
 
     # -- what the board says ------------------------------------------------------------------
 
@@ -92,9 +95,12 @@ class BoardCard(QFrame):
     def apply_event(self, event: WorkflowEvent) -> None:
         data = event.data
         if event.step is Step.HELLO and event.outcome is Outcome.OK:
-            self.model.setText(str(data.get("model_id", "—")))
             self.hw_id = str(data.get("hw_id", ""))
-            self.hw_label.setText(self.hw_id or "—")
+            self.info.setText(
+                self.tr("{model} · HW_ID {hw_id}").format(
+                    model=str(data.get("model_id", "—")), hw_id=self.hw_id or "—"
+                )
+            )
             if data.get("sn"):
                 self.sn = str(data["sn"])
             status = data.get("status")
@@ -134,7 +140,6 @@ class BoardCard(QFrame):
         self.running = False
         if result.hw_id:
             self.hw_id = result.hw_id
-            self.hw_label.setText(result.hw_id)
         if result.ok:
             self.set_status(BoardStatus.DONE_HERE)
             self.light.set_state(Light.OK)

@@ -24,6 +24,7 @@ from installer_app.workflow.events import (
 )
 from installer_app.workflow.machine import Provisioner
 from installer_app.workflow.parallel import BoardRuns
+from ui.workers import Workers
 
 _SLICE_S = 0.1
 
@@ -121,8 +122,9 @@ class BenchRunner(QObject):
     _result_from_worker = Signal(object, bool)
     _wifi_from_worker = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, workers: Workers, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._workers = workers
         self.wifi = SiteWifi()
         self._runs: BoardRuns | None = None
         self._every_runs: list[BoardRuns] = []  # a replaced session's boards are joined too
@@ -156,10 +158,14 @@ class BenchRunner(QObject):
         def done(result: ProvisionResult) -> None:
             self._result_from_worker.emit(result, answers.left_alone)
 
-        started = runs.start(port, answers, self._event_from_worker.emit, done, cancel=cancel)
-        if not started:
-            self._cancels.pop(port, None)
-        return started
+        def start_now(_cancel: threading.Event) -> None:
+            # Thread.start waits for the new thread to run: a few ms each under load, so the
+            # board's thread is started from the pool, not from the GUI thread.
+            if not runs.start(port, answers, self._event_from_worker.emit, done, cancel=cancel):
+                self._result_from_worker.emit(None, False)
+
+        self._workers.submit(start_now, name="bench_start")
+        return True
 
     def running(self) -> list[str]:
         return self._runs.running() if self._runs is not None else []
@@ -182,7 +188,9 @@ class BenchRunner(QObject):
             self.wifi_needed.emit()
 
     @Slot(object, bool)
-    def _on_result(self, result: ProvisionResult, left_alone: bool) -> None:
+    def _on_result(self, result: ProvisionResult | None, left_alone: bool) -> None:
+        if result is None:
+            return  # a start that lost a race with a run still ending on that port
         if result.port is not None:
             self._cancels.pop(result.port, None)
         self.finished.emit(result, left_alone)
