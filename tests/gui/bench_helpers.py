@@ -8,11 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from installer_app.device.simulator import STATE_FILE_FORMAT
 from installer_app.provider.emulator import ProviderEmulator
 from tests.gui.conftest import SLOW_MS
+from tests.gui.helpers import LEFT
+from ui.questions import AskBoard, AskWifi
+
+SSID = "site-wifi"
+PSK = "correct horse battery"
 
 
 class InputCounter(QObject):
@@ -35,7 +41,12 @@ class InputCounter(QObject):
             return False  # a QWindow hands it on to its widget: counted there
         # An event the widget ignored travels up to its parents: the same press, once.
         last = self._last
-        if last is not None and last[0] == id(event) and watched.isAncestorOf(last[1]):
+        if (
+            last is not None
+            and last[0] == id(event)
+            and watched is not last[1]  # (Qt counts a widget among its own ancestors)
+            and watched.isAncestorOf(last[1])
+        ):
             self._last = (id(event), watched)
             return False
         self._last = (id(event), watched)
@@ -82,3 +93,35 @@ def scan_queue(qtbot: Any, window: Any, emulator: ProviderEmulator, expected: in
             lambda entry=entry: entry.bound and queue.current() is not entry, timeout=SLOW_MS
         )
     return shown
+
+
+def single_board(
+    qtbot: Any, window: Any, make_sim: Any, emulator: ProviderEmulator, *, unplug: bool = True
+) -> Any:
+    """One board through the single-board pages as an installer does it today: plug, Provision,
+    Continue, the Wi-Fi password, Apply, the admin's scan, Next device."""
+    sim = make_sim("pty")
+    ports = window.connect_page.ports
+    qtbot.waitUntil(
+        lambda: ports.selected_port() is not None and ports.selected_port().device == sim.url,
+        timeout=SLOW_MS,
+    )
+    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS) as asked:
+        qtbot.mouseClick(window.connect_page.provision_button, LEFT)
+    assert isinstance(asked.args[0], AskBoard)
+    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS) as asked:
+        qtbot.mouseClick(window.device_page.continue_button, LEFT)
+    assert isinstance(asked.args[0], AskWifi)
+    page = window.network_page
+    if not page.ssid.text():
+        QTest.keyClicks(page.ssid, SSID)
+    QTest.keyClicks(page.password, PSK)
+    qtbot.mouseClick(page.apply_button, LEFT)
+    qtbot.waitUntil(lambda: window.bind_page.qr.url() != "", timeout=SLOW_MS)
+    with qtbot.waitSignal(window.run_finished, timeout=SLOW_MS) as finished:
+        emulator.scan(window.bind_page.qr.url())
+    assert finished.args[0].ok
+    qtbot.mouseClick(window.done_page.next_button, LEFT)
+    if unplug:
+        sim.unplug()  # the installer takes the finished board away
+    return sim

@@ -12,13 +12,18 @@ from PySide6.QtTest import QTest
 from installer_app.device.client import DeviceClient
 from installer_app.provider.emulator import ProviderEmulator
 from installer_app.workflow.board_status import BoardStatus
-from tests.gui.bench_helpers import InputCounter, foreign_state, scan_queue
+from tests.gui.bench_helpers import (
+    PSK,
+    SSID,
+    InputCounter,
+    foreign_state,
+    scan_queue,
+    single_board,
+)
 from tests.gui.conftest import SLOW_MS
 from tests.gui.helpers import LEFT, decode_widget
+from ui.questions import AskResume, AskWifi
 from ui.wizard.base import PageId
-
-SSID = "site-wifi"
-PSK = "correct horse battery"
 
 
 def open_bench(qtbot: Any, window: Any) -> None:
@@ -153,3 +158,30 @@ def test_next_device_selects_the_board_just_plugged_in(
         lambda: ports.selected_port() is not None and ports.selected_port().device == second.url,
         timeout=SLOW_MS,
     )
+
+
+def test_a_done_board_offers_check_again_on_the_single_board_pages(
+    qtbot: Any, make_window: Any, make_sim: Any, emulator: ProviderEmulator
+) -> None:
+    window = make_window()
+    window.show()
+    qtbot.mouseClick(window.start_page.begin_button, LEFT)
+    sim = single_board(qtbot, window, make_sim, emulator, unplug=False)
+    ports = window.connect_page.ports
+    assert ports.select_device(sim.url)
+    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS):
+        qtbot.mouseClick(window.connect_page.provision_button, LEFT)
+    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS) as asked:
+        qtbot.mouseClick(window.device_page.continue_button, LEFT)
+    assert isinstance(asked.args[0], AskResume)
+    page = window.device_page
+    assert page.title() == "This board is already done"
+    assert page.resume_button.text() == "Check again"
+    assert "UTC+" in page._subtitle.text() or "UTC-" in page._subtitle.text()
+    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS) as asked:
+        qtbot.mouseClick(page.resume_button, LEFT)
+    assert isinstance(asked.args[0], AskWifi)
+    with qtbot.waitSignal(window.run_finished, timeout=SLOW_MS) as finished:
+        qtbot.mouseClick(window.network_page.keep_button, LEFT)
+    assert finished.args[0].ok  # checked again with WeCom: still bound, nothing written
+    assert "UTC" in window.done_page.when.text()

@@ -7,46 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtTest import QTest
-
 from installer_app.provider.emulator import ProviderEmulator
-from tests.gui.bench_helpers import InputCounter, scan_queue
+from tests.gui.bench_helpers import PSK, SSID, InputCounter, scan_queue, single_board
 from tests.gui.conftest import SLOW_MS
 from tests.gui.helpers import LEFT
-from tests.gui.test_bench import PSK, SSID, card_of, give_wifi, open_bench
-from ui.questions import AskBoard, AskWifi
+from tests.gui.test_bench import card_of, give_wifi, open_bench
 from ui.wizard.base import PageId
 
 BOARDS = 8
-
-
-def single_board(qtbot: Any, window: Any, make_sim: Any, emulator: ProviderEmulator) -> Any:
-    """One board through the single-board pages as an installer does it today: plug, Provision,
-    Continue, the Wi-Fi password, Apply, the admin's scan, Next device."""
-    sim = make_sim("pty")
-    ports = window.connect_page.ports
-    qtbot.waitUntil(
-        lambda: ports.selected_port() is not None and ports.selected_port().device == sim.url,
-        timeout=SLOW_MS,
-    )
-    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS) as asked:
-        qtbot.mouseClick(window.connect_page.provision_button, LEFT)
-    assert isinstance(asked.args[0], AskBoard)
-    with qtbot.waitSignal(window.wizard.question, timeout=SLOW_MS) as asked:
-        qtbot.mouseClick(window.device_page.continue_button, LEFT)
-    assert isinstance(asked.args[0], AskWifi)
-    page = window.network_page
-    if not page.ssid.text():
-        QTest.keyClicks(page.ssid, SSID)
-    QTest.keyClicks(page.password, PSK)
-    qtbot.mouseClick(page.apply_button, LEFT)
-    qtbot.waitUntil(lambda: window.bind_page.qr.url() != "", timeout=SLOW_MS)
-    with qtbot.waitSignal(window.run_finished, timeout=SLOW_MS) as finished:
-        emulator.scan(window.bind_page.qr.url())
-    assert finished.args[0].ok
-    qtbot.mouseClick(window.done_page.next_button, LEFT)
-    sim.unplug()  # the installer takes the finished board away
-    return finished.args[0]
 
 
 def test_clicks_and_keystrokes_per_board(
