@@ -17,11 +17,11 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QGridLayout,
     QHBoxLayout,
     QPushButton,
     QScrollArea,
     QSplitter,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -77,12 +77,14 @@ class BenchPage(WizardPage):
         self.body.addWidget(self.auto_start)
 
         self.grid_host = QWidget()
-        self.grid = QGridLayout(self.grid_host)
-        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.rows = QVBoxLayout(self.grid_host)
         self.empty = wrapped_label(self.tr("No board is plugged in yet."), self.grid_host, "hints")
-        self.grid.addWidget(self.empty, 0, 0)
+        self.rows.addWidget(self.empty)
+        self.rows.addStretch(1)
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
+        # Cards wrap their text to the column's width; never a sideways scroll.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.grid_host)
         self.queue = BindingQueue(workers, self)
         split = QSplitter(Qt.Orientation.Horizontal, self)
@@ -91,6 +93,7 @@ class BenchPage(WizardPage):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setChildrenCollapsible(False)
+        split.setSizes([720, 460])
         self.body.addWidget(split, 1)
 
         buttons = QHBoxLayout()
@@ -211,13 +214,25 @@ class BenchPage(WizardPage):
         self._layout_cards()
 
     def _layout_cards(self) -> None:
-        while self.grid.count():
-            self.grid.takeAt(0)
+        """Rows of COLUMNS cards in a box layout (a grid squeezes wrapped text: it does not
+        give a row the height its cards need at their width)."""
+        while self.rows.count():
+            item = self.rows.takeAt(0)
+            row = item.layout() if item is not None else None
+            while row is not None and row.count():
+                row.takeAt(0)
         self.empty.setVisible(not self.cards)
         if not self.cards:
-            self.grid.addWidget(self.empty, 0, 0)
-        for i, card in enumerate(self.cards.values()):
-            self.grid.addWidget(card, i // COLUMNS, i % COLUMNS)
+            self.rows.addWidget(self.empty)
+        cards = list(self.cards.values())
+        for first in range(0, len(cards), COLUMNS):
+            row = QHBoxLayout()
+            for card in cards[first : first + COLUMNS]:
+                row.addWidget(card, 1)
+            for _ in range(COLUMNS - len(cards[first : first + COLUMNS])):
+                row.addStretch(1)
+            self.rows.addLayout(row)
+        self.rows.addStretch(1)
 
     def start_board(self, port: str, *, forced: bool = False) -> bool:
         card = self.cards.get(port)

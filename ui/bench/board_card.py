@@ -4,7 +4,7 @@ status light, and the one action that makes sense for it (Start, Check again, Re
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from installer_app.i18n import Message
 from installer_app.localtime import local_time, parse_utc
@@ -39,9 +39,9 @@ class BoardCard(QFrame):
         self.running = False
         self.setObjectName("boardCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        grid = QGridLayout(self)
-        grid.setContentsMargins(10, 8, 10, 8)
-        grid.setVerticalSpacing(2)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(10, 8, 10, 8)
+        column.setSpacing(3)
         self.port_label = plain_label(port, self)
         self.port_label.setObjectName("cardPort")
         self.port_label.setToolTip(plain_tooltip(port))
@@ -51,24 +51,25 @@ class BoardCard(QFrame):
         top = QHBoxLayout()
         top.addWidget(self.port_label, 1)
         top.addWidget(self.chip)
-        grid.addLayout(top, 0, 0, 1, 2)
+        column.addLayout(top)
         # Model and HW_ID on one selectable line: a card is made while other boards run, and
         # every widget less is a shorter frame.
         self.info = plain_label("—", self)
+        self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        grid.addWidget(self.info, 1, 0, 1, 2)
+        column.addWidget(self.info)
         self.light = StatusLight(self.tr("Waiting for the board…"), self)
-        grid.addWidget(self.light, 2, 0, 1, 2)
+        column.addWidget(self.light)
         self.detail = plain_label("", self)
         self.detail.setObjectName("detail")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        grid.addWidget(self.detail, 3, 0, 1, 2)
+        column.addWidget(self.detail)
+        column.addStretch(1)
         self.action = QPushButton("", self)
         self.action.setVisible(False)
         self.action.clicked.connect(lambda: self.action_requested.emit(self.port))
-        grid.addWidget(self.action, 4, 1, Qt.AlignmentFlag.AlignRight)
-        grid.setColumnStretch(1, 1)
+        column.addWidget(self.action, 0, Qt.AlignmentFlag.AlignRight)
 
     def set_port(self, port: str) -> None:
         self.port = port
@@ -113,6 +114,9 @@ class BoardCard(QFrame):
             self.sn = sn
         if event.step is Step.BINDING and event.outcome is Outcome.OK:
             self.bound = True
+            self.set_status(BoardStatus.DONE_HERE)  # bound: done, whatever the app does next
+            if event.reason is not None:
+                self.detail.setText(event.reason.render())
         if event.step is Step.DONE:
             return
         self.light.set_state(_LIGHT_OF_OUTCOME[event.outcome])
