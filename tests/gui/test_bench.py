@@ -4,11 +4,13 @@ done, foreign and wrong-model boards are shown and left alone."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtTest import QTest
 
+from installer_app.config import ProfileSettings
 from installer_app.device.client import DeviceClient
 from installer_app.provider.emulator import ProviderEmulator
 from installer_app.workflow.board_status import BoardStatus
@@ -20,7 +22,7 @@ from tests.gui.bench_helpers import (
     scan_queue,
     single_board,
 )
-from tests.gui.conftest import SLOW_MS
+from tests.gui.conftest import SLOW_MS, emulator_settings
 from tests.gui.helpers import LEFT, decode_widget
 from ui.questions import AskResume, AskWifi
 from ui.wizard.base import PageId
@@ -102,6 +104,11 @@ def test_four_boards_then_a_fifth_all_bound_through_the_queue(
         assert "UTC+" in again.detail.text() or "UTC-" in again.detail.text()
         assert again.action.isVisible() and again.action.text() == "Check again"
         assert len(queue.entries) == 5  # not queued again
+        # The site's Wi-Fi password was kept in memory only: in no file, no log line.
+        for path in tmp_path.rglob("*"):
+            if path.is_file():
+                assert PSK.encode() not in path.read_bytes(), path
+        assert PSK not in window.log_pane.toPlainText()
     finally:
         counter.remove()
 
@@ -185,3 +192,25 @@ def test_a_done_board_offers_check_again_on_the_single_board_pages(
         qtbot.mouseClick(window.network_page.keep_button, LEFT)
     assert finished.args[0].ok  # checked again with WeCom: still bound, nothing written
     assert "UTC" in window.done_page.when.text()
+
+
+def test_the_start_page_chooses_a_profile_and_its_minimum_firmware_applies(
+    qtbot: Any, make_window: Any, emulator: ProviderEmulator, tmp_path: Path
+) -> None:
+    settings = replace(
+        emulator_settings(emulator, tmp_path),
+        profiles={"site-b": ProfileSettings(min_fw_version="9.0", wifi_ssid="Site-B")},
+    )
+    window = make_window(settings)
+    combo = window.start_page.profile
+    assert combo.count() == 2 and combo.isEnabled()
+    assert window.start_page.min_fw.text() == "any"
+    opened = window.session
+    combo.setCurrentIndex(1)
+    combo.activated.emit(1)
+    qtbot.waitUntil(
+        lambda: window.session is not None and window.session is not opened, timeout=SLOW_MS
+    )
+    assert window.session.provisioner.rules.min_fw_version == "9.0"
+    assert window.start_page.min_fw.text() == "9.0"
+    assert window.bench_page.default_ssid == "Site-B"
