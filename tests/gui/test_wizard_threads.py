@@ -73,6 +73,7 @@ def test_closing_mid_write_cancels_and_releases_the_port(
     assert window.workers.running() == []
     assert not window.wizard.busy or window.wizard.answers is not None
     assert QThreadPool.globalInstance().activeThreadCount() == 0
+    assert window.workers.pool.activeThreadCount() == 0  # the window's own pool, joined
     leftover = {n for n in python_threads() - before if not n.startswith("Dummy")}
     # The workflow's own helper threads (cancel watcher, device reader) ended with it.
     assert not any(n.startswith(("cancel-", "worker:")) for n in leftover), leftover
