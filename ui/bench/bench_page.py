@@ -59,6 +59,7 @@ class BenchPage(WizardPage):
         self._allowlist = tuple(allowlist)
         self._in_flight = False
         self._spare: BoardCard | None = None
+        self._seen: dict[str, Any] = {}  # port -> the PortInfo its card was made for
         self._arrivals: list[str] = []  # ports waiting for their card, one per event-loop turn
         self._busy_elsewhere: Callable[[], str | None] = lambda: None
         self.default_ssid = ""
@@ -158,9 +159,11 @@ class BenchPage(WizardPage):
 
     def _update(self, boards: list[Any]) -> None:
         self._in_flight = False
-        present = {p.device for p in boards}
-        for port in [p for p in self.cards if p not in present]:
+        present = {p.device: p for p in boards}
+        # Gone, or another board on the same port name between two scans (HW_ID, USB serial).
+        for port in [p for p in self.cards if present.get(p) != self._seen.get(p)]:
             self._gone(port)
+        self._seen = present
         in_use = self._busy_elsewhere()
         self._arrivals = [p for p in self._arrivals if p in present]
         for port in boards:

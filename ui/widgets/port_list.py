@@ -56,7 +56,7 @@ class PortList(QListWidget):
         self._ports: dict[str, Any] = {}
         self._user_chose = False
         self._arrival: dict[str, int] = {}  # device -> the scan that first listed it
-        self._avoid: str | None = None  # the board just finished (Next device)
+        self._avoid: Any | None = None  # the PortInfo of the board just finished (Next device)
         self.scans = 0
         self.setObjectName("portList")
         self.setAccessibleName(self.tr("Serial ports"))
@@ -116,14 +116,19 @@ class PortList(QListWidget):
             item.setData(PORT_ROLE, port.device)
             item.setToolTip(plain_tooltip(describe_port(port)))
             self.addItem(item)
+        # A board is new on a new port, or on a port whose board changed between two scans (the
+        # next board plugged into the port name the last one just freed: its USB serial number
+        # or HW_ID differs).
         arrived = [
-            p for p in ports if is_board(p) and p.device not in self._ports and self.scans > 1
+            p for p in ports if is_board(p) and self.scans > 1 and self._ports.get(p.device) != p
         ]
+        for port in arrived:
+            self._arrival.pop(port.device, None)
         for device in list(self._arrival):
             if device not in fresh:
                 del self._arrival[device]
-                if device == self._avoid:
-                    self._avoid = None  # unplugged: a board that comes back is a new arrival
+        if self._avoid is not None and fresh.get(self._avoid.device) != self._avoid:
+            self._avoid = None  # unplugged: a board that comes back is a new arrival
         for port in ports:
             self._arrival.setdefault(port.device, self.scans)
         self._ports = fresh
@@ -142,7 +147,7 @@ class PortList(QListWidget):
     def _newest_board(self) -> str | None:
         """The board plugged in last, not the one just finished; never a port that is no board
         (a built-in ttyS0). Among boards seen in the same scan, the likeliest (list order)."""
-        boards = [p for p in self._ports.values() if is_board(p) and p.device != self._avoid]
+        boards = [p for p in self._ports.values() if is_board(p) and p != self._avoid]
         if not boards:
             return None
         order = {p.device: i for i, p in enumerate(self._ports.values())}
@@ -158,10 +163,10 @@ class PortList(QListWidget):
                 return
 
     def prefer_newest(self, avoid: str | None) -> None:
-        """Next device: forget the installer's pick and select the newest board but ``avoid``
-        (the board just finished, still plugged in); a board plugged in later wins."""
+        """Next device: forget the installer's pick and select the newest board but the one on
+        ``avoid`` (the board just finished, still plugged in); a board plugged in later wins."""
         self._user_chose = False
-        self._avoid = avoid
+        self._avoid = self._ports.get(avoid) if avoid is not None else None
         target = self._newest_board()
         if target is None:
             self.clearSelection()
