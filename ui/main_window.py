@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self._session_started = self._first_paint_seen = False
         self._port: Any | None = None
         self._question: Question | None = None
+        self._pending_settings: Settings | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("WeCom device installer"))
         self.setWindowIcon(icon("app"))
@@ -251,6 +252,7 @@ class MainWindow(QMainWindow):
         self.bench_page.back_requested.connect(lambda: self.show_page(PageId.START))
         self.bench_page.single_requested.connect(self._single_board)
         self.bench_page.set_busy_elsewhere(lambda: self.wizard.port if self.wizard.busy else None)
+        self.bench_runner.finished.connect(self._bench_board_finished)
         self.start_page.profile_chosen.connect(self.choose_profile)
 
     # -- pages ----------------------------------------------------------------------------
@@ -294,6 +296,11 @@ class MainWindow(QMainWindow):
         """More than one board plugged in: the bench view is the place for them."""
         if count > 1 and self.current_page() is PageId.CONNECT and not self.wizard.busy:
             self.show_page(PageId.BENCH)
+
+    def _bench_board_finished(self, _result: Any, _left_alone: bool) -> None:
+        pending = self._pending_settings
+        if pending is not None and not self.bench_runner.running() and not self._closing:
+            self.apply_settings(pending)
 
     def _single_board(self) -> None:
         self.connect_page.ports.prefer_newest(avoid=None)
@@ -364,6 +371,16 @@ class MainWindow(QMainWindow):
         return dialog
 
     def apply_settings(self, settings: Settings) -> None:
+        if self.bench_runner.running():
+            # The session (its store) must outlive the boards running on it: the new settings
+            # wait until the bench is idle.
+            self._pending_settings = settings
+            self.start_page.show_profile(settings, self.demo is not None)
+            self.statusBar().showMessage(
+                self.tr("The new settings apply once the boards on the bench view are done.")
+            )
+            return
+        self._pending_settings = None
         self.start_page.show_profile(settings, self.demo is not None)
         self._configure_bench(settings)
         self.bench_runner.set_provisioner(None)

@@ -658,6 +658,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The new settings apply once the boards on the bench view are done.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The local record is not open yet.</source>
         <translation type="unfinished"></translation>
     </message>

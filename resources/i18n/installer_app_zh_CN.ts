@@ -662,6 +662,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>就绪。</translation>
     </message>
     <message>
+        <source>The new settings apply once the boards on the bench view are done.</source>
+        <translation>新设置将在工作台视图中的设备全部完成后生效。</translation>
+    </message>
+    <message>
         <source>The local record is not open yet.</source>
         <translation>本地记录尚未打开。</translation>
     </message>

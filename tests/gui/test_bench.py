@@ -214,3 +214,30 @@ def test_the_start_page_chooses_a_profile_and_its_minimum_firmware_applies(
     assert window.session.provisioner.rules.min_fw_version == "9.0"
     assert window.start_page.min_fw.text() == "9.0"
     assert window.bench_page.default_ssid == "Site-B"
+
+
+def test_new_settings_wait_until_the_bench_boards_are_done(
+    qtbot: Any, make_window: Any, make_sim: Any, emulator: ProviderEmulator, tmp_path: Path
+) -> None:
+    settings = replace(
+        emulator_settings(emulator, tmp_path),
+        profiles={"site-b": ProfileSettings(min_fw_version="1.0")},
+    )
+    window = make_window(settings)
+    window.show()
+    open_bench(qtbot, window)
+    sim = make_sim("pty")
+    card = card_of(qtbot, window, sim.url)
+    give_wifi(qtbot, window)
+    qtbot.waitUntil(lambda: card.status is BoardStatus.NEEDS_ADMIN, timeout=SLOW_MS)
+    opened = window.session
+    window.choose_profile("site-b")
+    # The board's run still uses the session (its store): it is not closed under it.
+    assert window.session is opened and window._pending_settings is not None
+    queue = window.bench_page.queue
+    emulator.scan(queue.current().url)
+    qtbot.waitUntil(lambda: card.bound and not card.running, timeout=SLOW_MS)
+    qtbot.waitUntil(
+        lambda: window.session is not None and window.session is not opened, timeout=SLOW_MS
+    )
+    assert window.session.provisioner.rules.min_fw_version == "1.0"
