@@ -21,6 +21,7 @@ from installer_app.workflow.events import (
     ProvisionResult,
     ResumeQuestion,
     WifiCredentials,
+    WorkflowEvent,
 )
 from installer_app.workflow.machine import Provisioner
 from installer_app.workflow.parallel import BoardRuns
@@ -118,7 +119,7 @@ class BenchRunner(QObject):
     board_event = Signal(object)  # WorkflowEvent (its ``port`` names the board)
     finished = Signal(object, bool)  # ProvisionResult, left alone (a skipped done/foreign board)
     wifi_needed = Signal()
-    _event_from_worker = Signal(object)
+    _event_from_worker = Signal(object)  # None: events are waiting in ``_events``
     _result_from_worker = Signal(object, bool)
     _wifi_from_worker = Signal()
 
@@ -130,7 +131,11 @@ class BenchRunner(QObject):
         self._every_runs: list[BoardRuns] = []  # a replaced session's boards are joined too
         self._cancels: dict[str, threading.Event] = {}
         self._closed = False
-        self._event_from_worker.connect(self.board_event, Qt.ConnectionType.QueuedConnection)
+        # The boards' events wait in one list; a single queued call drains it, so eight boards
+        # cost the GUI thread one delivery per burst, not one per event.
+        self._events: list[WorkflowEvent] = []
+        self._events_lock = threading.Lock()
+        self._event_from_worker.connect(self._drain_events, Qt.ConnectionType.QueuedConnection)
         self._result_from_worker.connect(self._on_result, Qt.ConnectionType.QueuedConnection)
         self._wifi_from_worker.connect(self._ask_wifi, Qt.ConnectionType.QueuedConnection)
         self._wifi_asked = False
@@ -161,7 +166,7 @@ class BenchRunner(QObject):
         def start_now(_cancel: threading.Event) -> None:
             # Thread.start waits for the new thread to run: a few ms each under load, so the
             # board's thread is started from the pool, not from the GUI thread.
-            if not runs.start(port, answers, self._event_from_worker.emit, done, cancel=cancel):
+            if not runs.start(port, answers, self._post_event, done, cancel=cancel):
                 self._result_from_worker.emit(None, False)
 
         self._workers.submit(start_now, name="bench_start")
@@ -180,6 +185,21 @@ class BenchRunner(QObject):
 
     def provide_wifi(self, wifi: WifiCredentials | None) -> None:
         self.wifi.provide(wifi)
+
+    def _post_event(self, event: WorkflowEvent) -> None:
+        """On a board's thread."""
+        with self._events_lock:
+            wake = not self._events
+            self._events.append(event)
+        if wake:
+            self._event_from_worker.emit(None)
+
+    @Slot(object)
+    def _drain_events(self, _wake: object) -> None:
+        with self._events_lock:
+            events, self._events = self._events, []
+        for event in events:
+            self.board_event.emit(event)
 
     @Slot()
     def _ask_wifi(self) -> None:
