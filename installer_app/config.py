@@ -77,16 +77,33 @@ class StoreSettings:
 @dataclass(frozen=True)
 class DeviceSettings:
     allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
+    min_fw_version: str = ""  # "" accepts any firmware; else a board below it is refused
+    wifi_ssid: str = ""  # the site's network offered by default (never its password)
 
 
 @dataclass(frozen=True)
 class UiSettings:
     language: str = "auto"
+    # Zero clicks: a newly plugged blank board of the profile's model starts by itself.
+    auto_start: bool = True
 
 
 @dataclass(frozen=True)
 class InstallerSettings:
     name: str = ""
+    profile: str = ""  # the named profile in use ([profiles.NAME]); "" is the default profile
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    """One customer project or model: ``[profiles.NAME]``. An empty value keeps the file's
+    own setting (the default profile is the file without any ``[profiles]`` table)."""
+
+    model_id: str = ""
+    credential_source: str = ""
+    qr: str = ""
+    min_fw_version: str = ""
+    wifi_ssid: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,7 @@ class Settings:
     device: DeviceSettings = field(default_factory=DeviceSettings)
     ui: UiSettings = field(default_factory=UiSettings)
     installer: InstallerSettings = field(default_factory=InstallerSettings)
+    profiles: Mapping[str, ProfileSettings] = field(default_factory=dict)
     # Secrets: filled from the environment or keyring by ``load_secrets``; never written to TOML.
     provider_secret: Secret | None = None
     partner_token: Secret | None = None
@@ -150,6 +168,8 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("provider", "secret_mode"): ("per_device", "seed"),
     ("binding", "qr"): ("static", "dynamic"),
     ("ui", "language"): ("auto", "en", "zh_CN"),
+    ("profiles", "credential_source"): ("", "register", "inventory", "partner"),
+    ("profiles", "qr"): ("", "static", "dynamic"),
 }
 
 
@@ -203,8 +223,10 @@ def _check_sn_prefix(file: Path | None, key: str, value: str) -> None:
         )
 
 
-def _coerce(file: Path | None, section: str, name: str, default: Any, value: Any) -> Any:
-    key = f"[{section}] {name}"
+def _coerce(
+    file: Path | None, section: str, name: str, default: Any, value: Any, shown: str = ""
+) -> Any:
+    key = f"[{shown or section}] {name}"
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, float):
@@ -226,37 +248,72 @@ def _coerce(file: Path | None, section: str, name: str, default: Any, value: Any
             file,
             key,
             Message(
-                QT_TRANSLATE_NOOP("config", "must be one of {choices}"), choices=", ".join(choices)
+                QT_TRANSLATE_NOOP("config", "must be one of {choices}"),
+                choices=", ".join(c or '""' for c in choices),
             ),
         )
     return value
 
 
+def _parse_section(
+    file: Path | None, section: str, cls: type[Any], values: Mapping[str, Any], shown: str
+) -> Any:
+    defaults = cls()
+    known = {f.name: getattr(defaults, f.name) for f in fields(cls)}
+    kwargs = {}
+    for name, value in values.items():
+        if name not in known:
+            problem = (
+                QT_TRANSLATE_NOOP(
+                    "config",
+                    "unknown key (secrets go to the credential store or the environment)",
+                )
+                if "secret" in name or "token" in name
+                else QT_TRANSLATE_NOOP("config", "unknown key")
+            )
+            raise _bad(file, f"[{shown}] {name}", Message(problem))
+        kwargs[name] = _coerce(file, section, name, known[name], value, shown)
+    return cls(**kwargs)
+
+
+def _parse_profiles(file: Path | None, values: Mapping[str, Any]) -> dict[str, ProfileSettings]:
+    profiles: dict[str, ProfileSettings] = {}
+    for name, table in values.items():
+        if not isinstance(table, Mapping) or not name.strip():
+            raise _bad(
+                file,
+                f"[profiles.{name}]",
+                Message(QT_TRANSLATE_NOOP("config", "a profile is a table of settings")),
+            )
+        profiles[name] = _parse_section(
+            file, "profiles", ProfileSettings, table, f"profiles.{name}"
+        )
+    return profiles
+
+
 def parse_settings(data: Mapping[str, Any], file: Path | None = None) -> Settings:
     sections: dict[str, Any] = {}
+    profiles: dict[str, ProfileSettings] = {}
     for section, values in data.items():
+        if section == "profiles" and isinstance(values, Mapping):
+            profiles = _parse_profiles(file, values)
+            continue
         cls = _SECTIONS.get(section)
         if cls is None or not isinstance(values, Mapping):
             raise _bad(
                 file, f"[{section}]", Message(QT_TRANSLATE_NOOP("config", "unknown section"))
             )
-        defaults = cls()
-        known = {f.name: getattr(defaults, f.name) for f in fields(cls)}
-        kwargs = {}
-        for name, value in values.items():
-            if name not in known:
-                problem = (
-                    QT_TRANSLATE_NOOP(
-                        "config",
-                        "unknown key (secrets go to the credential store or the environment)",
-                    )
-                    if "secret" in name or "token" in name
-                    else QT_TRANSLATE_NOOP("config", "unknown key")
-                )
-                raise _bad(file, f"[{section}] {name}", Message(problem))
-            kwargs[name] = _coerce(file, section, name, known[name], value)
-        sections[section] = cls(**kwargs)
-    settings = Settings(**sections, source_file=file)
+        sections[section] = _parse_section(file, section, cls, values, section)
+    installer = sections.get("installer", InstallerSettings())
+    if installer.profile and installer.profile not in profiles:
+        raise _bad(
+            file,
+            "[installer] profile",
+            Message(
+                QT_TRANSLATE_NOOP("config", "no [profiles.{name}] table"), name=installer.profile
+            ),
+        )
+    settings = Settings(**sections, profiles=profiles, source_file=file)
     validate_settings(settings)
     return settings
 
@@ -361,6 +418,8 @@ def settings_to_toml(settings: Settings) -> str:
     for section in _SECTIONS:
         values = asdict(getattr(settings, section))
         data[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+    if settings.profiles:
+        data["profiles"] = {name: asdict(p) for name, p in settings.profiles.items()}
     return tomli_w.dumps(data)
 
 

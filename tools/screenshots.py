@@ -77,6 +77,8 @@ def main() -> int:
             translations.load(language)
             with tempfile.TemporaryDirectory() as tmp:
                 shoot_language(language, Path(tmp), args.out)
+            with tempfile.TemporaryDirectory() as tmp:
+                shoot_bench(language, Path(tmp), args.out)
     finally:
         translations.unload()
     return 0
@@ -163,6 +165,63 @@ def shoot_language(language: str, tmp: Path, out: Path) -> None:
             window.shutdown()
             window.close()
             window.deleteLater()
+            settle(50)
+
+
+BENCH_BOARDS = 5
+
+
+def shoot_bench(language: str, tmp: Path, out: Path) -> None:
+    """The bench view with five demo boards and one of another model, and the binding queue."""
+    from dataclasses import replace
+
+    from installer_app.device.sim_config import SimulatorConfig
+    from installer_app.device.sim_server import PtySimulator
+
+    from installer_app.demo import DemoEnvironment
+    from ui.app import create_main_window
+    from ui.wizard.base import PageId
+
+    def grab(widget: object, name: str) -> None:
+        settle(300)
+        path = out / f"{language}-{name}.png"
+        widget.grab().save(str(path))  # type: ignore[attr-defined]
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+    with DemoEnvironment(
+        tmp, boards=BENCH_BOARDS, auto_scan_after_s=None, install_delay_s=0.5
+    ) as demo:
+        other = PtySimulator(
+            replace(SimulatorConfig(model_id="WX-DOOR-100"), boot_s=0.1), tmp / "other.json"
+        )
+        other.start()
+        window = create_main_window(demo=demo)
+        window.resize(1280, 800)
+        window.show()
+        try:
+            wait_for(lambda: window.session is not None)
+            window.show_page(PageId.BENCH)
+            page = window.bench_page
+            wait_for(lambda: page.wifi_bar.ssid.isVisible(), 60)
+            page.wifi_bar.ssid.setText("Shop-Floor-5G")
+            page.wifi_bar.password.setText("demo-password")
+            page.wifi_bar.apply_button.click()
+            queue = page.queue
+            wait_for(lambda: len(queue.entries) == BENCH_BOARDS, 90)
+            emulator = demo.emulator
+            for _ in range(2):  # the admin scanned two codes already
+                entry = queue.current()
+                assert entry is not None
+                emulator.scan(entry.url)
+                wait_for(lambda entry=entry: entry.bound and queue.current() is not entry, 60)
+            wait_for(lambda: bool(queue.current() and queue.current().matrix), 30)
+            grab(window, "10-bench")
+            grab(queue, "11-binding-queue")
+        finally:
+            window.shutdown()
+            window.close()
+            window.deleteLater()
+            other.stop()
             settle(50)
 
 

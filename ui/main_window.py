@@ -29,6 +29,8 @@ from installer_app.config import Settings
 from installer_app.errors import ExitCode
 from installer_app.secrets import Secret
 from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
+from ui.bench.bench_page import BenchPage
+from ui.bench.runner import BenchRunner
 from ui.dialogs.settings_dialog import SettingsDialog
 from ui.error_text import error_text
 from ui.questions import AskBoard, AskResume, AskWifi, Question
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SESSION_FALLBACK_MS = 300
+BENCH_WARM_UP_MS = 500  # after the session opened: idle time, not the first frame's
 MINIMUM_SIZE = QSize(960, 620)  # fits a 1366×768 laptop with its task bar and title bar
 
 
@@ -80,6 +83,7 @@ class MainWindow(QMainWindow):
         self._session_started = self._first_paint_seen = False
         self._port: Any | None = None
         self._question: Question | None = None
+        self._pending_settings: Settings | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("WeCom device installer"))
         self.setWindowIcon(icon("app"))
@@ -107,6 +111,8 @@ class MainWindow(QMainWindow):
         self.network_page = NetworkPage()
         self.bind_page = BindPage()
         self.done_page = DonePage(self.workers)
+        self.bench_runner = BenchRunner(self.workers, self)
+        self.bench_page = BenchPage(self.workers, self.bench_runner, settings.device.allowlist)
         self.pages: dict[PageId, WizardPage] = {
             p.page_id: p
             for p in (
@@ -117,13 +123,15 @@ class MainWindow(QMainWindow):
                 self.network_page,
                 self.bind_page,
                 self.done_page,
+                self.bench_page,
             )
         }
-        for page_id in PAGE_ORDER:
+        for page_id in (*PAGE_ORDER, PageId.BENCH):
             self.stack.addWidget(self.pages[page_id])
 
         self._connect_pages()
         self.start_page.show_profile(settings, demo is not None)
+        self._configure_bench(settings)
         self.bind_page.set_demo(demo is not None)
         self.show_page(PageId.START)
         self.log_pane.attach()
@@ -240,6 +248,13 @@ class MainWindow(QMainWindow):
         self.bind_page.operator_page_requested.connect(self.open_operator_page)
         self.bind_page.demo_scan_requested.connect(self.demo_scan)
         self.done_page.next_requested.connect(self.next_device)
+        self.connect_page.ports.ports_changed.connect(self._boards_counted)
+        self.connect_page.bench_requested.connect(lambda: self.show_page(PageId.BENCH))
+        self.bench_page.back_requested.connect(lambda: self.show_page(PageId.START))
+        self.bench_page.single_requested.connect(self._single_board)
+        self.bench_page.set_busy_elsewhere(lambda: self.wizard.port if self.wizard.busy else None)
+        self.bench_runner.finished.connect(self._bench_board_finished)
+        self.start_page.profile_chosen.connect(self.choose_profile)
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -260,7 +275,45 @@ class MainWindow(QMainWindow):
             self.connect_page.ports.start()
         else:
             self.connect_page.ports.stop()
+        if page_id is PageId.BENCH:
+            self.bench_page.start_watching()
+        else:
+            self.bench_page.stop_watching()
         self.page_changed.emit(page_id.value)
+
+    # -- the bench --------------------------------------------------------------------------
+
+    def _configure_bench(self, settings: Settings) -> None:
+        from installer_app.workflow.profiles import active_settings
+
+        active = active_settings(settings)
+        self.bench_page.configure(
+            allowlist=active.device.allowlist,
+            auto_start=active.ui.auto_start,
+            default_ssid=active.device.wifi_ssid,
+        )
+
+    def _boards_counted(self, count: int) -> None:
+        """More than one board plugged in: the bench view is the place for them."""
+        if count > 1 and self.current_page() is PageId.CONNECT and not self.wizard.busy:
+            self.show_page(PageId.BENCH)
+
+    def _bench_board_finished(self, _result: Any, _left_alone: bool) -> None:
+        pending = self._pending_settings
+        if pending is not None and not self.bench_runner.running() and not self._closing:
+            self.apply_settings(pending)
+
+    def _single_board(self) -> None:
+        self.connect_page.ports.prefer_newest(avoid=None)
+        self.show_page(PageId.CONNECT)
+
+    def choose_profile(self, name: str) -> None:
+        """The Start page's profile: the session reopens with it (for this window; the file
+        keeps its own choice)."""
+        from installer_app.workflow.profiles import with_profile
+
+        if name != self.settings.installer.profile:
+            self.apply_settings(with_profile(self.settings, name))
 
     def _mark_crumbs(self, current: PageId) -> None:
         for page_id, label in self.crumbs.items():
@@ -282,6 +335,8 @@ class MainWindow(QMainWindow):
         self.done_page.location.set_session(
             session.store, self.workers, dynamic_profile=self.settings.binding.qr == "dynamic"
         )
+        self.bench_runner.set_provisioner(session.provisioner)
+        QTimer.singleShot(BENCH_WARM_UP_MS, self.bench_page.warm_up)
         self.statusBar().showMessage(self.tr("Ready."), 5000)
         self.session_ready.emit(session)
         self.refresh_credentials_left()
@@ -321,7 +376,19 @@ class MainWindow(QMainWindow):
         return dialog
 
     def apply_settings(self, settings: Settings) -> None:
+        if self.bench_runner.running():
+            # The session (its store) must outlive the boards running on it: the new settings
+            # wait until the bench is idle.
+            self._pending_settings = settings
+            self.start_page.show_profile(settings, self.demo is not None)
+            self.statusBar().showMessage(
+                self.tr("The new settings apply once the boards on the bench view are done.")
+            )
+            return
+        self._pending_settings = None
         self.start_page.show_profile(settings, self.demo is not None)
+        self._configure_bench(settings)
+        self.bench_runner.set_provisioner(None)
         self.connect_page.ports.set_allowlist(settings.device.allowlist)
         self._session_started = True
         self.connect_page.set_ready(False)
@@ -349,6 +416,9 @@ class MainWindow(QMainWindow):
 
     def provision(self, port: Any, *, retry: bool = False) -> None:
         if self.session is None or self.wizard.busy:
+            return
+        if self.bench_runner.is_running(port.device):
+            self.connect_page.show_note(self.tr("This board is running on the bench view."))
             return
         self._port = port
         self._question = None
@@ -452,6 +522,8 @@ class MainWindow(QMainWindow):
             if page is not self.start_page and page is not self.connect_page:
                 page.reset()
         self.connect_page.show_note("")
+        # The board just finished stays plugged in for a moment: the next one is the newest.
+        self.connect_page.ports.prefer_newest(avoid=self._port.device if self._port else None)
         self.show_page(PageId.CONNECT)
 
     # -- demo -----------------------------------------------------------------------------
@@ -482,8 +554,11 @@ class MainWindow(QMainWindow):
             return True
         self._closing = True
         self.connect_page.ports.stop()
+        self.bench_page.stop_watching()
         self.bind_page.stop_clock()
-        ok = self.wizard.close()
+        # The bench's boards end before the session (their store) closes.
+        ok = self.bench_runner.shutdown()
+        ok = self.wizard.close() and ok
         self.log_pane.detach()
         return ok
 

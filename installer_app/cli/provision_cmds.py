@@ -38,6 +38,7 @@ from installer_app.workflow.events import (
     WorkflowEvent,
 )
 from installer_app.workflow.outcome import worst_exit_code
+from installer_app.workflow.parallel import BoardRuns
 from installer_app.workflow.plan import flow_rules
 from installer_app.workflow.wiring import Session, open_session
 
@@ -221,7 +222,17 @@ _OUTCOME_LABELS: dict[Outcome, Message] = {
 }
 
 # Plain data worth a person's eye, per step (the rest is in --json).
-_SHOWN = ("model_id", "hw_id", "state", "sn", "device_sn", "net_state", "corp_name", "agentid")
+_SHOWN = (
+    "model_id",
+    "hw_id",
+    "state",
+    "status",
+    "sn",
+    "device_sn",
+    "net_state",
+    "corp_name",
+    "agentid",
+)
 
 
 class Printer:
@@ -388,33 +399,23 @@ def provision_boards(
     *,
     no_wait: bool = False,
 ) -> int:
-    """Run the workflow for every port in parallel threads; the worst board's exit code.
-    Ctrl-C cancels every board (each stops promptly and consistently) and gives 130."""
-    cancel = threading.Event()
+    """Run the workflow for every port in parallel (``workflow.parallel.BoardRuns``, as the
+    wizard's bench view does); the worst board's exit code. Ctrl-C cancels every board (each
+    stops promptly and consistently) and gives 130."""
+    runs = BoardRuns(session.provisioner, no_wait=no_wait)
     codes: dict[str, int] = {}
-    threads = []
 
-    def provision(port: str) -> None:
-        result = session.provisioner.run(
-            port, answers=answers, on_event=printer.event, cancel=cancel, no_wait=no_wait
-        )
-        codes[port] = result.exit_code
+    def finished(result: ProvisionResult) -> None:
+        if result.port is not None:
+            codes[result.port] = result.exit_code
         printer.result(result)
 
     for port in ports:
-        thread = threading.Thread(target=provision, args=(port,), name=f"provision-{port}")
-        thread.start()
-        threads.append(thread)
+        runs.start(port, answers, printer.event, finished)
     try:
-        _join(threads)
+        runs.join()
     except KeyboardInterrupt:
-        cancel.set()
-        _join(threads)
+        runs.cancel_all()
+        runs.join()
         return ExitCode.INTERRUPTED
     return worst_exit_code(codes.get(port, ExitCode.FAILURE) for port in ports)
-
-
-def _join(threads: Sequence[threading.Thread]) -> None:
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(0.2)  # short joins keep Ctrl-C responsive

@@ -14,6 +14,7 @@ from typing import Any
 from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.localtime import local_time
 from installer_app.plain_text import one_line
 from installer_app.store import Store, open_store
 from installer_app.store.history import record_to_dict, write_history_csv
@@ -237,7 +238,7 @@ def _history(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         for record in records:
             corp = record.corp_name or record.corpid or "-"
-            when = record.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            when = local_time(record.updated_at)
             say(
                 f"{when}  {one_line(record.sn):<24} {record.hw_id or '-':<16} "
                 f"{record.stage.value:<13} {one_line(corp)}  {one_line(record.installer or '')}"

@@ -48,10 +48,11 @@ class Outcome(StrEnum):
 class WorkflowEvent:
     """One step's news. ``data`` holds plain JSON values only, never a secret.
 
-    Keys by step: HELLO ``model_id fw_version hw_id state sn``; CREDENTIAL ``device_sn source
-    resumed``; WIFI ``ssid net_state wecom_state``; QR ``url kind expires_at``; BINDING
-    ``elapsed_s corpid corp_name via`` (``via`` is "provider" or "device"); APP ``agentid
-    checkable``; DONE the result fields.
+    Keys by step: HELLO ``model_id fw_version hw_id state sn status corp_name done_at``
+    (``status`` a ``board_status.BoardStatus`` value; ``done_at`` ISO UTC for a done board);
+    CREDENTIAL ``device_sn source resumed``; WIFI ``ssid net_state wecom_state``; QR ``url kind
+    expires_at``; BINDING ``elapsed_s corpid corp_name via`` (``via`` is "provider" or
+    "device"); APP ``agentid checkable``; DONE the result fields.
     """
 
     step: Step
@@ -116,6 +117,7 @@ class ResumeQuestion:
     hw_id: str
     stage: str  # the store's lifecycle stage: reserved/written/verified/committed/bound/...
     corp_name: str | None = None
+    done_at: str | None = None  # ISO UTC, when the board was bound (a done board only)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from installer_app.provider.http import CallScope, retry_message
 from installer_app.store.db import Store
 from installer_app.store.records import DeviceRecord, Stage
 from installer_app.workflow.binding import BindingPhase
+from installer_app.workflow.board_status import BoardStatus, classify
 from installer_app.workflow.emitter import Emitter, LiveStatus
 from installer_app.workflow.errors import (
     Cancelled,
@@ -50,6 +51,7 @@ from installer_app.workflow.events import (
     WorkflowEvent,
 )
 from installer_app.workflow.plan import FlowRules
+from installer_app.workflow.profiles import check_firmware
 from installer_app.workflow.sources import Credential, CredentialSource
 
 log = logging.getLogger(__name__)
@@ -267,10 +269,11 @@ class _Run:
         self.emit(Step.HELLO, Outcome.STARTED)
         hello = self._call(client.hello)
         self.hw_id = hello.hw_id_hex
-        self._emit_hello(hello)
+        known = self.store.record_for_hw_id(hello.hw_id_hex)
+        self._emit_hello(hello, known)
         if hello.model_id != self.p.model_id:
             raise ModelMismatch(hello.model_id, self.p.model_id)
-        known = self.store.record_for_hw_id(hello.hw_id_hex)
+        check_firmware(hello.fw_version, self.p.rules.min_fw_version)
         board = BoardInfo(
             port=self.port,
             model_id=hello.model_id,
@@ -292,10 +295,24 @@ class _Run:
             )
             self._call(lambda: client.factory_reset(hello.hw_id))
             hello = self._call(client.hello)
-            self._emit_hello(hello)
+            self._emit_hello(hello, self.store.record_for_hw_id(hello.hw_id_hex))
         return hello
 
-    def _emit_hello(self, hello: HelloInfo) -> None:
+    def _emit_hello(self, hello: HelloInfo, known: DeviceRecord | None) -> None:
+        """HELLO's fields, and what they mean here (``board_status``): every front end shows
+        the same state chip, and a done board its enterprise and date."""
+        status = classify(
+            model_id=hello.model_id,
+            fw_version=hello.fw_version,
+            state=hello.state.name,
+            known_stage=known.stage.value if known else None,
+            want_model=self.p.model_id,
+            min_fw_version=self.p.rules.min_fw_version,
+        )
+        done: dict[str, Any] = {}
+        if known is not None and status is BoardStatus.DONE_HERE:
+            done["corp_name"] = known.corp_name or known.corpid
+            done["done_at"] = (known.bound_at or known.updated_at).isoformat()
         self.emit(
             Step.HELLO,
             Outcome.OK,
@@ -304,6 +321,8 @@ class _Run:
             hw_id=hello.hw_id_hex,
             state=hello.state.name,
             sn=hello.sn,
+            status=status.value,
+            **done,
         )
 
     def _credential(self, client: DeviceClient, hello: HelloInfo) -> tuple[Credential, bool]:
@@ -325,6 +344,7 @@ class _Run:
                     hw_id=hello.hw_id_hex,
                     stage=record.stage.value,
                     corp_name=record.corp_name,
+                    done_at=record.bound_at.isoformat() if record.bound_at else None,
                 )
                 if self.answers.resume_or_skip(question) == "skip":
                     raise Skipped()

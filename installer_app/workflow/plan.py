@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from installer_app.config import Settings
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.workflow.profiles import active_settings
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class FlowRules:
     # Cloud-to-cloud mode: the board talks to the partner's cloud, whose own app sets its
     # network up; the installer is never asked for a Wi-Fi network.
     sets_wifi: bool = True
+    # The profile's minimum firmware ("" accepts any): a board below it is refused after HELLO.
+    min_fw_version: str = ""
 
     def why_no_wifi(self) -> Message:
         return Message(
@@ -33,4 +36,8 @@ class FlowRules:
 
 
 def flow_rules(settings: Settings) -> FlowRules:
-    return FlowRules(sets_wifi=settings.provider.mode != "cloud")
+    settings = active_settings(settings)
+    return FlowRules(
+        sets_wifi=settings.provider.mode != "cloud",
+        min_fw_version=settings.device.min_fw_version,
+    )

@@ -29,6 +29,7 @@ from installer_app.store.db import Store, open_store
 from installer_app.workflow.binding import BindingPhase
 from installer_app.workflow.machine import Provisioner
 from installer_app.workflow.plan import flow_rules
+from installer_app.workflow.profiles import active_settings
 from installer_app.workflow.sources import (
     CredentialSource,
     InventorySource,
@@ -157,8 +158,10 @@ def _close(store: Store, *clients: WecomClient | PartnerClient | None) -> None:
 def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None = None) -> Session:
     """Check the settings, open the store and the provider clients, build the Provisioner.
 
-    ``timeout_s`` overrides ``[binding] timeout_s`` (the CLI's ``--timeout``).
+    ``timeout_s`` overrides ``[binding] timeout_s`` (the CLI's ``--timeout``). The chosen
+    profile's values apply (``profiles.active_settings``); ``Session.settings`` holds them.
     """
+    settings = active_settings(settings)
     check_settings(settings)
     closing = threading.Event()
     store = open_store(settings, data_dir)

@@ -2,6 +2,33 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en_US">
 <context>
+    <name>BenchPage</name>
+    <message>
+        <source>Bench: every board at once</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Plug the boards in: each one appears below and a blank board starts by itself. Boards done here, provisioned elsewhere or of another model are left alone.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start new blank boards by themselves</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No board is plugged in yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One board at a time</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>BindPage</name>
     <message>
         <source>Bind the board to the enterprise</source>
@@ -101,6 +128,104 @@
     </message>
 </context>
 <context>
+    <name>BindingQueue</name>
+    <message>
+        <source>Binding queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enterprise admin: in WeCom, scan each code in turn. The next one comes up by itself as soon as WeCom confirms the board.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Skip</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} of {total}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HW_ID {hw_id} · SN {sn}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No board is waiting for the binding yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{bound} bound; {waiting} skipped, still waiting (Back shows them).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All {bound} boards are bound. The queue is empty.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>BoardCard</name>
+    <message>
+        <source>Waiting for the board…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{model} · HW_ID {hw_id}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>In the binding queue.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bound to {corp} on {when}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} is bound to {corp}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Already done: left as it is.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not ours to provision: left alone.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Retry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ready to start.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ConnectPage</name>
     <message>
         <source>Connect the board</source>
@@ -128,6 +253,10 @@
     </message>
     <message>
         <source>Scanned {code}: selected {port}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bench view (every board)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -286,6 +415,22 @@
     </message>
     <message>
         <source>Resume continues from that stage without taking a new credential.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This board is already done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SN {sn} was bound to {corp} on {when}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check again asks WeCom whether it is still bound; nothing is written to the board. Skip leaves it as it is.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -712,7 +857,15 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The new settings apply once the boards on the bench view are done.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The local record is not open yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This board is running on the bench view.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1015,7 +1168,15 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Profile</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>counting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Profile:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1024,6 +1185,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Device model:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Minimum firmware:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1060,6 +1225,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Connect a board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(default: the file&apos;s settings)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>any</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1111,6 +1284,37 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>The provider account has a problem: see below and open Settings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>WifiBar</name>
+    <message>
+        <source>Site Wi-Fi for every board:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>network name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>password (empty: open network)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use for every board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Leave their network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wi-Fi: the boards keep their own network.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wi-Fi for every board: {ssid} (kept for this session only)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1265,6 +1469,69 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>can&apos;t open &apos;%(filename)s&apos;: %(error)s</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>bench</name>
+    <message>
+        <source>Connecting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Identifying the board</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Getting a credential</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Writing the credential</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verifying</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Locking in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wi-Fi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Binding code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting for the admin&apos;s scan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Companion app</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>retrying</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>failed</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -2046,6 +2313,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>must be from {low} to {high}, not {value}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a profile is a table of settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no [profiles.{name}] table</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3295,6 +3570,54 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Cloud-to-cloud mode: the partner&apos;s cloud sets up the board&apos;s network, not this app.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>blank</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>in progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>needs the admin</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>done here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>provisioned elsewhere</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>wrong model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>firmware too old</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>There is no profile named {name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add a [profiles.{name}] table to the settings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This board runs firmware {have}; this profile needs {need} or newer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Update the board&apos;s firmware first, or choose another profile on the Start page.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -2,6 +2,33 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>BenchPage</name>
+    <message>
+        <source>Bench: every board at once</source>
+        <translation>工作台：所有设备同时配置</translation>
+    </message>
+    <message>
+        <source>Plug the boards in: each one appears below and a blank board starts by itself. Boards done here, provisioned elsewhere or of another model are left alone.</source>
+        <translation>插入设备即可：每台设备都会显示在下方，空白设备会自动开始配置。已在本机完成、已在别处配置或型号不符的设备不会被改动。</translation>
+    </message>
+    <message>
+        <source>Start new blank boards by themselves</source>
+        <translation>新插入的空白设备自动开始</translation>
+    </message>
+    <message>
+        <source>No board is plugged in yet.</source>
+        <translation>尚未插入设备。</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>返回</translation>
+    </message>
+    <message>
+        <source>One board at a time</source>
+        <translation>逐台配置</translation>
+    </message>
+</context>
+<context>
     <name>BindPage</name>
     <message>
         <source>Bind the board to the enterprise</source>
@@ -101,6 +128,104 @@
     </message>
 </context>
 <context>
+    <name>BindingQueue</name>
+    <message>
+        <source>Binding queue</source>
+        <translation>绑定队列</translation>
+    </message>
+    <message>
+        <source>Enterprise admin: in WeCom, scan each code in turn. The next one comes up by itself as soon as WeCom confirms the board.</source>
+        <translation>企业管理员：请在企业微信中依次扫码。企业微信确认一台设备后，下一个二维码会自动显示。</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>上一个</translation>
+    </message>
+    <message>
+        <source>Skip</source>
+        <translation>跳过</translation>
+    </message>
+    <message>
+        <source>{n} of {total}</source>
+        <translation>第 {n} 个，共 {total} 个</translation>
+    </message>
+    <message>
+        <source>HW_ID {hw_id} · SN {sn}</source>
+        <translation>HW_ID {hw_id} · 设备SN {sn}</translation>
+    </message>
+    <message>
+        <source>No board is waiting for the binding yet.</source>
+        <translation>暂无等待绑定的设备。</translation>
+    </message>
+    <message>
+        <source>{bound} bound; {waiting} skipped, still waiting (Back shows them).</source>
+        <translation>已绑定 {bound} 台；跳过 {waiting} 台，仍在等待（点“上一个”可再次显示）。</translation>
+    </message>
+    <message>
+        <source>All {bound} boards are bound. The queue is empty.</source>
+        <translation>全部 {bound} 台设备已绑定，队列已清空。</translation>
+    </message>
+</context>
+<context>
+    <name>BoardCard</name>
+    <message>
+        <source>Waiting for the board…</source>
+        <translation>等待设备…</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在开始…</translation>
+    </message>
+    <message>
+        <source>{model} · HW_ID {hw_id}</source>
+        <translation>型号 {model} · HW_ID {hw_id}</translation>
+    </message>
+    <message>
+        <source>In the binding queue.</source>
+        <translation>已加入绑定队列。</translation>
+    </message>
+    <message>
+        <source>Bound to {corp} on {when}.</source>
+        <translation>已于 {when} 绑定到 {corp}。</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>SN {sn} is bound to {corp}.</source>
+        <translation>SN {sn} 已绑定到 {corp}。</translation>
+    </message>
+    <message>
+        <source>Check again</source>
+        <translation>重新检查</translation>
+    </message>
+    <message>
+        <source>Already done: left as it is.</source>
+        <translation>已完成：保持不变。</translation>
+    </message>
+    <message>
+        <source>Not ours to provision: left alone.</source>
+        <translation>不应由本机配置：未做改动。</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>Retry</source>
+        <translation>重试</translation>
+    </message>
+    <message>
+        <source>Ready to start.</source>
+        <translation>可以开始。</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+</context>
+<context>
     <name>ConnectPage</name>
     <message>
         <source>Connect the board</source>
@@ -129,6 +254,10 @@
     <message>
         <source>Scanned {code}: selected {port}.</source>
         <translation>已扫描 {code}：已选中 {port}。</translation>
+    </message>
+    <message>
+        <source>Bench view (every board)</source>
+        <translation>工作台视图（所有设备）</translation>
     </message>
     <message>
         <source>Scanned {code}: no connected board matches.</source>
@@ -291,6 +420,22 @@
     <message>
         <source>Resume continues from that stage without taking a new credential.</source>
         <translation>“从中断处继续”会接着该阶段进行，不会再占用新的调用凭证。</translation>
+    </message>
+    <message>
+        <source>This board is already done</source>
+        <translation>此设备已完成配置</translation>
+    </message>
+    <message>
+        <source>SN {sn} was bound to {corp} on {when}.</source>
+        <translation>SN {sn} 已于 {when} 绑定到 {corp}。</translation>
+    </message>
+    <message>
+        <source>Check again asks WeCom whether it is still bound; nothing is written to the board. Skip leaves it as it is.</source>
+        <translation>“重新检查”会向企业微信确认设备是否仍处于绑定状态，不会向设备写入任何内容；“跳过此设备”则保持不变。</translation>
+    </message>
+    <message>
+        <source>Check again</source>
+        <translation>重新检查</translation>
     </message>
     <message>
         <source>Factory reset the board {model} with HW_ID {hw_id} (SN {sn})?
@@ -714,8 +859,16 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>就绪。</translation>
     </message>
     <message>
+        <source>The new settings apply once the boards on the bench view are done.</source>
+        <translation>新设置将在工作台视图中的设备全部完成后生效。</translation>
+    </message>
+    <message>
         <source>The local record is not open yet.</source>
         <translation>本地记录尚未打开。</translation>
+    </message>
+    <message>
+        <source>This board is running on the bench view.</source>
+        <translation>此设备正在工作台视图中配置。</translation>
     </message>
     <message>
         <source>SN {sn} is done.</source>
@@ -1017,8 +1170,16 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>当前设置</translation>
     </message>
     <message>
+        <source>Profile</source>
+        <translation>配置方案</translation>
+    </message>
+    <message>
         <source>counting…</source>
         <translation>正在统计…</translation>
+    </message>
+    <message>
+        <source>Profile:</source>
+        <translation>配置方案：</translation>
     </message>
     <message>
         <source>Mode:</source>
@@ -1027,6 +1188,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Device model:</source>
         <translation>设备型号：</translation>
+    </message>
+    <message>
+        <source>Minimum firmware:</source>
+        <translation>最低固件版本：</translation>
     </message>
     <message>
         <source>Credential source:</source>
@@ -1063,6 +1228,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Connect a board</source>
         <translation>连接设备</translation>
+    </message>
+    <message>
+        <source>(default: the file&apos;s settings)</source>
+        <translation>（默认：配置文件中的设置）</translation>
+    </message>
+    <message>
+        <source>any</source>
+        <translation>不限</translation>
     </message>
     <message>
         <source>Direct (device talks to WeCom)</source>
@@ -1113,6 +1286,37 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>The provider account has a problem: see below and open Settings.</source>
         <translation>服务商账号有问题：请查看下方说明，并打开“设置”修改。</translation>
+    </message>
+</context>
+<context>
+    <name>WifiBar</name>
+    <message>
+        <source>Site Wi-Fi for every board:</source>
+        <translation>现场 Wi-Fi（用于所有设备）：</translation>
+    </message>
+    <message>
+        <source>network name</source>
+        <translation>网络名称</translation>
+    </message>
+    <message>
+        <source>password (empty: open network)</source>
+        <translation>密码（开放网络留空）</translation>
+    </message>
+    <message>
+        <source>Use for every board</source>
+        <translation>用于所有设备</translation>
+    </message>
+    <message>
+        <source>Leave their network</source>
+        <translation>不修改设备网络</translation>
+    </message>
+    <message>
+        <source>Wi-Fi: the boards keep their own network.</source>
+        <translation>Wi-Fi：设备保留各自的网络设置。</translation>
+    </message>
+    <message>
+        <source>Wi-Fi for every board: {ssid} (kept for this session only)</source>
+        <translation>所有设备的 Wi-Fi：{ssid}（仅在本次会话中保留）</translation>
     </message>
 </context>
 <context>
@@ -1268,6 +1472,69 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>can&apos;t open &apos;%(filename)s&apos;: %(error)s</source>
         <translation>无法打开 &apos;%(filename)s&apos;：%(error)s</translation>
+    </message>
+</context>
+<context>
+    <name>bench</name>
+    <message>
+        <source>Connecting</source>
+        <translation>正在连接</translation>
+    </message>
+    <message>
+        <source>Identifying the board</source>
+        <translation>正在识别设备</translation>
+    </message>
+    <message>
+        <source>Getting a credential</source>
+        <translation>正在获取调用凭证</translation>
+    </message>
+    <message>
+        <source>Writing the credential</source>
+        <translation>正在写入调用凭证</translation>
+    </message>
+    <message>
+        <source>Verifying</source>
+        <translation>正在校验</translation>
+    </message>
+    <message>
+        <source>Locking in</source>
+        <translation>正在锁定</translation>
+    </message>
+    <message>
+        <source>Wi-Fi</source>
+        <translation>Wi-Fi</translation>
+    </message>
+    <message>
+        <source>Binding code</source>
+        <translation>绑定二维码</translation>
+    </message>
+    <message>
+        <source>Waiting for the admin&apos;s scan</source>
+        <translation>等待管理员扫码</translation>
+    </message>
+    <message>
+        <source>Companion app</source>
+        <translation>硬件应用</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>retrying</source>
+        <translation>正在重试</translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation>已跳过</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
     </message>
 </context>
 <context>
@@ -2056,6 +2323,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>must be from {low} to {high}, not {value}</source>
         <translation>必须在 {low} 到 {high} 之间，而不是 {value}</translation>
+    </message>
+    <message>
+        <source>a profile is a table of settings</source>
+        <translation>配置方案必须是一个设置表</translation>
+    </message>
+    <message>
+        <source>no [profiles.{name}] table</source>
+        <translation>没有 [profiles.{name}] 表</translation>
     </message>
     <message>
         <source>a dynamic QR code is signed with the device&apos;s own SecretNo, which the app does not know with [provider] secret_mode = &quot;seed&quot;: use qr = &quot;static&quot;</source>
@@ -3305,6 +3580,54 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Cloud-to-cloud mode: the partner&apos;s cloud sets up the board&apos;s network, not this app.</source>
         <translation>云对云模式：设备的网络由合作方的云端配置，而不是本应用。</translation>
+    </message>
+    <message>
+        <source>blank</source>
+        <translation>空白</translation>
+    </message>
+    <message>
+        <source>in progress</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
+        <source>needs the admin</source>
+        <translation>待管理员扫码</translation>
+    </message>
+    <message>
+        <source>done here</source>
+        <translation>本机已完成</translation>
+    </message>
+    <message>
+        <source>provisioned elsewhere</source>
+        <translation>已在别处配置</translation>
+    </message>
+    <message>
+        <source>wrong model</source>
+        <translation>型号不符</translation>
+    </message>
+    <message>
+        <source>firmware too old</source>
+        <translation>固件版本过低</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>There is no profile named {name}.</source>
+        <translation>没有名为 {name} 的配置方案。</translation>
+    </message>
+    <message>
+        <source>Add a [profiles.{name}] table to the settings.</source>
+        <translation>请在配置文件中添加 [profiles.{name}] 表。</translation>
+    </message>
+    <message>
+        <source>This board runs firmware {have}; this profile needs {need} or newer.</source>
+        <translation>此设备的固件版本为 {have}；当前配置方案要求 {need} 或更新版本。</translation>
+    </message>
+    <message>
+        <source>Update the board&apos;s firmware first, or choose another profile on the Start page.</source>
+        <translation>请先升级设备固件，或在开始页面选择其他配置方案。</translation>
     </message>
 </context>
 </TS>

@@ -61,6 +61,7 @@ BASE = (
     "installer_app.errors",
     "installer_app.formats",
     "installer_app.i18n",
+    "installer_app.localtime",
     "installer_app.logsetup",
     "installer_app.paths",
     "installer_app.plain_text",

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from installer_app.localtime import local_time
 from ui import labels
 from ui.error_text import error_text
 from ui.widgets.plain import plain_label
@@ -116,7 +117,7 @@ class HistoryDialog(QDialog):
                 labels.stage(rec.stage.value),
                 rec.corp_name or rec.corpid or "",
                 rec.installer or "",
-                rec.updated_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                local_time(rec.updated_at),
             )
             for col, value in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(value))

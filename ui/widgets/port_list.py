@@ -55,6 +55,8 @@ class PortList(QListWidget):
         self._in_flight = False
         self._ports: dict[str, Any] = {}
         self._user_chose = False
+        self._arrival: dict[str, int] = {}  # device -> the scan that first listed it
+        self._avoid: Any | None = None  # the PortInfo of the board just finished (Next device)
         self.scans = 0
         self.setObjectName("portList")
         self.setAccessibleName(self.tr("Serial ports"))
@@ -114,22 +116,62 @@ class PortList(QListWidget):
             item.setData(PORT_ROLE, port.device)
             item.setToolTip(plain_tooltip(describe_port(port)))
             self.addItem(item)
+        # A board is new on a new port, or on a port whose board changed between two scans (the
+        # next board plugged into the port name the last one just freed: its USB serial number
+        # or HW_ID differs).
+        arrived = [
+            p for p in ports if is_board(p) and self.scans > 1 and self._ports.get(p.device) != p
+        ]
+        for port in arrived:
+            self._arrival.pop(port.device, None)
+        for device in list(self._arrival):
+            if device not in fresh:
+                del self._arrival[device]
+        if self._avoid is not None and fresh.get(self._avoid.device) != self._avoid:
+            self._avoid = None  # unplugged: a board that comes back is a new arrival
+        for port in ports:
+            self._arrival.setdefault(port.device, self.scans)
         self._ports = fresh
         target = selected_device if selected_device in fresh else None
-        if target is None or (not self._user_chose and not is_board(fresh[target])):
-            # Preselect the likely board; never a port that is no board (a built-in ttyS0).
-            boards = [p for p in ports if is_board(p)]
-            target = boards[0].device if boards else None
-        if target is not None:
-            for row in range(self.count()):
-                if self.item(row).data(PORT_ROLE) == target:
-                    self.setCurrentRow(row)
-                    break
+        if arrived and not self._user_chose:
+            target = arrived[-1].device  # a board just plugged in is the one to provision
+        elif target is None or (not self._user_chose and not is_board(fresh[target])):
+            target = self._newest_board()
+        self._select_row(target)
         self.blockSignals(False)
         self.ports_changed.emit(self.board_count())
         new_selected = self.selected_port()
         if (new_selected.device if new_selected else None) != selected_device:
             self.selected_port_changed.emit(new_selected)
+
+    def _newest_board(self) -> str | None:
+        """The board plugged in last, not the one just finished; never a port that is no board
+        (a built-in ttyS0). Among boards seen in the same scan, the likeliest (list order)."""
+        boards = [p for p in self._ports.values() if is_board(p) and p != self._avoid]
+        if not boards:
+            return None
+        order = {p.device: i for i, p in enumerate(self._ports.values())}
+        newest = max(boards, key=lambda p: (self._arrival.get(p.device, 0), -order[p.device]))
+        return str(newest.device)
+
+    def _select_row(self, target: str | None) -> None:
+        if target is None:
+            return
+        for row in range(self.count()):
+            if self.item(row).data(PORT_ROLE) == target:
+                self.setCurrentRow(row)
+                return
+
+    def prefer_newest(self, avoid: str | None) -> None:
+        """Next device: forget the installer's pick and select the newest board but the one on
+        ``avoid`` (the board just finished, still plugged in); a board plugged in later wins."""
+        self._user_chose = False
+        self._avoid = self._ports.get(avoid) if avoid is not None else None
+        target = self._newest_board()
+        if target is None:
+            self.clearSelection()
+        else:
+            self._select_row(target)
 
     def _label(self, port: Any) -> str:
         text = describe_port(port)

@@ -23,6 +23,7 @@ class PageId(StrEnum):
     NETWORK = "network"
     BIND = "bind"
     DONE = "done"
+    BENCH = "bench"  # every board at once (ui/bench), outside the one-board steps
 
 
 class WizardPage(QWidget):

@@ -22,6 +22,7 @@ class ConnectPage(WizardPage):
     provision_requested = Signal(object)  # PortInfo
     back_requested = Signal()
     scan_handled = Signal(str, bool)  # the scanned text, whether it selected a board
+    bench_requested = Signal()
 
     def __init__(
         self, workers: Workers, allowlist: Sequence[str], parent: QWidget | None = None
@@ -53,10 +54,13 @@ class ConnectPage(WizardPage):
         )
         self.provision_button = QPushButton(self.tr("Provision this board"), self)
         self.provision_button.setObjectName("primary")
+        self.bench_button = QPushButton(self.tr("Bench view (every board)"), self)
         self.back_button.clicked.connect(self.back_requested)
+        self.bench_button.clicked.connect(self.bench_requested)
         self.identify_button.clicked.connect(self._identify)
         self.provision_button.clicked.connect(self._provision)
         buttons.addWidget(self.back_button)
+        buttons.addWidget(self.bench_button)
         buttons.addStretch(1)
         buttons.addWidget(self.identify_button)
         buttons.addWidget(self.provision_button)

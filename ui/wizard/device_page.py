@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from installer_app.localtime import local_time, parse_utc
 from installer_app.workflow.events import (
     BoardInfo,
     Outcome,
@@ -154,6 +155,10 @@ class DevicePage(WizardPage):
         self._show_buttons("board")
 
     def ask_resume(self, question: ResumeQuestion) -> None:
+        if question.stage in ("bound", "app_installed"):
+            self._ask_check_again(question)
+            return
+        self.resume_button.setText(self.tr("Resume"))
         bound = f" — {question.corp_name}" if question.corp_name else ""
         self.set_heading(
             self.tr("Resume this board?"),
@@ -165,6 +170,27 @@ class DevicePage(WizardPage):
             self.tr("Resume continues from that stage without taking a new credential.")
         )
         self.callout.setVisible(True)
+        self._show_buttons("resume")
+
+    def _ask_check_again(self, question: ResumeQuestion) -> None:
+        """A done board is shown as done, with its enterprise and date: nothing to resume."""
+        at = parse_utc(question.done_at) if question.done_at else None
+        self.set_heading(
+            self.tr("This board is already done"),
+            self.tr("SN {sn} was bound to {corp} on {when}.").format(
+                sn=question.device_sn,
+                corp=question.corp_name or "—",
+                when=local_time(at) if at is not None else "—",
+            ),
+        )
+        self.callout.setText(
+            self.tr(
+                "Check again asks WeCom whether it is still bound; nothing is written to the "
+                "board. Skip leaves it as it is."
+            )
+        )
+        self.callout.setVisible(True)
+        self.resume_button.setText(self.tr("Check again"))
         self._show_buttons("resume")
 
     def _answer_board(self, value: str) -> None:

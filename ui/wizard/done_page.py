@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from installer_app.localtime import local_time
 from installer_app.workflow.events import ProvisionResult
 from ui import report_pdf
 from ui.widgets.location_box import LocationBox
@@ -88,7 +89,7 @@ class DonePage(WizardPage):
             if result.app_installed is None
             else self.tr("not installed yet")
         )
-        self.when.setText(self.finished_at.strftime("%Y-%m-%d %H:%M:%S %Z"))
+        self.when.setText(local_time(self.finished_at, seconds=True))
         self.installer.setText(installer)
         self.location.set_device(result.device_sn, installer)
         self.report_note.setText("")

@@ -20,7 +20,7 @@ PAGE_OF_STEP: dict[Step, PageId] = {
 }
 
 # The pages a run walks through, in order, for the header's breadcrumbs.
-PAGE_ORDER: tuple[PageId, ...] = tuple(PageId)
+PAGE_ORDER: tuple[PageId, ...] = tuple(p for p in PageId if p is not PageId.BENCH)
 
 
 def page_for_event(event: WorkflowEvent) -> PageId | None:

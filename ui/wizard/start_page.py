@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QWidget,
+)
 
 from installer_app.config import Settings
 from ui.widgets.plain import plain_label
@@ -22,6 +29,7 @@ class StartPage(WizardPage):
     settings_requested = Signal()
     history_requested = Signal()
     check_requested = Signal()
+    profile_chosen = Signal(str)  # the profile's name, "" for the file's own settings
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,13 +43,21 @@ class StartPage(WizardPage):
 
         profile = QGroupBox(self.tr("Active profile"), self)
         form = QFormLayout(profile)
+        self.profile = QComboBox(profile)
+        self.profile.setAccessibleName(self.tr("Profile"))
+        self.profile.activated.connect(
+            lambda index: self.profile_chosen.emit(str(self.profile.itemData(index)))
+        )
+        self.min_fw = plain_label(parent=profile)
         self.mode = plain_label(parent=profile)
         self.model = plain_label(parent=profile)
         self.source = plain_label(parent=profile)
         self.credentials_left = plain_label(self.tr("counting…"), profile)
         self.installer = plain_label(parent=profile)
+        form.addRow(self.tr("Profile:"), self.profile)
         form.addRow(self.tr("Mode:"), self.mode)
         form.addRow(self.tr("Device model:"), self.model)
+        form.addRow(self.tr("Minimum firmware:"), self.min_fw)
         form.addRow(self.tr("Credential source:"), self.source)
         form.addRow(self.tr("Credentials left:"), self.credentials_left)
         form.addRow(self.tr("Installer:"), self.installer)
@@ -75,6 +91,17 @@ class StartPage(WizardPage):
         self.body.addLayout(buttons)
 
     def show_profile(self, settings: Settings, demo: bool) -> None:
+        from installer_app.workflow.profiles import active_settings, profile_names
+
+        self.profile.blockSignals(True)
+        self.profile.clear()
+        for name in profile_names(settings):
+            self.profile.addItem(name or self.tr("(default: the file's settings)"), name)
+        self.profile.setCurrentIndex(max(0, self.profile.findData(settings.installer.profile)))
+        self.profile.setEnabled(self.profile.count() > 1)
+        self.profile.blockSignals(False)
+        settings = active_settings(settings)
+        self.min_fw.setText(settings.device.min_fw_version or self.tr("any"))
         modes = {
             "direct": self.tr("Direct (device talks to WeCom)"),
             "cloud": self.tr("Cloud-to-cloud"),

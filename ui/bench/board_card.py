@@ -1,0 +1,190 @@
+"""One connected board on the bench: port, model, HW_ID, its state chip, the step it is at and a
+status light, and the one action that makes sense for it (Start, Check again, Retry)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from installer_app.i18n import Message
+from installer_app.localtime import local_time, parse_utc
+from installer_app.workflow.board_status import BoardStatus, status_label
+from installer_app.workflow.events import Outcome, ProvisionResult, Step, WorkflowEvent
+from ui.bench.steps import step_text
+from ui.widgets.plain import plain_label, plain_tooltip
+from ui.widgets.status_light import Light, StatusLight
+
+_LIGHT_OF_OUTCOME = {
+    Outcome.STARTED: Light.BUSY,
+    Outcome.PROGRESS: Light.BUSY,
+    Outcome.WAITING: Light.WARNING,
+    Outcome.RETRYING: Light.WARNING,
+    Outcome.OK: Light.BUSY,
+    Outcome.SKIPPED: Light.BUSY,
+    Outcome.FAILED: Light.FAILED,
+}
+LEFT_ALONE = frozenset({BoardStatus.ELSEWHERE, BoardStatus.WRONG_MODEL, BoardStatus.OLD_FIRMWARE})
+
+
+class BoardCard(QFrame):
+    action_requested = Signal(str)  # the port
+
+    def __init__(self, port: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.port = port
+        self.status: BoardStatus | None = None
+        self.hw_id = ""
+        self.sn = ""
+        self.bound = False
+        self.running = False
+        self.setObjectName("boardCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(10, 8, 10, 8)
+        column.setSpacing(3)
+        self.port_label = plain_label(port, self)
+        self.port_label.setObjectName("cardPort")
+        self.port_label.setToolTip(plain_tooltip(port))
+        self.chip = plain_label("", self)
+        self.chip.setObjectName("chip")
+        self.chip.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        top = QHBoxLayout()
+        top.addWidget(self.port_label, 1)
+        top.addWidget(self.chip)
+        column.addLayout(top)
+        # Model and HW_ID on one selectable line: a card is made while other boards run, and
+        # every widget less is a shorter frame.
+        self.info = plain_label("—", self)
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        column.addWidget(self.info)
+        self.light = StatusLight(self.tr("Waiting for the board…"), self)
+        column.addWidget(self.light)
+        self.detail = plain_label("", self)
+        self.detail.setObjectName("detail")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        column.addWidget(self.detail)
+        column.addStretch(1)
+        self.action = QPushButton("", self)
+        self.action.setVisible(False)
+        self.action.clicked.connect(lambda: self.action_requested.emit(self.port))
+        column.addWidget(self.action, 0, Qt.AlignmentFlag.AlignRight)
+
+    def set_port(self, port: str) -> None:
+        self.port = port
+        self.port_label.setText(port)
+        self.port_label.setToolTip(plain_tooltip(port))
+
+    # -- what the board says ------------------------------------------------------------------
+
+    def set_status(self, status: BoardStatus) -> None:
+        self.status = status
+        self.chip.setText(status_label(status).render())
+        self.chip.setProperty("status", status.value)
+        self.chip.style().unpolish(self.chip)
+        self.chip.style().polish(self.chip)
+
+    def started(self) -> None:
+        self.running = True
+        self.bound = False
+        self.action.setVisible(False)
+        self.detail.setText("")
+        self.light.set_state(Light.BUSY)
+        self.light.set_text(self.tr("Starting…"))
+
+    def apply_event(self, event: WorkflowEvent) -> None:
+        data = event.data
+        if event.step is Step.HELLO and event.outcome is Outcome.OK:
+            self.hw_id = str(data.get("hw_id", ""))
+            self.info.setText(
+                self.tr("{model} · HW_ID {hw_id}").format(
+                    model=str(data.get("model_id", "—")), hw_id=self.hw_id or "—"
+                )
+            )
+            if data.get("sn"):
+                self.sn = str(data["sn"])
+            status = data.get("status")
+            if isinstance(status, str) and status in BoardStatus._value2member_map_:
+                self.set_status(BoardStatus(status))
+            if self.status is BoardStatus.DONE_HERE:
+                self._show_done(data.get("corp_name"), data.get("done_at"))
+        sn = data.get("device_sn")
+        if isinstance(sn, str) and sn:
+            self.sn = sn
+        if event.step is Step.BINDING and event.outcome is Outcome.OK:
+            self.bound = True
+            self.set_status(BoardStatus.DONE_HERE)  # bound: done, whatever the app does next
+            if event.reason is not None:
+                self.detail.setText(event.reason.render())
+        if event.step is Step.DONE:
+            return
+        self.light.set_state(_LIGHT_OF_OUTCOME[event.outcome])
+        text = step_text(event.step, event.outcome)
+        self.light.set_text(text)
+        if event.reason is not None and event.outcome in (
+            Outcome.WAITING,
+            Outcome.RETRYING,
+            Outcome.FAILED,
+        ):
+            self.detail.setText(event.reason.render())
+        elif event.step is Step.QR and event.outcome is Outcome.OK:
+            self.set_status(BoardStatus.NEEDS_ADMIN)
+            self.detail.setText(self.tr("In the binding queue."))
+
+    def _show_done(self, corp: object, when: object) -> None:
+        at = parse_utc(when) if isinstance(when, str) else None
+        self.detail.setText(
+            self.tr("Bound to {corp} on {when}.").format(
+                corp=str(corp or "—"), when=local_time(at) if at is not None else "—"
+            )
+        )
+
+    def apply_result(self, result: ProvisionResult, left_alone: bool) -> None:
+        self.running = False
+        if result.hw_id:
+            self.hw_id = result.hw_id
+        if result.ok:
+            self.set_status(BoardStatus.DONE_HERE)
+            self.light.set_state(Light.OK)
+            self.light.set_text(self.tr("Done"))
+            self.detail.setText(
+                self.tr("SN {sn} is bound to {corp}.").format(
+                    sn=result.device_sn or "—", corp=result.corp_name or result.corpid or "—"
+                )
+            )
+            self._offer(self.tr("Check again"))
+            return
+        if left_alone or self.status in LEFT_ALONE:
+            self.light.set_state(
+                Light.IDLE if self.status is BoardStatus.DONE_HERE else Light.WARNING
+            )
+            if self.status is BoardStatus.DONE_HERE:
+                self.light.set_text(self.tr("Already done: left as it is."))
+                self._offer(self.tr("Check again"))
+            else:
+                self.light.set_text(self.tr("Not ours to provision: left alone."))
+                if result.error is not None and not left_alone:
+                    self.detail.setText(_with_hint(result.error, result.hint))
+                self.action.setVisible(False)
+            return
+        self.set_status(BoardStatus.FAILED)
+        self.light.set_state(Light.FAILED)
+        self.light.set_text(self.tr("Failed"))
+        if result.error is not None:
+            self.detail.setText(_with_hint(result.error, result.hint))
+        self._offer(self.tr("Retry"))
+
+    def offer_start(self) -> None:
+        self.light.set_state(Light.IDLE)
+        self.light.set_text(self.tr("Ready to start."))
+        self._offer(self.tr("Start"))
+
+    def _offer(self, text: str) -> None:
+        self.action.setText(text)
+        self.action.setVisible(True)
+
+
+def _with_hint(error: Message, hint: Message | None) -> str:
+    text = error.render()
+    return text + (" " + hint.render() if hint is not None else "")
