@@ -175,10 +175,9 @@ def shoot_bench(language: str, tmp: Path, out: Path) -> None:
     """The bench view with five demo boards and one of another model, and the binding queue."""
     from dataclasses import replace
 
-    from installer_app.device.sim_config import SimulatorConfig
-    from installer_app.device.sim_server import PtySimulator
-
     from installer_app.demo import DemoEnvironment
+    from installer_app.simulator.config import SimulatorConfig
+    from installer_app.simulator.server import PtySimulator
     from ui.app import create_main_window
     from ui.wizard.base import PageId
 

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from installer_app.device.simulator import STATE_FILE_FORMAT
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from installer_app.provider.emulator import ProviderEmulator
+from installer_app.simulator.flash import STATE_FILE_FORMAT
 from tests.gui.conftest import SLOW_MS
 from tests.gui.helpers import LEFT
 from ui.questions import AskBoard, AskWifi
