@@ -30,6 +30,7 @@ from installer_app.cli import (
     device_cmds,
     provider_cmds,
     provision_cmds,
+    server_cmds,
     sim_cmds,
     store_cmds,
 )
@@ -41,7 +42,16 @@ log = logging.getLogger(__name__)
 
 LANG_CHOICES = ("auto", *SUPPORTED_LANGUAGES)
 
-_GROUPS = (device_cmds, sim_cmds, provider_cmds, check_cmds, store_cmds, provision_cmds, demo_cmds)
+_GROUPS = (
+    device_cmds,
+    sim_cmds,
+    provider_cmds,
+    check_cmds,
+    store_cmds,
+    provision_cmds,
+    demo_cmds,
+    server_cmds,
+)
 
 
 class _PreParseFailed(Exception):

@@ -1,0 +1,62 @@
+"""``installer-app serve``: migrate, bind the socket, run uvicorn with N worker processes.
+
+The socket is bound here, before any worker starts, so ``listening on http://H:P`` names the real
+port (``--port 0`` picks a free one) and the workers share it. With ``--workers 1`` the server runs
+in this process; with more, uvicorn's supervisor runs them and replaces a worker that dies.
+SIGTERM lets the requests in flight finish, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from installer_app.server.config import ENV_CONFIG_FILE, ENV_DATABASE_URL
+
+FACTORY = "installer_app.server.app:app_from_environment"
+GRACEFUL_S = 10
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in str(host) else str(host)
+    return f"http://{shown}:{port}"
+
+
+def run(sock: socket.socket, workers: int, config_file: str | None, db_url: str) -> None:
+    # The workers read these (app_from_environment): spawned processes inherit the environment.
+    if config_file:
+        os.environ[ENV_CONFIG_FILE] = config_file
+    os.environ[ENV_DATABASE_URL] = db_url
+    options: dict[str, Any] = {
+        "factory": True,
+        "workers": workers,
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_graceful_shutdown": GRACEFUL_S,
+        "proxy_headers": True,
+        "server_header": False,
+    }
+    config = uvicorn.Config(FACTORY, **options)
+    print(f"listening on {url_of(sock)}", flush=True)
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        config.load()
+        uvicorn.Server(config).run(sockets=[sock])
+    sys.stdout.flush()
