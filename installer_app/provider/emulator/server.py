@@ -39,6 +39,7 @@ from installer_app.provider.emulator.faults import Injection
 from installer_app.provider.emulator.page import render_page, render_rows
 from installer_app.provider.emulator.records import ApiError
 from installer_app.provider.emulator.state import EmulatorState
+from installer_app.provider.emulator.suite import SuiteSide
 from installer_app.provider.emulator.wire import Request, Response, error_response, json_response
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,9 @@ class ProviderEmulator:
         self.corpid = corpid
         self.provider_secret = provider_secret
         self.partner_token = partner_token
-        self._wecom = WecomApi(self.state)
+        # The companion app's suite side (suite.py); set suite.config.callback_url to push.
+        self.suite = SuiteSide()
+        self._wecom = WecomApi(self.state, self.suite)
         self._partner = PartnerApi(self.state, partner_token)
         self._control = ControlApi(self.state)
         self._server: _Server | None = None
