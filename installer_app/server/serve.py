@@ -9,6 +9,7 @@ SIGTERM lets the requests in flight finish, then the process exits 0.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 from typing import Any
@@ -53,6 +54,9 @@ def run(sock: socket.socket, workers: int, config_file: str | None, db_url: str)
         "server_header": False,
     }
     config = uvicorn.Config(FACTORY, **options)
+    # uvicorn handles SIGTERM (finish the requests in flight, stop) and then raises the signal
+    # again for the handler it found: a no-op one here, so the process ends with exit code 0.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     print(f"listening on {url_of(sock)}", flush=True)
     if workers > 1:
         Multiprocess(config, sockets=[sock]).run()
