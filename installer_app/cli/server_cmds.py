@@ -5,14 +5,48 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+
+
+Handler = Callable[[argparse.Namespace, CliContext], int]
+
+
+def _needs_server(handler: Handler) -> Handler:
+    """Where the server's libraries are missing (the desktop build, a pip install without the
+    ``server`` extra), one clear message instead of an ImportError."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace, ctx: CliContext) -> int:
+        try:
+            import fastapi  # noqa: F401
+            import psycopg  # noqa: F401
+            import uvicorn  # noqa: F401
+
+            import installer_app.server  # noqa: F401
+        except ImportError:
+            say(
+                Message(
+                    QT_TRANSLATE_NOOP(
+                        "cli",
+                        "The team server is not part of this installation: "
+                        "pip install 'installer-app[server]'.",
+                    )
+                ),
+                sys.stderr,
+            )
+            return ExitCode.USAGE
+        return handler(args, ctx)
+
+    return run
 
 
 def _workers(text: str) -> int:
@@ -73,7 +107,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help=tr(QT_TRANSLATE_NOOP("cli", "worker processes sharing the socket")),
     )
-    serve.set_defaults(handler=run_serve)
+    serve.set_defaults(handler=_needs_server(run_serve))
 
     server = sub.add_parser(
         "server",
@@ -86,7 +120,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "migrate",
         parents=parent,
         help=tr(QT_TRANSLATE_NOOP("cli", "create or update the schema")),
-    ).set_defaults(handler=run_migrate)
+    ).set_defaults(handler=_needs_server(run_migrate))
     add = words.add_parser(
         "add-installer",
         parents=parent,
@@ -98,14 +132,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument(
         "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object"))
     )
-    add.set_defaults(handler=run_add_installer)
+    add.set_defaults(handler=_needs_server(run_add_installer))
     revoke = words.add_parser(
         "revoke",
         parents=parent,
         help=tr(QT_TRANSLATE_NOOP("cli", "revoke an installer's token at once")),
     )
     revoke.add_argument("name", metavar="NAME")
-    revoke.set_defaults(handler=run_revoke)
+    revoke.set_defaults(handler=_needs_server(run_revoke))
     listing = words.add_parser(
         "installers",
         parents=parent,
@@ -114,7 +148,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     listing.add_argument(
         "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object per line"))
     )
-    listing.set_defaults(handler=run_installers)
+    listing.set_defaults(handler=_needs_server(run_installers))
     imp = words.add_parser(
         "import",
         parents=parent,
@@ -129,7 +163,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     imp.add_argument(
         "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object"))
     )
-    imp.set_defaults(handler=run_import)
+    imp.set_defaults(handler=_needs_server(run_import))
     exp = words.add_parser(
         "export",
         parents=parent,
@@ -141,7 +175,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=tr(QT_TRANSLATE_NOOP("cli", "file (default: standard output)")),
     )
-    exp.set_defaults(handler=run_export)
+    exp.set_defaults(handler=_needs_server(run_export))
 
 
 def _config(args: argparse.Namespace, ctx: CliContext) -> tuple[Any, str]:
