@@ -16,7 +16,6 @@ from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 
-
 Handler = Callable[[argparse.Namespace, CliContext], int]
 
 
