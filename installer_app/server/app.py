@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import BackgroundTasks, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -223,6 +224,13 @@ def create_app(ctx: ServerContext) -> FastAPI:
 
     for kind in TRANSIENT:
         app.add_exception_handler(kind, _db_unavailable)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _bad_value(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # A value PostgreSQL cannot store (a NUL in a path segment): bad input, not a bug.
+        return JSONResponse(
+            {"errcode": ERR_BAD_INPUT, "errmsg": "invalid text in the request"}, 400
+        )
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
