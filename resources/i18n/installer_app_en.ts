@@ -1084,6 +1084,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>through the team server: a private PostgreSQL, the server, the emulator&apos;s callbacks (headless; needs the server extra and PostgreSQL)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>PySide6 is not installed</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1652,6 +1656,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>  row {row}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Team demo: team server at {server} on a private PostgreSQL; provider emulator at {url} (it plays WeCom and pushes the companion app&apos;s callbacks); simulated boards on {ports}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -1088,6 +1088,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>模拟服务在注册 S 秒后自动扫描每个二维码（默认：终端模式 {headless}，向导中 {wizard}；0 表示不自动扫码，请使用模拟服务的操作页面）</translation>
     </message>
     <message>
+        <source>through the team server: a private PostgreSQL, the server, the emulator&apos;s callbacks (headless; needs the server extra and PostgreSQL)</source>
+        <translation>经由团队服务器运行：私有 PostgreSQL、服务器、模拟服务的回调（仅终端模式；需要 server 扩展和 PostgreSQL）</translation>
+    </message>
+    <message>
         <source>PySide6 is not installed</source>
         <translation>未安装 PySide6</translation>
     </message>
@@ -1664,6 +1668,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>  row {row}: {reason}</source>
         <translation>  第 {row} 行：{reason}</translation>
+    </message>
+    <message>
+        <source>Team demo: team server at {server} on a private PostgreSQL; provider emulator at {url} (it plays WeCom and pushes the companion app&apos;s callbacks); simulated boards on {ports}.</source>
+        <translation>团队演示：团队服务器位于 {server}，使用私有 PostgreSQL；服务商模拟服务位于 {url}（扮演企业微信并推送硬件应用的回调）；模拟设备位于 {ports}。</translation>
     </message>
     <message>
         <source>Correct or remove these rows, then import the whole file again.</source>
