@@ -2425,7 +2425,7 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>20 or more</source>
-        <translation type="unfinished"></translation>
+        <translation>应为 20 或更大</translation>
     </message>
     <message>
         <source>must use https unless the host is loopback</source>
