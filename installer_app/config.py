@@ -235,6 +235,8 @@ def _coerce(file: Path | None, section: str, name: str, default: Any, value: Any
 def parse_settings(data: Mapping[str, Any], file: Path | None = None) -> Settings:
     sections: dict[str, Any] = {}
     for section, values in data.items():
+        if section == "server":
+            continue  # the team server's own section (installer_app/server/config.py)
         cls = _SECTIONS.get(section)
         if cls is None or not isinstance(values, Mapping):
             raise _bad(

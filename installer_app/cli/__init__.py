@@ -31,6 +31,7 @@ from installer_app.cli import (
     label_cmds,
     provider_cmds,
     provision_cmds,
+    server_cmds,
     sim_cmds,
     store_cmds,
 )
@@ -57,6 +58,7 @@ _GROUPS = (
     provision_cmds,
     demo_cmds,
     label_cmds,
+    server_cmds,
 )
 
 

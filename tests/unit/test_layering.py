@@ -41,6 +41,7 @@ STAND_IN_ALLOWED = (
     "installer_app.atomic_write",
     "installer_app.paths",
     "installer_app.formats",
+    "installer_app.wecom_crypto",  # WeCom's callback crypto: the server and the emulator's suite
 )
 # Who may start a stand-in: the front doors. The device link's port discovery reads the running
 # simulators' ports through the registry, and knows nothing else of the simulator.
@@ -67,6 +68,7 @@ BASE = (
     "installer_app.printing",
     "installer_app.secrets",
     "installer_app.service_url",
+    "installer_app.wecom_crypto",
 )
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", BASE),
