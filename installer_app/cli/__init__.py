@@ -34,6 +34,7 @@ from installer_app.cli import (
     server_cmds,
     sim_cmds,
     store_cmds,
+    team_cmds,
 )
 from installer_app.cli.context import CliContext, print_error, tr
 from installer_app.errors import ExitCode, InstallerError
@@ -59,6 +60,7 @@ _GROUPS = (
     demo_cmds,
     label_cmds,
     server_cmds,
+    team_cmds,
 )
 
 

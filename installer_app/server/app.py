@@ -59,6 +59,7 @@ from installer_app.server.models import (
     IssueRequest,
     LeaseAnswer,
     LeaseRequest,
+    MeAnswer,
     ReturnAnswer,
 )
 from installer_app.server.ratelimit import RateLimiter
@@ -278,6 +279,15 @@ def create_app(ctx: ServerContext) -> FastAPI:
         except TRANSIENT:
             return _db_down()
         return {"errcode": 0, "errmsg": "ok", "database": True}
+
+    @app.get("/v1/me", response_model=MeAnswer)
+    async def me(who: Installer) -> Any:
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "installer": who.caller.name,
+            "role": who.caller.role,
+        }
 
     @app.post("/v1/devices", response_model=IssueAnswer)
     async def issue(body: IssueRequest, who: Installer) -> Any:

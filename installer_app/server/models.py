@@ -106,6 +106,15 @@ class ReturnAnswer(BaseModel):
     returned: int
 
 
+class MeAnswer(BaseModel):
+    """Who the token belongs to: the laptop's Sign in check (team-mode.md)."""
+
+    errcode: int = 0
+    errmsg: str = "ok"
+    installer: str
+    role: str
+
+
 class ErrorAnswer(BaseModel):
     errcode: int
     errmsg: str

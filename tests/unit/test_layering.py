@@ -75,7 +75,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("services", ("installer_app.device", "installer_app.provider", "installer_app.store")),
     ("stand-ins", STAND_INS),
     # Labels and the handover package read the store and build QR links, like a run does.
-    ("workflow", ("installer_app.workflow", "installer_app.labels", "installer_app.handover")),
+    # Team mode (installer_app/team) is the workflow's, on the team server's client.
+    (
+        "workflow",
+        (
+            "installer_app.workflow",
+            "installer_app.team",
+            "installer_app.labels",
+            "installer_app.handover",
+        ),
+    ),
     (
         "front doors",
         (
