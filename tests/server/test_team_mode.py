@@ -1,0 +1,357 @@
+"""Team mode on the laptop (issue 13) against the real team server on a real PostgreSQL, with the
+provider emulator as WeCom and simulated boards on ptys.
+
+The laptop runs the real CLI (``main``) and the real workflow; the server is S's app, in this
+process, on loopback HTTP. Nothing here gives the laptop the provider secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from installer_app.cli import main
+from installer_app.cli.provision_cmds import CliAnswers, Printer, provision_boards
+from installer_app.config import (
+    BindingSettings,
+    Settings,
+    TeamSettings,
+    load_secrets,
+    load_settings,
+    save_settings,
+)
+from installer_app.demo import DemoEnvironment
+from installer_app.device.client import DeviceClient
+from installer_app.device.protocol import DeviceState
+from installer_app.provider.emulator.records import STATIC_QR_BASE
+from installer_app.provider.emulator.suite import SuiteConfig
+from installer_app.secrets import Secret
+from installer_app.server.app import create_app
+from installer_app.server.issuance import SEAL_KIND
+from installer_app.server.sealing import Sealer
+from installer_app.server.serve import InProcessServer
+from installer_app.store import open_store
+from installer_app.workflow.wiring import open_session
+from tests.server.conftest import (
+    CALLBACK_AES_KEY,
+    CALLBACK_TOKEN,
+    MODEL,
+    SERVER_KEY,
+    SUITE_ID,
+    SUITE_SECRET,
+    add_token,
+    server_context,
+)
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="simulated boards need a pty")
+
+
+@dataclass
+class Laptop:
+    env: DemoEnvironment
+    settings: Settings  # team mode, the installer token in it
+    config: Path  # the same settings on disk (no secret in it)
+    data_dir: Path
+    token: str
+
+    def run(self, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[Any]]:
+        capsys.readouterr()
+        code = main([*argv, "--config", str(self.config), "--data-dir", str(self.data_dir)])
+        out = capsys.readouterr().out
+        return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+class Server:
+    """The team server, stoppable and restartable on the same address (an offline site)."""
+
+    def __init__(self, db_url: str, emulator: Any, **config: Any) -> None:
+        self._db_url, self._emulator, self._config = db_url, emulator, config
+        self._server: InProcessServer | None = None
+        self.port = 0
+        self.url = ""
+
+    def start(self) -> Server:
+        app = create_app(server_context(self._db_url, self._emulator, **self._config))
+        self._server = InProcessServer(app, port=self.port).start()
+        self.url = self._server.url
+        self.port = int(self.url.rsplit(":", 1)[1])
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+@pytest.fixture
+def servers(db_url: str) -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def environments() -> Iterator[list[DemoEnvironment]]:
+    started: list[DemoEnvironment] = []
+    yield started
+    for env in started:
+        env.stop()
+
+
+def _laptop(
+    root: Path,
+    server_url: str,
+    db_url: str,
+    name: str,
+    environments: list[DemoEnvironment],
+    *,
+    boards: int,
+    env: DemoEnvironment | None = None,
+) -> Laptop:
+    if env is None:
+        env = DemoEnvironment(root, boards=boards, auto_scan_after_s=0.2, install_delay_s=0)
+        env.start()
+        environments.append(env)
+    token = add_token(db_url, name)
+    base = env.settings
+    settings = replace(
+        base,
+        team=TeamSettings(url=server_url),
+        binding=BindingSettings(qr="static", poll_interval_s=0.2, timeout_s=60),
+    ).with_secrets(None, None)
+    config = root / f"{name}.toml"
+    save_settings(settings, config)
+    data_dir = root / f"{name}-data"
+    data_dir.mkdir(parents=True)
+    return Laptop(env, settings.with_secrets(None, Secret(token)), config, data_dir, token)
+
+
+def _fill_pool(db_url: str, count: int, prefix: str) -> list[str]:
+    """Inventory for the server's pool, with WeCom-shaped static QR links and SecretNos."""
+    sealer = Sealer(base64.b64decode(SERVER_KEY))
+    sns = [f"{prefix}{i:06d}" for i in range(count)]
+    with psycopg.connect(db_url) as conn:
+        for sn in sns:
+            conn.execute(
+                "INSERT INTO credentials (device_sn, model_id, secret_sealed, qr_code, origin) "
+                "VALUES (%s, %s, %s, %s, 'inventory')",
+                (
+                    sn,
+                    MODEL,
+                    sealer.seal(SEAL_KIND, sn, Secret(f"S{sn}x" * 2)),
+                    f"{STATIC_QR_BASE}?hw_code={sn.lower()}",
+                ),
+            )
+    return sns
+
+
+def _server_events(db_url: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute("SELECT event_id, device_sn, hw_id, step FROM events").fetchall()
+
+
+def _server_devices(db_url: str) -> dict[str, str]:
+    with psycopg.connect(db_url) as conn:
+        return dict(conn.execute("SELECT hw_id, device_sn FROM devices").fetchall())
+
+
+def _outbox_ids(laptop: Laptop) -> list[str]:
+    import sqlite3
+
+    conn = sqlite3.connect(laptop.data_dir / "installer.db")
+    try:
+        return [r[0] for r in conn.execute("SELECT event_id FROM outbox")]
+    finally:
+        conn.close()
+
+
+def _board_state(port: str) -> tuple[DeviceState, str | None]:
+    with DeviceClient.open(port) as client:
+        hello = client.hello()
+    return hello.state, hello.sn
+
+
+# -- the tests -----------------------------------------------------------------------------------
+
+
+def test_provision_in_team_mode_never_reads_the_provider_secret(
+    tmp_path: Path,
+    db_url: str,
+    servers: list[Server],
+    environments: list[DemoEnvironment],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = DemoEnvironment(tmp_path, boards=2, auto_scan_after_s=0.2, install_delay_s=0).start()
+    environments.append(env)
+    emulator = env.emulator
+    emulator.suite.config = SuiteConfig(
+        suite_id=SUITE_ID,
+        suite_secret=SUITE_SECRET,
+        callback_token=CALLBACK_TOKEN,
+        callback_aes_key=CALLBACK_AES_KEY,
+    )
+    server = Server(db_url, emulator, source="register", sn_prefix="TEAM").start()
+    servers.append(server)
+    emulator.suite.config.callback_url = server.url + "/wecom/callback"
+    emulator.suite.push_ticket()
+    laptop = _laptop(tmp_path, server.url, db_url, "alice", environments, boards=2, env=env)
+
+    # The laptop's environment, configuration and credential store hold no provider secret, and
+    # team mode would not even read one that was there.
+    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+    assert "INSTALLER_PROVIDER_SECRET" not in os.environ
+    assert emulator.provider_secret not in laptop.config.read_text()
+    loaded = load_secrets(
+        load_settings(laptop.config),
+        {"INSTALLER_PROVIDER_SECRET": "would-be-read", "INSTALLER_PARTNER_TOKEN": laptop.token},
+    )
+    assert loaded.provider_secret is None and loaded.partner_token is not None
+
+    code, lines = laptop.run(capsys, "check", "--json")
+    assert code == 0
+    assert lines[0]["items"][0]["name"] == "team"
+    assert lines[0]["items"][0]["installer"] == "alice"
+
+    ports = env.ports
+    argv = ["provision", "--json", *[a for p in ports for a in ("--port", p)]]
+    code, lines = laptop.run(capsys, *argv)
+    results = [line for line in lines if line.get("event") == "result"]
+    assert code == 0, lines[-5:]
+    assert len(results) == 2
+    assert all(r["ok"] and r["corpid"] and r["app_installed"] is True for r in results)
+    sns = {r["device_sn"] for r in results}
+    assert all(sn.startswith("TEAM") for sn in sns)
+    for port in ports:
+        state, sn = _board_state(port)
+        assert state is DeviceState.PROVISIONED and sn in sns
+
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 0 and lines[0]["left"] == 0
+    ids = _outbox_ids(laptop)
+    events = _server_events(db_url)
+    assert sorted(str(e[0]) for e in events) == sorted(ids)
+    assert {e[3] for e in events} >= {"reserved", "written", "verified", "committed", "bound"}
+    # The server knows both boards, each with the SN the laptop gave it.
+    store = open_store(laptop.settings, laptop.data_dir)
+    try:
+        devices = _server_devices(db_url)
+        for record in store.history():
+            assert devices[record.hw_id or ""] == record.sn
+            assert store.sync_state_for(record.sn) == "sent"
+    finally:
+        store.close()
+    code, lines = laptop.run(capsys, "history", "--json")
+    assert {line["team_server"] for line in lines} == {"sent"}
+
+
+def test_offline_site_with_a_lease_then_sync_delivers_every_event_once(
+    tmp_path: Path,
+    db_url: str,
+    servers: list[Server],
+    environments: list[DemoEnvironment],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fill_pool(db_url, 5, "LEASE")
+    server = Server(db_url, None, source="inventory").start()
+    servers.append(server)
+    laptop = _laptop(tmp_path, server.url, db_url, "bob", environments, boards=2)
+    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+
+    code, lines = laptop.run(capsys, "leases", "take", "3", "--json")
+    assert code == 0 and lines[0]["count"] == 3 and lines[0]["held_offline"] == 3
+
+    server.stop()  # the site has no network
+    with open_session(laptop.settings, laptop.data_dir) as session:
+        ports = laptop.env.ports
+        code = provision_boards(
+            session, ports, Printer(json_lines=True, several=True), CliAnswers(None)
+        )
+    out = capsys.readouterr().out
+    results = [json.loads(x) for x in out.splitlines() if '"event": "result"' in x]
+    assert code == 0, out[-2000:]
+    assert all(r["ok"] and r["binding"] == "to_be_confirmed_by_server" for r in results)
+    leased = {r["device_sn"] for r in results}
+    assert len(leased) == 2 and all(sn.startswith("LEASE") for sn in leased)
+    for port in ports:
+        state, sn = _board_state(port)
+        assert state is DeviceState.PROVISIONED and sn in leased
+
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 4 and lines[0]["left"] > 0  # nothing lost, nothing sent
+    left = lines[0]["left"]
+
+    server.start()  # back in the office, same address
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 0, lines
+    assert lines[0]["left"] == 0 and lines[0]["sent"] == left
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 0 and lines[0]["sent"] == 0 and lines[0]["left"] == 0
+
+    events = _server_events(db_url)
+    assert len(events) == len({e[0] for e in events}) == len(_outbox_ids(laptop))
+    devices = _server_devices(db_url)
+    assert sorted(devices.values()) == sorted(leased)  # each leased SN tied to its board
+
+    code, lines = laptop.run(capsys, "leases", "return", "--json")
+    assert code == 0 and lines[0]["returned"] == 1
+    code, lines = laptop.run(capsys, "leases", "list", "--json")
+    assert lines[0]["held_offline"] == 0
+    assert [(x["unused"], x["used"], x["returned"]) for x in lines[0]["leases"]] == [(0, 2, True)]
+
+
+def test_two_laptops_sharing_one_pool_never_share_an_sn(
+    tmp_path: Path,
+    db_url: str,
+    servers: list[Server],
+    environments: list[DemoEnvironment],
+) -> None:
+    _fill_pool(db_url, 8, "POOL")
+    server = Server(db_url, None, source="inventory").start()
+    servers.append(server)
+    laptops = [
+        _laptop(tmp_path / name, server.url, db_url, name, environments, boards=4)
+        for name in ("carol", "dave")
+    ]
+    codes: list[int] = []
+
+    def provision(laptop: Laptop) -> None:
+        with open_session(laptop.settings, laptop.data_dir) as session:
+            codes.append(
+                provision_boards(
+                    session,
+                    laptop.env.ports,
+                    Printer(json_lines=True, several=True),
+                    CliAnswers(None),
+                    no_wait=True,
+                )
+            )
+
+    threads = [threading.Thread(target=provision, args=(laptop,)) for laptop in laptops]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert codes == [0, 0]
+    held: list[str] = []
+    for laptop in laptops:
+        store = open_store(laptop.settings, laptop.data_dir)
+        try:
+            held += [record.sn for record in store.history()]
+        finally:
+            store.close()
+    assert len(held) == 8 and len(set(held)) == 8
+    devices = _server_devices(db_url)
+    assert sorted(devices.values()) == sorted(held)
