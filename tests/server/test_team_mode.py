@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -355,3 +357,129 @@ def test_two_laptops_sharing_one_pool_never_share_an_sn(
     assert len(held) == 8 and len(set(held)) == 8
     devices = _server_devices(db_url)
     assert sorted(devices.values()) == sorted(held)
+
+
+# -- killed at each step -------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+ONLINE_KILLS = ("credential", "write", "verify", "commit", "qr")
+OFFLINE_KILLS = ("credential", "write", "commit")
+
+
+def _provision_cmd(laptop: Laptop, port: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "installer_app",
+        "provision",
+        "--config",
+        str(laptop.config),
+        "--data-dir",
+        str(laptop.data_dir),
+        "--port",
+        port,
+        "--json",
+        "--no-wait",
+    ]
+
+
+def _cli_env(laptop: Laptop) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), INSTALLER_PARTNER_TOKEN=laptop.token)
+    env.pop("INSTALLER_PROVIDER_SECRET", None)
+    return env
+
+
+def _kill_at(laptop: Laptop, port: str, step: str) -> None:
+    """Run ``provision`` and SIGKILL it once its output says ``step`` is done."""
+    proc = subprocess.Popen(
+        _provision_cmd(laptop, port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=_cli_env(laptop),
+    )
+    assert proc.stdout is not None
+    killed = False
+    seen: list[str] = []
+    for line in proc.stdout:
+        seen.append(line)
+        event = json.loads(line)
+        if event.get("step") == step and event.get("outcome") == "ok":
+            proc.send_signal(signal.SIGKILL)
+            killed = True
+            break
+    proc.wait(timeout=60)
+    proc.stdout.close()
+    assert killed, f"the run ended before {step}: {seen[-2:]}"
+
+
+def _rerun(laptop: Laptop, port: str) -> dict[str, Any]:
+    done = subprocess.run(
+        _provision_cmd(laptop, port),
+        capture_output=True,
+        text=True,
+        env=_cli_env(laptop),
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    results = [json.loads(x) for x in done.stdout.splitlines() if '"event": "result"' in x]
+    assert done.returncode == 0 and results and results[-1]["ok"], done.stdout[-1500:]
+    return results[-1]
+
+
+def _agree(laptop: Laptop, db_url: str, ports: list[str]) -> None:
+    """Server and laptop agree: every board holds the SN both sides give its HW_ID, no SN is on
+    two boards, and the server has every event of the outbox exactly once."""
+    store = open_store(laptop.settings, laptop.data_dir)
+    try:
+        records = store.history()
+        assert store.outbox_counts().pending == 0 and store.outbox_refused() == []
+    finally:
+        store.close()
+    devices = _server_devices(db_url)
+    assert len(records) == len(ports)
+    assert len({r.sn for r in records}) == len(records)
+    for record in records:
+        assert devices[record.hw_id or ""] == record.sn
+    on_boards = {_board_state(port)[1] for port in ports}
+    assert on_boards == {r.sn for r in records}
+    events = _server_events(db_url)
+    ids = _outbox_ids(laptop)
+    assert len(events) == len({e[0] for e in events})
+    assert sorted(str(e[0]) for e in events) == sorted(ids)
+
+
+@pytest.mark.slow
+def test_killed_at_each_step_online_and_offline_then_rerun_and_sync_agree(
+    tmp_path: Path,
+    db_url: str,
+    servers: list[Server],
+    environments: list[DemoEnvironment],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fill_pool(db_url, 12, "KILL")
+    server = Server(db_url, None, source="inventory").start()
+    servers.append(server)
+    count = len(ONLINE_KILLS) + len(OFFLINE_KILLS)
+    laptop = _laptop(tmp_path, server.url, db_url, "erin", environments, boards=count)
+    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+    ports = laptop.env.ports
+    online, offline = ports[: len(ONLINE_KILLS)], ports[len(ONLINE_KILLS) :]
+
+    for port, step in zip(online, ONLINE_KILLS, strict=True):
+        _kill_at(laptop, port, step)
+        _rerun(laptop, port)
+
+    code, lines = laptop.run(capsys, "leases", "take", str(len(OFFLINE_KILLS)), "--json")
+    assert code == 0
+    server.stop()
+    for port, step in zip(offline, OFFLINE_KILLS, strict=True):
+        _kill_at(laptop, port, step)
+        result = _rerun(laptop, port)
+        assert result["device_sn"].startswith("KILL")
+    server.start()
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 0 and lines[0]["left"] == 0, lines
+    _agree(laptop, db_url, ports)
