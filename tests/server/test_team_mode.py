@@ -7,7 +7,6 @@ process, on loopback HTTP. Nothing here gives the laptop the provider secret.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -35,25 +34,18 @@ from installer_app.config import (
 from installer_app.demo import DemoEnvironment
 from installer_app.device.client import DeviceClient
 from installer_app.device.protocol import DeviceState
-from installer_app.provider.emulator.records import STATIC_QR_BASE
 from installer_app.provider.emulator.suite import SuiteConfig
 from installer_app.secrets import Secret
-from installer_app.server.app import create_app
-from installer_app.server.issuance import SEAL_KIND
-from installer_app.server.sealing import Sealer
-from installer_app.server.serve import InProcessServer
 from installer_app.store import open_store
 from installer_app.workflow.wiring import open_session
 from tests.server.conftest import (
     CALLBACK_AES_KEY,
     CALLBACK_TOKEN,
-    MODEL,
-    SERVER_KEY,
     SUITE_ID,
     SUITE_SECRET,
     add_token,
-    server_context,
 )
+from tests.server.team_helpers import Server, fill_valid_pool
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="simulated boards need a pty")
 
@@ -71,28 +63,6 @@ class Laptop:
         code = main([*argv, "--config", str(self.config), "--data-dir", str(self.data_dir)])
         out = capsys.readouterr().out
         return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-
-
-class Server:
-    """The team server, stoppable and restartable on the same address (an offline site)."""
-
-    def __init__(self, db_url: str, emulator: Any, **config: Any) -> None:
-        self._db_url, self._emulator, self._config = db_url, emulator, config
-        self._server: InProcessServer | None = None
-        self.port = 0
-        self.url = ""
-
-    def start(self) -> Server:
-        app = create_app(server_context(self._db_url, self._emulator, **self._config))
-        self._server = InProcessServer(app, port=self.port).start()
-        self.url = self._server.url
-        self.port = int(self.url.rsplit(":", 1)[1])
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
 
 
 @pytest.fixture
@@ -137,25 +107,6 @@ def _laptop(
     data_dir = root / f"{name}-data"
     data_dir.mkdir(parents=True)
     return Laptop(env, settings.with_secrets(None, Secret(token)), config, data_dir, token)
-
-
-def _fill_pool(db_url: str, count: int, prefix: str) -> list[str]:
-    """Inventory for the server's pool, with WeCom-shaped static QR links and SecretNos."""
-    sealer = Sealer(base64.b64decode(SERVER_KEY))
-    sns = [f"{prefix}{i:06d}" for i in range(count)]
-    with psycopg.connect(db_url) as conn:
-        for sn in sns:
-            conn.execute(
-                "INSERT INTO credentials (device_sn, model_id, secret_sealed, qr_code, origin) "
-                "VALUES (%s, %s, %s, %s, 'inventory')",
-                (
-                    sn,
-                    MODEL,
-                    sealer.seal(SEAL_KIND, sn, Secret(f"S{sn}x" * 2)),
-                    f"{STATIC_QR_BASE}?hw_code={sn.lower()}",
-                ),
-            )
-    return sns
 
 
 def _server_events(db_url: str) -> list[tuple[Any, ...]]:
@@ -266,7 +217,7 @@ def test_offline_site_with_a_lease_then_sync_delivers_every_event_once(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _fill_pool(db_url, 5, "LEASE")
+    fill_valid_pool(db_url, 5, "LEASE")
     server = Server(db_url, None, source="inventory").start()
     servers.append(server)
     laptop = _laptop(tmp_path, server.url, db_url, "bob", environments, boards=2)
@@ -320,7 +271,7 @@ def test_two_laptops_sharing_one_pool_never_share_an_sn(
     servers: list[Server],
     environments: list[DemoEnvironment],
 ) -> None:
-    _fill_pool(db_url, 8, "POOL")
+    fill_valid_pool(db_url, 8, "POOL")
     server = Server(db_url, None, source="inventory").start()
     servers.append(server)
     laptops = [
@@ -459,7 +410,7 @@ def test_killed_at_each_step_online_and_offline_then_rerun_and_sync_agree(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _fill_pool(db_url, 12, "KILL")
+    fill_valid_pool(db_url, 12, "KILL")
     server = Server(db_url, None, source="inventory").start()
     servers.append(server)
     count = len(ONLINE_KILLS) + len(OFFLINE_KILLS)
