@@ -2,7 +2,7 @@
 
 A private PostgreSQL (local_pg.py; a clear message naming the package when its programs are
 missing), the provider emulator with its suite side pushing callbacks, the team server in register
-mode (in this process), simulated boards, and the laptop's cloud mode provisioning them through the
+mode (in this process), simulated boards, and the laptop's team mode provisioning them through the
 server: C1 issues each board's SN and credential (the server calls add_device on the emulator),
 the server's own watch sees the emulator's automatic scan, and the emulator's create_auth callback
 makes C3 answer "installed".
@@ -16,7 +16,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from installer_app.config import PartnerSettings, Settings
+from installer_app.config import Settings, TeamSettings
 from installer_app.demo import DEMO_MODEL_ID, DemoEnvironment
 from installer_app.secrets import Secret
 from installer_app.server.accounts import add_installer
@@ -82,13 +82,10 @@ class TeamDemo:
         emulator.suite.push_ticket()
         with connect(db_url) as conn:
             token = add_installer(conn, "demo", "installer", None)
-        base = env.settings
-        self.settings = replace(
-            base,
-            provider=replace(base.provider, mode="cloud"),
-            partner=PartnerSettings(base_url=self.server.url),
-            credentials=replace(base.credentials, source="partner"),
-        ).with_secrets(None, token)
+        # Team mode (docs/team-mode.md): the laptop holds the installer's token only.
+        self.settings = replace(env.settings, team=TeamSettings(url=self.server.url)).with_secrets(
+            None, token
+        )
 
     def stop(self) -> None:
         if self.server is not None:

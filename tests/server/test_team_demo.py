@@ -1,5 +1,5 @@
 """``installer-app demo --team``: the whole chain headless (PostgreSQL, server, emulator callbacks,
-simulated board, the laptop's cloud mode)."""
+simulated board, the laptop's team mode)."""
 
 from __future__ import annotations
 
