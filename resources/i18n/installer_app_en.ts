@@ -712,6 +712,21 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Offline work</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>How many credentials to take for a site without network?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n unused credential(s) given back.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
         <source>The local record is not open yet.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -900,6 +915,22 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Team server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>https://… (empty: no team server)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server URL:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Provisioning</source>
         <translation type="unfinished"></translation>
     </message>
@@ -980,6 +1011,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Enter the team server&apos;s URL first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Key file for the records</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1051,6 +1090,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Offline work</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Take credentials for offline work…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Return unused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Settings…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1087,7 +1138,26 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Team server {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Team server (or a lease when offline)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Demo mode: a simulated board and a local WeCom emulator stand in for real hardware and a real account. Nothing leaves this computer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n credential(s) held for offline work</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>issued by the team server</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1810,6 +1880,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>on the team server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>waiting to be sent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>refused by the team server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>the CSV file name must not be empty</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2107,6 +2189,66 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Wrote the handover of {corp} ({count} devices): {files}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>team mode: credentials taken from the team server for offline sites</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>take N credentials for offline work (1 to 200)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>give the unused leased credentials back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the leases this laptop holds</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>team mode: send the records waiting for the team server now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Team mode is not configured: [team] url is empty.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set [team] url to the team server&apos;s address (docs/team-mode.md).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Took {count} credentials for offline work (lease {lease}, until {until}); {held} are held on this laptop.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gave {count} unused credentials back to the team server.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This laptop holds no lease.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>returned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>until {until}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{lease}  {model}  {unused} unused, {used} used  ({state})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sent {sent} records to the team server ({duplicates} it had already); {left} left to send.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refused by the team server: {step} of SN {sn} ({reason}); the record stays on this laptop.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -2740,6 +2882,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Team server: the installer token is not set.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save the installer token in the settings (credential store), or set INSTALLER_PARTNER_TOKEN.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Team server at {host}: signed in as {installer}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The WeCom provider API is busy (errcode {errcode}).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2889,6 +3043,22 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>The installer token in settings is wrong or revoked: ask the partner for a new one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The team server does not allow this installer to do that.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask the team server&apos;s administrator.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The team server has no credential left for this model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask the team server&apos;s administrator to import more SNs into its pool.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3335,6 +3505,25 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>team</name>
+    <message>
+        <source>No credential for this board: the team server cannot give one ({why}) and this laptop holds no leased credential for the model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect to the team server, or take credentials for offline work before leaving: installer-app leases take N.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The team server refused the record of SN {sn}: it ties this SN to another board ({reason}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set this board aside and tell the team server&apos;s administrator; the record stays on this laptop and nothing was overwritten.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>workflow</name>
     <message>
         <source>The partner service gave no binding QR code for {sn}.</source>
@@ -3358,6 +3547,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>The QR code was renewed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Written and locked; the binding is to be confirmed by the team server, which cannot be reached now. The record is kept.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3474,6 +3667,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>The board is not online yet; check the network name and password. The binding can go ahead meanwhile.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board is written; its binding is to be confirmed by the server.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

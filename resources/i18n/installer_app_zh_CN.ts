@@ -714,6 +714,20 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>就绪。</translation>
     </message>
     <message>
+        <source>Offline work</source>
+        <translation>离线作业</translation>
+    </message>
+    <message>
+        <source>How many credentials to take for a site without network?</source>
+        <translation>为无网络的现场领取多少个凭据？</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n unused credential(s) given back.</source>
+        <translation>
+            <numerusform>已归还 %n 个未使用的凭据。</numerusform>
+        </translation>
+    </message>
+    <message>
         <source>The local record is not open yet.</source>
         <translation>本地记录尚未打开。</translation>
     </message>
@@ -902,6 +916,22 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>安装人员令牌：</translation>
     </message>
     <message>
+        <source>Team server</source>
+        <translation>团队服务器</translation>
+    </message>
+    <message>
+        <source>https://… (empty: no team server)</source>
+        <translation>https://…（留空：不使用团队服务器）</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <source>Server URL:</source>
+        <translation>服务器地址：</translation>
+    </message>
+    <message>
         <source>Provisioning</source>
         <translation>设备配置</translation>
     </message>
@@ -982,6 +1012,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>已保存到 {path}</translation>
     </message>
     <message>
+        <source>Enter the team server&apos;s URL first.</source>
+        <translation>请先填写团队服务器的地址。</translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation>正在登录…</translation>
+    </message>
+    <message>
         <source>Key file for the records</source>
         <translation>本地记录的密钥文件</translation>
     </message>
@@ -1053,6 +1091,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>重新检查</translation>
     </message>
     <message>
+        <source>Offline work</source>
+        <translation>离线作业</translation>
+    </message>
+    <message>
+        <source>Take credentials for offline work…</source>
+        <translation>领取离线作业凭据…</translation>
+    </message>
+    <message>
+        <source>Return unused</source>
+        <translation>归还未使用的</translation>
+    </message>
+    <message>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
@@ -1089,8 +1139,26 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>（未设置，请打开“设置”）</translation>
     </message>
     <message>
+        <source>Team server {url}</source>
+        <translation>团队服务器 {url}</translation>
+    </message>
+    <message>
+        <source>Team server (or a lease when offline)</source>
+        <translation>团队服务器（离线时使用租借凭据）</translation>
+    </message>
+    <message>
         <source>Demo mode: a simulated board and a local WeCom emulator stand in for real hardware and a real account. Nothing leaves this computer.</source>
         <translation>演示模式：由模拟设备和本地企业微信模拟服务代替真实硬件和真实账号，所有数据都不会离开这台电脑。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n credential(s) held for offline work</source>
+        <translation>
+            <numerusform>本机持有 %n 个离线作业凭据</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>issued by the team server</source>
+        <translation>由团队服务器签发</translation>
     </message>
     <message>
         <source>issued on demand</source>
@@ -1819,6 +1887,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>最多 N 台设备</translation>
     </message>
     <message>
+        <source>on the team server</source>
+        <translation>已同步到团队服务器</translation>
+    </message>
+    <message>
+        <source>waiting to be sent</source>
+        <translation>等待发送</translation>
+    </message>
+    <message>
+        <source>refused by the team server</source>
+        <translation>被团队服务器拒绝</translation>
+    </message>
+    <message>
         <source>the CSV file name must not be empty</source>
         <translation>CSV 文件名不能为空</translation>
     </message>
@@ -2117,6 +2197,66 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Wrote the handover of {corp} ({count} devices): {files}.</source>
         <translation>已写出 {corp} 的交接资料（{count} 台设备）：{files}。</translation>
+    </message>
+    <message>
+        <source>team mode: credentials taken from the team server for offline sites</source>
+        <translation>团队模式：为离线现场从团队服务器领取的凭据</translation>
+    </message>
+    <message>
+        <source>take N credentials for offline work (1 to 200)</source>
+        <translation>领取 N 个离线作业凭据（1 到 200）</translation>
+    </message>
+    <message>
+        <source>give the unused leased credentials back</source>
+        <translation>归还未使用的租借凭据</translation>
+    </message>
+    <message>
+        <source>the leases this laptop holds</source>
+        <translation>本机持有的租借</translation>
+    </message>
+    <message>
+        <source>team mode: send the records waiting for the team server now</source>
+        <translation>团队模式：立即发送等待同步到团队服务器的记录</translation>
+    </message>
+    <message>
+        <source>Team mode is not configured: [team] url is empty.</source>
+        <translation>未配置团队模式：[team] url 为空。</translation>
+    </message>
+    <message>
+        <source>Set [team] url to the team server&apos;s address (docs/team-mode.md).</source>
+        <translation>将 [team] url 设为团队服务器的地址（见 docs/team-mode.md）。</translation>
+    </message>
+    <message>
+        <source>Took {count} credentials for offline work (lease {lease}, until {until}); {held} are held on this laptop.</source>
+        <translation>已领取 {count} 个离线作业凭据（租借 {lease}，有效期至 {until}）；本机共持有 {held} 个。</translation>
+    </message>
+    <message>
+        <source>Gave {count} unused credentials back to the team server.</source>
+        <translation>已向团队服务器归还 {count} 个未使用的凭据。</translation>
+    </message>
+    <message>
+        <source>This laptop holds no lease.</source>
+        <translation>本机没有持有任何租借。</translation>
+    </message>
+    <message>
+        <source>returned</source>
+        <translation>已归还</translation>
+    </message>
+    <message>
+        <source>until {until}</source>
+        <translation>有效期至 {until}</translation>
+    </message>
+    <message>
+        <source>{lease}  {model}  {unused} unused, {used} used  ({state})</source>
+        <translation>{lease}  {model}  未使用 {unused} 个，已使用 {used} 个（{state}）</translation>
+    </message>
+    <message>
+        <source>Sent {sent} records to the team server ({duplicates} it had already); {left} left to send.</source>
+        <translation>已向团队服务器发送 {sent} 条记录（其中 {duplicates} 条服务器已有）；还剩 {left} 条待发送。</translation>
+    </message>
+    <message>
+        <source>Refused by the team server: {step} of SN {sn} ({reason}); the record stays on this laptop.</source>
+        <translation>被团队服务器拒绝：SN {sn} 的 {step}（{reason}）；记录保留在本机。</translation>
     </message>
 </context>
 <context>
@@ -2749,6 +2889,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>合作伙伴服务（{host}）：安装人员令牌可用。</translation>
     </message>
     <message>
+        <source>Team server: the installer token is not set.</source>
+        <translation>团队服务器：未设置安装人员令牌。</translation>
+    </message>
+    <message>
+        <source>Save the installer token in the settings (credential store), or set INSTALLER_PARTNER_TOKEN.</source>
+        <translation>请在设置中保存安装人员令牌（系统凭据存储），或设置 INSTALLER_PARTNER_TOKEN。</translation>
+    </message>
+    <message>
+        <source>Team server at {host}: signed in as {installer}.</source>
+        <translation>团队服务器 {host}：已登录为 {installer}。</translation>
+    </message>
+    <message>
         <source>The WeCom provider API is busy (errcode {errcode}).</source>
         <translation>企业微信服务商接口繁忙（errcode {errcode}）。</translation>
     </message>
@@ -2899,6 +3051,22 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>The installer token in settings is wrong or revoked: ask the partner for a new one.</source>
         <translation>设置中的安装人员令牌不正确或已被吊销：请向合作伙伴申请新的令牌。</translation>
+    </message>
+    <message>
+        <source>The team server does not allow this installer to do that.</source>
+        <translation>团队服务器不允许该安装人员执行此操作。</translation>
+    </message>
+    <message>
+        <source>Ask the team server&apos;s administrator.</source>
+        <translation>请联系团队服务器的管理员。</translation>
+    </message>
+    <message>
+        <source>The team server has no credential left for this model.</source>
+        <translation>团队服务器上已没有该型号的可用凭据。</translation>
+    </message>
+    <message>
+        <source>Ask the team server&apos;s administrator to import more SNs into its pool.</source>
+        <translation>请联系团队服务器的管理员向凭据池导入更多 SN。</translation>
     </message>
     <message>
         <source>The partner service is rate limiting this installer.</source>
@@ -3344,6 +3512,25 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>team</name>
+    <message>
+        <source>No credential for this board: the team server cannot give one ({why}) and this laptop holds no leased credential for the model.</source>
+        <translation>无法为该设备获取凭据：团队服务器无法签发（{why}），本机也没有该型号的租借凭据。</translation>
+    </message>
+    <message>
+        <source>Connect to the team server, or take credentials for offline work before leaving: installer-app leases take N.</source>
+        <translation>请连接团队服务器，或在出发前领取离线作业凭据：installer-app leases take N。</translation>
+    </message>
+    <message>
+        <source>The team server refused the record of SN {sn}: it ties this SN to another board ({reason}).</source>
+        <translation>团队服务器拒绝了 SN {sn} 的记录：该 SN 已绑定到另一块设备（{reason}）。</translation>
+    </message>
+    <message>
+        <source>Set this board aside and tell the team server&apos;s administrator; the record stays on this laptop and nothing was overwritten.</source>
+        <translation>请将该设备放到一边并告知团队服务器的管理员；记录保留在本机，任何数据都未被覆盖。</translation>
+    </message>
+</context>
+<context>
     <name>workflow</name>
     <message>
         <source>The partner service gave no binding QR code for {sn}.</source>
@@ -3368,6 +3555,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>The QR code was renewed.</source>
         <translation>二维码已更新。</translation>
+    </message>
+    <message>
+        <source>Written and locked; the binding is to be confirmed by the team server, which cannot be reached now. The record is kept.</source>
+        <translation>已写入并锁定；团队服务器当前无法连接，绑定将由其稍后确认。记录已保存。</translation>
     </message>
     <message>
         <source>The board reports it is bound to {corp}; confirming.</source>
@@ -3484,6 +3675,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>The board is not online yet; check the network name and password. The binding can go ahead meanwhile.</source>
         <translation>设备尚未联网，请检查网络名称和密码。绑定可以同时进行。</translation>
+    </message>
+    <message>
+        <source>The board is written; its binding is to be confirmed by the server.</source>
+        <translation>设备已写入；绑定待服务器确认。</translation>
     </message>
     <message>
         <source>The board is provisioned and bound.</source>
