@@ -91,9 +91,17 @@ class TeamClient(PartnerClient):
             raise self._bad_answer()
         return Me(installer, role)
 
-    def device_state(self, sn: str, wait_s: float = 0.0) -> DeviceState:
-        """C2; with ``wait_s`` the server holds the answer until the device changes (or then)."""
-        params = {"wait": f"{min(MAX_WAIT_S, wait_s):g}"} if wait_s > 0 else None
+    def device_state(
+        self, sn: str, wait_s: float = 0.0, *, seen_bound: bool | None = None
+    ) -> DeviceState:
+        """C2; with ``wait_s`` the server holds the answer until the device changes (or then).
+        ``seen_bound``: the binding the caller last saw, so that the server answers at once
+        when it already differs (``bind_status``, this app's addition to C2)."""
+        params: dict[str, str] | None = None
+        if wait_s > 0:
+            params = {"wait": f"{min(MAX_WAIT_S, wait_s):g}"}
+            if seen_bound is not None:
+                params["bind_status"] = "1" if seen_bound else "0"
         data = self._http.request(
             "GET", "/v1/devices/" + quote(check_sn(sn), safe=""), params=params
         )

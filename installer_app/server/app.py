@@ -330,6 +330,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
         device_sn: str,
         who: Installer,
         wait: Annotated[float, Query(ge=0, le=MAX_WAIT_S)] = 0,
+        bind_status: Annotated[int | None, Query(ge=0, le=1)] = None,
     ) -> Any:
         if not device_sn.isalnum() or not device_sn.isascii() or len(device_sn) > 128:
             raise unknown_sn()
@@ -338,6 +339,10 @@ def create_app(ctx: ServerContext) -> FastAPI:
         event = hub.subscribe(device_sn)
         try:
             first = await _device(device_sn)
+            # ``bind_status``: what the laptop last saw (docs/team-mode.md). A change it has
+            # not seen yet, made just before this request, is answered at once, not after S s.
+            if bind_status is not None and first["bind_status"] != bind_status:
+                return first
             deadline = time.monotonic() + wait
             while True:
                 left = deadline - time.monotonic()

@@ -30,22 +30,24 @@ IDLE_S = 0.2
 ERROR_PAUSE_S = 1.0
 
 
-async def _claim(pool: AsyncConnectionPool[Any], poll_interval_s: float) -> str | None:
-    """One device due for a look, with the pace row moved on; None when none is due now."""
+async def _claim(pool: AsyncConnectionPool[Any], poll_interval_s: float) -> str | float:
+    """One device due for a look, with the pace row moved on; else how long to wait: the pace's
+    gap when only the pace is not due (another device may be waiting its turn), ``IDLE_S`` when
+    no device is due."""
     async with pool.connection() as conn, conn.transaction():
         cur = await conn.execute(
             "SELECT next_at <= now() AS due FROM watch_pace WHERE id = 1 FOR UPDATE SKIP LOCKED"
         )
         pace = await cur.fetchone()
         if pace is None or not pace["due"]:
-            return None
+            return GAP_S
         cur = await conn.execute(
             "SELECT device_sn FROM devices WHERE bind_status = 0 AND next_check_at <= now() "
             "ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED"
         )
         row = await cur.fetchone()
         if row is None:
-            return None
+            return IDLE_S
         # A device issued long ago and still unbound (stock on a shelf) is looked at less often,
         # so it does not take the pace from the boards on site right now: the interval grows
         # with the device's age in ten-minute steps, up to an hour.
@@ -111,8 +113,8 @@ async def watch_bindings(
     while True:
         try:
             sn = await _claim(pool, poll_interval_s)
-            if sn is None:
-                await asyncio.sleep(IDLE_S)
+            if not isinstance(sn, str):
+                await asyncio.sleep(sn)
                 continue
             binding = await asyncio.to_thread(wecom.get_device_auth_info, sn)
             if binding is not None:

@@ -31,7 +31,10 @@ class TeamBinding:
         if refused is not None:
             raise TeamConflict(sn, refused)
         try:
-            state = self._client.device_state(sn, wait_s=self._long_poll_s)
+            # C2's ?wait= holds the answer until the device changes from what the server sees
+            # when the request arrives; bind_status=0 (we have not seen it bound) makes it
+            # answer at once when it is bound already.
+            state = self._client.device_state(sn, wait_s=self._long_poll_s, seen_bound=False)
         except BadSn:
             return None  # the server learns of it when the outbox delivers its events
         return state.binding
