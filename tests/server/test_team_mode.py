@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,6 +42,7 @@ from installer_app.workflow.wiring import open_session
 from tests.server.conftest import (
     CALLBACK_AES_KEY,
     CALLBACK_TOKEN,
+    MODEL,
     SUITE_ID,
     SUITE_SECRET,
     add_token,
@@ -434,3 +436,78 @@ def test_killed_at_each_step_online_and_offline_then_rerun_and_sync_agree(
     code, lines = laptop.run(capsys, "sync", "--json")
     assert code == 0 and lines[0]["left"] == 0, lines
     _agree(laptop, db_url, ports)
+
+
+def test_a_conflict_the_server_reports_stops_the_board_and_keeps_both_records(
+    tmp_path: Path,
+    db_url: str,
+    servers: list[Server],
+    environments: list[DemoEnvironment],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fill_valid_pool(db_url, 2, "CONF")
+    server = Server(db_url, None, source="inventory").start()
+    servers.append(server)
+    laptop = _laptop(tmp_path, server.url, db_url, "gina", environments, boards=1)
+    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+    assert laptop.run(capsys, "leases", "take", "1", "--json")[0] == 0
+    server.stop()
+    port = laptop.env.ports[0]
+    code, lines = laptop.run(capsys, "provision", "--json", "--port", port)
+    assert code == 0
+    sn = next(x["device_sn"] for x in lines if x.get("event") == "result")
+    # Meanwhile the server gave that SN to another board (an expired lease, an operator).
+    other = "ff" * 8
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE credentials SET hw_id = %s, lease_id = NULL WHERE device_sn = %s", (other, sn)
+        )
+        conn.execute(
+            "INSERT INTO devices (hw_id, device_sn, model_id) VALUES (%s, %s, %s)",
+            (other, sn, MODEL),
+        )
+    server.start()
+
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 4 and lines[0]["left"] == 0
+    assert lines[0]["refused"] and {r["device_sn"] for r in lines[0]["refused"]} == {sn}
+    assert all("600036" in r["reason"] for r in lines[0]["refused"])
+    code, lines = laptop.run(capsys, "history", "--json")
+    assert lines[0]["team_server"] == "refused" and lines[0]["stage"] == "committed"
+    assert _server_devices(db_url)[other] == sn  # nothing overwritten on the server
+
+    # The board, run again, stops with the server's refusal (exit 4); the record stays.
+    code, lines = laptop.run(capsys, "provision", "--json", "--port", port)
+    result = next(x for x in lines if x.get("event") == "result")
+    assert code == 4 and not result["ok"] and sn in result["error"]
+    assert "refused" in result["error"]
+
+
+def test_the_long_poll_answers_at_once_a_binding_the_laptop_has_not_seen(
+    db_url: str, servers: list[Server]
+) -> None:
+    fill_valid_pool(db_url, 1, "POLL")
+    server = Server(db_url, None, source="inventory").start()
+    servers.append(server)
+    token = add_token(db_url, "hank")
+    import httpx
+
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        sn = client.post("/v1/devices", json={"model_id": MODEL, "hw_id": "abcd"}).json()[
+            "device_sn"
+        ]
+        with psycopg.connect(db_url) as conn:
+            conn.execute(
+                "UPDATE devices SET bind_status = 1, corpid = 'wwc', corp_name = 'C' "
+                "WHERE device_sn = %s",
+                (sn,),
+            )
+        started = time.monotonic()
+        answer = client.get(f"/v1/devices/{sn}", params={"wait": 5, "bind_status": 0}).json()
+        assert answer["bind_status"] == 1 and time.monotonic() - started < 2
+        started = time.monotonic()
+        client.get(f"/v1/devices/{sn}", params={"wait": 1})
+        assert time.monotonic() - started >= 1  # without it: held until a change, or the wait
