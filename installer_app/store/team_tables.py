@@ -178,6 +178,18 @@ class TeamTables:
             ).fetchone()
         return str(row[0]) if row else None
 
+    def sync_states(self) -> dict[str, SyncState]:
+        """``sync_state_for`` of every SN that has outbox rows, in one query (History)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT e.sn, count(*), count(o.refused), count(o.sent_at) FROM outbox o "
+                "JOIN events e ON e.id = o.event_row GROUP BY e.sn"
+            ).fetchall()
+        states: dict[str, SyncState] = {}
+        for sn, total, refused, sent in rows:
+            states[sn] = "refused" if refused else ("sent" if sent == total else "pending")
+        return states
+
     def sync_state_for(self, sn: str) -> SyncState | None:
         """Whether the team server has every event of ``sn``; None: none went to the outbox."""
         with self._read() as conn:

@@ -496,7 +496,23 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Team server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Loading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>has it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>waiting to be sent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>refused</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">

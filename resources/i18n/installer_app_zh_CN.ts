@@ -502,8 +502,24 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>最后更新</translation>
     </message>
     <message>
+        <source>Team server</source>
+        <translation type="unfinished">团队服务器</translation>
+    </message>
+    <message>
         <source>Loading…</source>
         <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>has it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>waiting to be sent</source>
+        <translation type="unfinished">等待发送</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
         <source>%n board(s)</source>

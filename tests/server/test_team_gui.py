@@ -62,6 +62,28 @@ def test_start_page_and_settings_in_team_mode(
             qtbot.waitUntil(lambda: "frank" in dialog.sign_in_result.text(), timeout=SLOW_MS)
             assert dialog.sign_in_result.text().startswith("✔")
             dialog.reject()
+
+            # History: a record of this laptop's team-mode store that the server has, one it
+            # does not have yet.
+            window.session.outbox.close(flush=False)  # no background send during this check
+            store = window.session.store
+            store.reserve(
+                "GUIREC1", "0a0a", Secret("s1"), source="partner", model_id=MODEL, installer="frank"
+            )
+            store.reserve(
+                "GUIREC2", "0b0b", Secret("s2"), source="partner", model_id=MODEL, installer="frank"
+            )
+            sent = [e.event_id for e in store.outbox_batch(10) if e.sn == "GUIREC1"]
+            store.outbox_done(sent, {})
+            history = window.open_history()
+            qtbot.addWidget(history)
+            qtbot.waitUntil(lambda: history.table.rowCount() == 2, timeout=SLOW_MS)
+            assert not history.table.isColumnHidden(6)
+            shown = {
+                history.table.item(r, 0).text(): history.table.item(r, 6).text() for r in range(2)
+            }
+            assert shown == {"GUIREC1": "has it", "GUIREC2": "waiting to be sent"}
+            history.reject()
         finally:
             window.shutdown()
     finally:
