@@ -503,7 +503,7 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Team server</source>
-        <translation type="unfinished">团队服务器</translation>
+        <translation>团队服务器</translation>
     </message>
     <message>
         <source>Loading…</source>
@@ -511,15 +511,15 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>has it</source>
-        <translation type="unfinished"></translation>
+        <translation>已同步</translation>
     </message>
     <message>
         <source>waiting to be sent</source>
-        <translation type="unfinished">等待发送</translation>
+        <translation>等待发送</translation>
     </message>
     <message>
         <source>refused</source>
-        <translation type="unfinished"></translation>
+        <translation>被拒绝</translation>
     </message>
     <message numerus="yes">
         <source>%n board(s)</source>
