@@ -65,6 +65,7 @@ class OutboxSender:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._rng = random.Random()
+        self._failing = False  # the background sender's last try could not reach the server
 
     def send_now(self, client: TeamClient | None = None) -> SyncReport:
         """Send everything waiting; raises ProviderError when the server cannot be reached
@@ -108,8 +109,10 @@ class OutboxSender:
                 if self._store.outbox_counts().pending:
                     self.send_now(quiet)
                 failures = 0
+                self._failing = False
             except InstallerError as exc:
                 failures += 1
+                self._failing = True
                 delay = min(_MAX_BACKOFF_S, float(2 ** min(failures - 1, 6))) * (
                     1 + self._rng.random()
                 )
@@ -121,12 +124,13 @@ class OutboxSender:
 
     def close(self, *, flush: bool = True) -> None:
         """Stop the background sender; with ``flush`` try once more, without retries, so the
-        last steps of a run reach the server when it is there."""
+        last steps of a run reach the server when it is there (not when the background sender
+        could not reach it: closing a window on a site without network must not wait for it)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        if flush:
+        if flush and not self._failing:
             self._stop.clear()
             try:
                 self.send_now(self._client.with_retry(RetryPolicy.no_retries()))
