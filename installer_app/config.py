@@ -57,6 +57,15 @@ class PartnerSettings:
 
 
 @dataclass(frozen=True)
+class TeamSettings:
+    """Team mode (docs/team-mode.md): set ``url`` to the team server's and the laptop holds no
+    provider secret; the installer token is the partner token (credential store or
+    INSTALLER_PARTNER_TOKEN)."""
+
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class CredentialSettings:
     source: Literal["register", "inventory", "partner"] = "register"
     sn_prefix: str = ""
@@ -110,6 +119,7 @@ class ProfileSettings:
 class Settings:
     provider: ProviderSettings = field(default_factory=ProviderSettings)
     partner: PartnerSettings = field(default_factory=PartnerSettings)
+    team: TeamSettings = field(default_factory=TeamSettings)
     credentials: CredentialSettings = field(default_factory=CredentialSettings)
     binding: BindingSettings = field(default_factory=BindingSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
@@ -140,6 +150,10 @@ class Settings:
             path = self.source_file.parent / path
         return path
 
+    @property
+    def team_mode(self) -> bool:
+        return bool(self.team.url)
+
     def installer_name(self) -> str:
         if self.installer.name:
             return self.installer.name
@@ -154,6 +168,7 @@ class Settings:
 _SECTIONS: dict[str, type[Any]] = {
     "provider": ProviderSettings,
     "partner": PartnerSettings,
+    "team": TeamSettings,
     "credentials": CredentialSettings,
     "binding": BindingSettings,
     "store": StoreSettings,
@@ -185,7 +200,11 @@ BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
 # provider URL in use is loopback, the poll interval may go down to this.
 LOOPBACK_MIN_POLL_INTERVAL_S = 0.05
 # The base URLs secrets are sent to (service_url.py).
-URL_KEYS: tuple[tuple[str, str], ...] = (("provider", "wecom_base_url"), ("partner", "base_url"))
+URL_KEYS: tuple[tuple[str, str], ...] = (
+    ("provider", "wecom_base_url"),
+    ("partner", "base_url"),
+    ("team", "url"),
+)
 
 
 def _bad(file: Path | None, key: str, problem: Message) -> ConfigError:
@@ -298,6 +317,8 @@ def parse_settings(data: Mapping[str, Any], file: Path | None = None) -> Setting
         if section == "profiles" and isinstance(values, Mapping):
             profiles = _parse_profiles(file, values)
             continue
+        if section == "server":
+            continue  # the team server's own section (installer_app/server/config.py)
         cls = _SECTIONS.get(section)
         if cls is None or not isinstance(values, Mapping):
             raise _bad(
@@ -335,6 +356,8 @@ def _range_problem(value: float, low: float, high: float) -> Message | None:
 
 def _provider_urls(settings: Settings) -> list[str]:
     """The base URLs this configuration sends requests to."""
+    if settings.team_mode:
+        return [settings.team.url]
     urls = [settings.partner.base_url] if settings.partner.base_url else []
     if settings.provider.mode == "direct":
         urls.append(settings.provider.wecom_base_url)
@@ -445,9 +468,12 @@ def _keyring_get(name: str) -> str | None:
 
 
 def load_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
-    """Environment first, then the OS credential store."""
+    """Environment first, then the OS credential store. In team mode the provider secret is
+    not even looked for: the team server holds it, never the laptop."""
     env = os.environ if env is None else env
-    provider = env.get(ENV_PROVIDER_SECRET) or _keyring_get("provider_secret")
+    provider = None
+    if not settings.team_mode:
+        provider = env.get(ENV_PROVIDER_SECRET) or _keyring_get("provider_secret")
     partner = env.get(ENV_PARTNER_TOKEN) or _keyring_get("partner_token")
     return settings.with_secrets(
         Secret(provider) if provider else None, Secret(partner) if partner else None
@@ -460,7 +486,9 @@ def fill_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> Se
     The wizard calls it on a worker: the credential store may be slow (D-Bus) or ask the user to
     unlock it, and must not hold up the first frame.
     """
-    if settings.provider_secret is not None and settings.partner_token is not None:
+    if settings.partner_token is not None and (
+        settings.provider_secret is not None or settings.team_mode
+    ):
         return settings
     loaded = load_secrets(settings, env)
     return settings.with_secrets(

@@ -44,6 +44,8 @@ DEMO_MODEL_ID = "WX-ATT-200"
 DEMO_SN_PREFIX = "DEMO"
 DEMO_POLL_INTERVAL_S = 1.0
 DEMO_SCAN_AFTER_S = 8.0
+# Headless demos (no one watches the QR code): a shorter wait before the emulator scans.
+HEADLESS_SCAN_AFTER_S = 5.0
 DEMO_INSTALL_DELAY_S = 3.0
 
 

@@ -59,6 +59,21 @@ EXCLUDED_QT_MODULES = tuple(
     )
 )
 
+# The team server (installer_app/server, ``installer-app serve``) and its libraries (the ``server``
+# extra): they run on a server from a pip install, never in the desktop executable.
+SERVER_MODULES = (
+    "installer_app.server",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "psycopg",
+    "psycopg_binary",
+    "psycopg_pool",
+    "pydantic",
+    "pydantic_core",
+    "schemathesis",
+)
+
 # Standard-library and third-party modules a frozen installer never needs.
 EXCLUDED_PY_MODULES = (
     "tkinter",

@@ -16,6 +16,7 @@ from PySide6.QtGui import QCloseEvent, QDesktopServices, QPaintEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QPushButton,
@@ -239,6 +240,8 @@ class MainWindow(QMainWindow):
         self.start_page.settings_requested.connect(self.open_settings)
         self.start_page.history_requested.connect(self.open_history)
         self.start_page.check_requested.connect(self.check_provider)
+        self.start_page.take_lease_requested.connect(self.take_lease)
+        self.start_page.return_leases_requested.connect(self.return_leases)
         self.connect_page.back_requested.connect(lambda: self.show_page(PageId.START))
         self.connect_page.identify_requested.connect(self.identify)
         self.connect_page.provision_requested.connect(self.provision)
@@ -351,6 +354,12 @@ class MainWindow(QMainWindow):
         self.session_ready.emit(exc)
 
     def refresh_credentials_left(self) -> None:
+        if self.settings.team_mode:
+            self.wizard.held_offline(
+                self.start_page.show_held_offline,
+                lambda exc: self.start_page.show_credentials_error(error_text(exc)),
+            )
+            return
         source = self.settings.credentials.source
         self.wizard.inventory_stats(
             lambda stats: self.start_page.show_credentials_left(stats, source),
@@ -364,6 +373,36 @@ class MainWindow(QMainWindow):
                 [(item.name, item.ok, item.message.render()) for item in report.items]
             ),
             lambda exc: self.start_page.show_check_error(error_text(exc)),
+        )
+
+    # -- team mode: leases for offline work -----------------------------------------------
+
+    def take_lease(self) -> None:
+        count, ok = QInputDialog.getInt(
+            self,
+            self.tr("Offline work"),
+            self.tr("How many credentials to take for a site without network?"),
+            10,
+            1,
+            200,
+        )
+        if not ok:
+            return
+        self.wizard.take_lease(
+            count,
+            lambda _lease: self.refresh_credentials_left(),
+            lambda exc: self.start_page.show_credentials_error(error_text(exc)),
+        )
+
+    def return_leases(self) -> None:
+        def returned(count: int) -> None:
+            self.statusBar().showMessage(
+                self.tr("%n unused credential(s) given back.", "", count), 5000
+            )
+            self.refresh_credentials_left()
+
+        self.wizard.return_leases(
+            returned, lambda exc: self.start_page.show_credentials_error(error_text(exc))
         )
 
     # -- dialogs --------------------------------------------------------------------------

@@ -142,6 +142,54 @@ class WizardSession(QObject):
             on_failure=on_failure,
         )
 
+    def held_offline(self, on_success: Callable[[int], None], on_failure: OnFailure) -> Task | None:
+        """Team mode: the leased credentials this laptop holds for the model."""
+        session, model = self.session, self.settings.provider.model_id or None
+        if session is None:
+            return None
+        return self.workers.submit(
+            lambda _c: session.store.held_offline(model),
+            name="held_offline",
+            on_success=on_success,
+            on_failure=on_failure,
+        )
+
+    def take_lease(
+        self, count: int, on_success: Callable[[object], None], on_failure: OnFailure
+    ) -> Task | None:
+        """Team mode: take ``count`` credentials for offline work (C5)."""
+        session, model = self.session, self.settings.provider.model_id
+        if session is None or session.team is None:
+            return None
+        team = session.team
+
+        def take(cancel: threading.Event) -> object:
+            from installer_app.team.leases import take_lease
+
+            return take_lease(session.store, team, model, count)
+
+        return self.workers.submit(
+            take, name="take_lease", on_success=on_success, on_failure=on_failure
+        )
+
+    def return_leases(
+        self, on_success: Callable[[int], None], on_failure: OnFailure
+    ) -> Task | None:
+        """Team mode: give every unused leased credential back."""
+        session = self.session
+        if session is None or session.team is None:
+            return None
+        team = session.team
+
+        def give_back(cancel: threading.Event) -> int:
+            from installer_app.team.leases import return_leases
+
+            return return_leases(session.store, team)
+
+        return self.workers.submit(
+            give_back, name="return_leases", on_success=on_success, on_failure=on_failure
+        )
+
     def check_provider(
         self, on_success: Callable[[CheckReport], None], on_failure: OnFailure
     ) -> Task:

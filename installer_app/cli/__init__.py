@@ -31,8 +31,10 @@ from installer_app.cli import (
     label_cmds,
     provider_cmds,
     provision_cmds,
+    server_cmds,
     sim_cmds,
     store_cmds,
+    team_cmds,
 )
 from installer_app.cli.context import CliContext, print_error, tr
 from installer_app.errors import ExitCode, InstallerError
@@ -57,6 +59,8 @@ _GROUPS = (
     provision_cmds,
     demo_cmds,
     label_cmds,
+    server_cmds,
+    team_cmds,
 )
 
 

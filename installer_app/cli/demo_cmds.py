@@ -14,14 +14,13 @@ from typing import Any
 
 from installer_app.cli.context import CliContext, bounded_arg, say, tr
 from installer_app.cli.provision_cmds import CliAnswers, Printer, provision_boards
-from installer_app.demo import DEMO_SCAN_AFTER_S, DemoEnvironment
+from installer_app.demo import DEMO_SCAN_AFTER_S, HEADLESS_SCAN_AFTER_S, DemoEnvironment
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.launch import launch_gui, no_display_reason
 from installer_app.workflow.wiring import open_session
 
 log = logging.getLogger(__name__)
 
-HEADLESS_SCAN_AFTER_S = 5.0
 MAX_SCAN_AFTER_S = 3600.0  # an hour: a demo that waits longer for its scan is a stuck demo
 
 
@@ -85,10 +84,25 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             wizard=f"{DEMO_SCAN_AFTER_S:g}",
         ).render(),
     )
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "through the team server: a private PostgreSQL, the server, the emulator's "
+                "callbacks (headless; needs the server extra and PostgreSQL)",
+            )
+        ),
+    )
     parser.set_defaults(handler=run_demo)
 
 
 def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.team:
+        from installer_app.cli.server_cmds import team_demo
+
+        return team_demo(args, ctx)
     headless = bool(args.headless)
     if not headless:
         reason = no_display_reason()

@@ -98,6 +98,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     history.set_defaults(handler=_history)
 
 
+_SYNC_LABELS = {
+    "sent": QT_TRANSLATE_NOOP("cli", "on the team server"),
+    "pending": QT_TRANSLATE_NOOP("cli", "waiting to be sent"),
+    "refused": QT_TRANSLATE_NOOP("cli", "refused by the team server"),
+}
+
+
 def _csv_path(text: str) -> Path:
     """An argparse ``type``: ``--csv ""`` would be the current folder, not a file."""
     if not text.strip():
@@ -220,7 +227,8 @@ def _inventory_stats(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _history(args: argparse.Namespace, ctx: CliContext) -> int:
-    records = _store(ctx).history(args.search, limit=args.limit)
+    store = _store(ctx)
+    records = store.history(args.search, limit=args.limit)
     if args.csv:
         count = write_history_csv(records, args.csv)
         say(
@@ -232,15 +240,21 @@ def _history(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     elif args.json:
         for record in records:
-            emit_json({"event": "device", **record_to_dict(record)})
+            team = store.sync_state_for(record.sn)
+            extra = {"team_server": team} if team is not None else {}
+            emit_json({"event": "device", **record_to_dict(record), **extra})
     elif not records:
         say(Message(QT_TRANSLATE_NOOP("cli", "No boards in the history yet.")))
     else:
         for record in records:
             corp = record.corp_name or record.corpid or "-"
             when = local_time(record.updated_at)
+            team = store.sync_state_for(record.sn)
+            # Team mode: whether the team server has the record (sent, pending or refused).
+            mark = f"  [{tr(_SYNC_LABELS[team])}]" if team is not None else ""
             say(
                 f"{when}  {one_line(record.sn):<24} {record.hw_id or '-':<16} "
                 f"{record.stage.value:<13} {one_line(corp)}  {one_line(record.installer or '')}"
+                f"{mark}"
             )
     return ExitCode.OK

@@ -20,6 +20,7 @@ from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.errors import ProviderError
 from installer_app.provider.http import HttpOptions, JsonClient, RetryPolicy
 from installer_app.provider.partner import PartnerClient
+from installer_app.provider.team import TeamClient
 from installer_app.provider.wecom import WecomClient
 
 CheckStatus = Literal["ok", "failed", "missing", "skipped"]
@@ -32,11 +33,12 @@ CHECK_OPTIONS = HttpOptions(
 
 @dataclass(frozen=True)
 class CheckItem:
-    name: Literal["wecom", "partner"]
+    name: Literal["wecom", "partner", "team"]
     status: CheckStatus
     message: Message
     hint: Message | None = None
     errcode: int | None = None
+    installer: str | None = None  # team mode: the installer the server knows the token as
 
     @property
     def ok(self) -> bool:
@@ -50,6 +52,7 @@ class CheckItem:
             "message": self.message.render(),
             "hint": self.hint.render() if self.hint else None,
             "errcode": self.errcode,
+            **({"installer": self.installer} if self.installer is not None else {}),
         }
 
 
@@ -79,7 +82,10 @@ class CheckReport:
 
 
 def _probe(
-    name: Literal["wecom", "partner"], client: JsonClient, check: Callable[[], None], ok: Message
+    name: Literal["wecom", "partner", "team"],
+    client: JsonClient,
+    check: Callable[[], None],
+    ok: Message,
 ) -> CheckItem:
     """Run ``check`` on ``client`` (closed afterwards): ``ok``, or the provider's refusal."""
     with client:
@@ -182,6 +188,40 @@ def check_partner(settings: Settings, options: HttpOptions = CHECK_OPTIONS) -> C
     return _probe("partner", client, lambda: client.check(settings.provider.corpid), ok)
 
 
+def check_team(
+    settings: Settings, options: HttpOptions = CHECK_OPTIONS, *, laptop: str = ""
+) -> CheckItem:
+    """Team mode's Sign in: the server names the installer its token belongs to."""
+    if settings.partner_token is None:
+        return CheckItem(
+            "team",
+            "missing",
+            Message(QT_TRANSLATE_NOOP("provider", "Team server: the installer token is not set.")),
+            Message(
+                QT_TRANSLATE_NOOP(
+                    "provider",
+                    "Save the installer token in the settings (credential store), or set "
+                    "INSTALLER_PARTNER_TOKEN.",
+                )
+            ),
+        )
+    with TeamClient(settings.team.url, settings.partner_token, options, laptop=laptop) as client:
+        try:
+            me = client.me()
+        except ProviderError as exc:
+            return CheckItem("team", "failed", exc.message, exc.hint, exc.errcode)
+    return CheckItem(
+        "team",
+        "ok",
+        Message(
+            QT_TRANSLATE_NOOP("provider", "Team server at {host}: signed in as {installer}."),
+            host=client.host,
+            installer=me.installer,
+        ),
+        installer=me.installer,
+    )
+
+
 def run_checks(
     settings: Settings,
     *,
@@ -192,4 +232,7 @@ def run_checks(
     retry wait."""
     if cancel is not None:
         options = dataclasses.replace(options, cancel=cancel)
+    if settings.team_mode:
+        # The laptop holds no provider secret: the team server is the one service it talks to.
+        return CheckReport((check_team(settings, options),))
     return CheckReport((check_wecom(settings, options), check_partner(settings, options)))

@@ -84,6 +84,11 @@ class SnAlreadyRegistered(ProviderError):
     """600021/600036: the SN is registered already or in conflict; never a success."""
 
 
+class PoolEmpty(ProviderError):
+    """409 from the team server: no credential of the model left in its pool (team mode then
+    takes a leased one, if this laptop holds any)."""
+
+
 # -- the tables ----------------------------------------------------------------------------------
 
 
@@ -251,6 +256,18 @@ PARTNER_ERRORS: Mapping[int, ErrcodeRow] = {
             "provider",
             "The installer token in settings is wrong or revoked: ask the partner for a new one.",
         ),
+    ),
+    403: ErrcodeRow(
+        QT_TRANSLATE_NOOP("provider", "The team server does not allow this installer to do that."),
+        QT_TRANSLATE_NOOP("provider", "Ask the team server's administrator."),
+    ),
+    409: ErrcodeRow(
+        QT_TRANSLATE_NOOP("provider", "The team server has no credential left for this model."),
+        QT_TRANSLATE_NOOP(
+            "provider",
+            "Ask the team server's administrator to import more SNs into its pool.",
+        ),
+        raises=PoolEmpty,
     ),
     429: ErrcodeRow(
         QT_TRANSLATE_NOOP("provider", "The partner service is rate limiting this installer."),

@@ -35,12 +35,12 @@ class Installation:
     auth_time: int | None
 
 
-def _map_partner_error(
+def map_partner_error(
     status: int, data: Mapping[str, Any], retry_after: float | None
 ) -> ProviderError | None:
     errcode = errcode_of(data) if data else None
     # The status decides first: a proxy's 401, 404 or 429 page carries no errcode.
-    errcode = {401: 401, 429: 429, 404: 600001}.get(status, errcode)
+    errcode = {401: 401, 403: 403, 429: 429, 404: 600001}.get(status, errcode)
     if errcode is None or errcode == 0:
         return None
     return partner_error(errcode, str(data.get("errmsg", "")), retry_after_s=retry_after)
@@ -59,7 +59,7 @@ class PartnerClient(JsonClient):
     ) -> None:
         super().__init__(
             base_url,
-            map_error=_map_partner_error,
+            map_error=map_partner_error,
             options=options,
             headers={"Authorization": Secret("Bearer " + token.reveal())},
         )

@@ -60,6 +60,7 @@ from installer_app.store.schema import (
     migrate,
     read_version,
 )
+from installer_app.store.team_tables import TeamTables
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ _KEY_CHECK_VALUE = "installer-app key check"
 _RECORD_COLUMNS = (
     "sn, hw_id, model_id, qr_code, source, stage, corpid, corp_name, agentid, installer, "
     "created_at, updated_at, reserved_at, written_at, verified_at, committed_at, bound_at, "
-    "app_installed_at, seed_credential, location"
+    "app_installed_at, seed_credential, location, lease_id"
 )
 
 
@@ -115,6 +116,7 @@ def _record(row: Sequence[Any]) -> DeviceRecord:
         app_installed_at=times[7],
         seed_credential=bool(row[18]),
         location=row[19],
+        lease_id=row[20],
     )
 
 
@@ -130,7 +132,7 @@ def _event_record(r: Sequence[Any]) -> EventRecord:
     )
 
 
-class Store:
+class Store(TeamTables):
     """The open database. Create with ``Store.open``; ``close()`` (or ``with``) when done.
 
     Thread-safe: every method takes the store's lock, so one ``Store`` serves all the boards a
@@ -276,7 +278,10 @@ class Store:
 
     def inventory_stats(self, model_id: str | None = None) -> InventoryStats:
         """How many inventory credentials there are, how many are free, and per stage."""
-        sql = "SELECT stage, count(*) FROM credentials WHERE source = 'inventory'"
+        sql = (
+            "SELECT stage, count(*) FROM credentials WHERE source = 'inventory' "
+            "AND lease_id IS NULL"
+        )
         params: tuple[Any, ...] = ()
         if model_id:
             sql += " AND model_id = ?"
@@ -389,16 +394,17 @@ class Store:
             existing = self._record_by_hw_id(conn, hw_id)
             if existing is not None:
                 return existing
+            # Credentials lent by the team server (leases) are not inventory: team mode's own.
             if model_id:
                 row = conn.execute(
-                    "SELECT sn FROM credentials WHERE hw_id IS NULL "
+                    "SELECT sn FROM credentials WHERE hw_id IS NULL AND lease_id IS NULL "
                     "AND (model_id = ? OR model_id IS NULL OR model_id = '') "
                     "ORDER BY (model_id IS NULL OR model_id = ''), created_at, rowid LIMIT 1",
                     (model_id,),
                 ).fetchone()
             else:
                 row = conn.execute(
-                    "SELECT sn FROM credentials WHERE hw_id IS NULL "
+                    "SELECT sn FROM credentials WHERE hw_id IS NULL AND lease_id IS NULL "
                     "ORDER BY created_at, rowid LIMIT 1"
                 ).fetchone()
             if row is None:

@@ -72,6 +72,8 @@ class DeviceRecord:
     # swaps it for its own on first connection, and this laptop never knows that one.
     seed_credential: bool = False
     location: str | None = None  # where on site it was mounted (Done page); plain text
+    # Team mode: the team server lent this credential for a site without network (a lease).
+    lease_id: str | None = None
 
     @property
     def is_free(self) -> bool:

@@ -117,7 +117,43 @@ ALTER TABLE credentials ADD COLUMN location TEXT;
 CREATE INDEX events_time ON events (time);
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3)
+# Team mode (docs/team-mode.md). The outbox: every event of a board, once the store is in team
+# mode (meta key 'team_outbox'), gets a row here from a trigger, so it lands in the same
+# transaction as the step itself; its event_id (a random UUID) is what the team server dedups on.
+# Leases: credentials the team server lent this laptop for a site without network, kept as free
+# credentials (source 'inventory') with their lease_id until a board takes one or they go back.
+_UUID_SQL = (
+    "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
+    "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || "
+    "substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))"
+)
+_MIGRATION_4 = f"""
+CREATE TABLE outbox (
+    event_row INTEGER PRIMARY KEY REFERENCES events (id),
+    event_id TEXT NOT NULL UNIQUE,
+    sent_at TEXT,
+    refused TEXT
+);
+CREATE INDEX outbox_unsent ON outbox (event_row) WHERE sent_at IS NULL AND refused IS NULL;
+CREATE TRIGGER events_to_outbox AFTER INSERT ON events
+WHEN NEW.hw_id IS NOT NULL AND NEW.sn <> ''
+    AND NEW.what IN ('reserved', 'written', 'verified', 'committed', 'bound', 'app_installed',
+                     'failed', 'location')
+    AND EXISTS (SELECT 1 FROM meta WHERE key = 'team_outbox')
+BEGIN INSERT INTO outbox (event_row, event_id) VALUES (NEW.id, {_UUID_SQL}); END;
+
+CREATE TABLE leases (
+    lease_id TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    taken_at TEXT NOT NULL,
+    returned_at TEXT
+);
+ALTER TABLE credentials ADD COLUMN lease_id TEXT REFERENCES leases (lease_id);
+CREATE INDEX credentials_leased ON credentials (lease_id) WHERE lease_id IS NOT NULL;
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3, _MIGRATION_4)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -48,6 +48,9 @@ class BindingOutcome:
     corpid: str | None
     corp_name: str | None
     app_installed: bool | None  # None: not checkable
+    # Team mode, offline: written and locked with a leased credential; the team server confirms
+    # the binding once it hears of the board.
+    confirm_later: bool = False
 
 
 class BindingPhase:
@@ -61,7 +64,9 @@ class BindingPhase:
         timeout_s: float,
         qr_refresh_s: float = qr.DEFAULT_REFRESH_S,
         qr_valid_s: float = qr.DEFAULT_VALID_S,
+        confirm_later: Callable[[Credential], bool] | None = None,
     ) -> None:
+        self.confirm_later = confirm_later
         self.check_binding = check_binding
         self.check_install = check_install
         self.qr_kind = qr_kind
@@ -94,6 +99,21 @@ class BindingPhase:
             )
         else:
             code, dynamic = self._qr(credential, emit)
+            if self.confirm_later is not None and self.confirm_later(credential):
+                emit(
+                    Step.BINDING,
+                    Outcome.SKIPPED,
+                    Message(
+                        QT_TRANSLATE_NOOP(
+                            "workflow",
+                            "Written and locked; the binding is to be confirmed by the team "
+                            "server, which cannot be reached now. The record is kept.",
+                        )
+                    ),
+                    device_sn=credential.sn,
+                    confirm_later=True,
+                )
+                return BindingOutcome(code.url, False, None, None, None, confirm_later=True)
         if no_wait:
             return BindingOutcome(
                 qr_url=code.url if code else None,

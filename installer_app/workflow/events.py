@@ -88,6 +88,8 @@ class ProvisionResult:
     error: Message | None = None
     port: str | None = None
     hint: Message | None = None  # what to do about ``error``
+    # Team mode offline: written and locked, the binding to be confirmed by the team server.
+    confirm_later: bool = False
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = {
@@ -101,6 +103,8 @@ class ProvisionResult:
         }
         if self.port:
             obj["port"] = self.port
+        if self.confirm_later:
+            obj["binding"] = "to_be_confirmed_by_server"
         if self.error is not None:
             obj["error"] = self.error.render()
             obj["exit_code"] = self.exit_code

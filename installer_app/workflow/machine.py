@@ -30,7 +30,7 @@ from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.http import CallScope, retry_message
 from installer_app.store.db import Store
 from installer_app.store.records import DeviceRecord, Stage
-from installer_app.workflow.binding import BindingPhase
+from installer_app.workflow.binding import BindingOutcome, BindingPhase
 from installer_app.workflow.board_status import BoardStatus, classify
 from installer_app.workflow.emitter import Emitter, LiveStatus
 from installer_app.workflow.errors import (
@@ -247,11 +247,12 @@ class _Run:
             app_installed=outcome.app_installed,
             qr_url=outcome.qr_url,
             port=self.port,
+            confirm_later=outcome.confirm_later,
         )
         data = result.to_json()
         data.pop("event", None)
         data.pop("port", None)
-        self.emit(Step.DONE, Outcome.OK, _done_reason(outcome.bound), **data)
+        self.emit(Step.DONE, Outcome.OK, _done_reason(outcome), **data)
         return result
 
     def _connect(self) -> DeviceClient:
@@ -551,8 +552,14 @@ def _verify(client: DeviceClient) -> tuple[bytes, VerifyResult]:
     return nonce, client.verify(nonce)
 
 
-def _done_reason(bound: bool) -> Message:
-    if bound:
+def _done_reason(outcome: BindingOutcome) -> Message:
+    if outcome.confirm_later:
+        return Message(
+            QT_TRANSLATE_NOOP(
+                "workflow", "The board is written; its binding is to be confirmed by the server."
+            )
+        )
+    if outcome.bound:
         return Message(QT_TRANSLATE_NOOP("workflow", "The board is provisioned and bound."))
     return Message(
         QT_TRANSLATE_NOOP(

@@ -107,7 +107,7 @@ class CredentialSource(Protocol):
         ...
 
 
-class _StoreBackedSource:
+class StoreBackedSource:
     """What every source shares: a board the store already knows keeps its credential; a new
     one gets ``_new(hw_id, scope)``, reserved in the store before anything is written to it."""
 
@@ -155,7 +155,7 @@ def register_sn(prefix: str, hw_id_hex: str) -> str:
     return f"{prefix}{hw_id_hex.upper()}"
 
 
-class RegisterSource(_StoreBackedSource):
+class RegisterSource(StoreBackedSource):
     """WeCom ``add_device`` issues the SecretNo for SN = prefix + HW_ID.
 
     Crash safety: ``begin_registration`` is recorded BEFORE add_device, and ``reserve`` clears it
@@ -225,7 +225,7 @@ def _probe_binding(wecom: WecomClient, sn: str) -> bool:
         return False
 
 
-class InventorySource(_StoreBackedSource):
+class InventorySource(StoreBackedSource):
     """A free credential from the imported provider-admin export."""
 
     name = Source.INVENTORY
@@ -239,7 +239,7 @@ class InventorySource(_StoreBackedSource):
         return Credential.from_record(self._store, record, resumed=False)
 
 
-class PartnerSource(_StoreBackedSource):
+class PartnerSource(StoreBackedSource):
     """Cloud-to-cloud mode: the partner service issues SN + credential, idempotent by HW_ID, so a
     crash between its answer and ``reserve`` is repaired by simply asking again."""
 

@@ -8,6 +8,7 @@ or secret is one clear ``ConfigError`` (exit 2) naming the setting, not a failur
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,8 +25,12 @@ from installer_app.config import (
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.http import HttpOptions, RetryPolicy
 from installer_app.provider.partner import PartnerClient
+from installer_app.provider.team import TeamClient
 from installer_app.provider.wecom import CorpBinding, WecomClient
 from installer_app.store.db import Store, open_store
+from installer_app.team.binding import TeamBinding
+from installer_app.team.outbox import OutboxSender
+from installer_app.team.source import TeamSource
 from installer_app.workflow.binding import BindingPhase
 from installer_app.workflow.machine import Provisioner
 from installer_app.workflow.plan import flow_rules
@@ -100,6 +105,14 @@ def check_settings(settings: Settings) -> None:
     whose value is out of bounds (settings the wizard built, not only those from a file)."""
     validate_settings(settings)
     provider = settings.provider
+    if settings.team_mode:
+        # The team server holds the provider secret and decides direct or cloud: the laptop
+        # needs only the model, the server's URL and the installer's token.
+        if not provider.model_id:
+            raise _missing(settings, "[provider] model_id")
+        if not settings.partner_token:
+            raise _missing(settings, "installer token", _secret_hint(ENV_PARTNER_TOKEN))
+        return
     cloud = provider.mode == "cloud"
     if cloud != (settings.credentials.source == "partner"):
         raise _inconsistent(settings)
@@ -130,9 +143,15 @@ class Session:
     wecom: WecomClient | None
     partner: PartnerClient | None
     _closing: threading.Event
+    # Team mode: the team server's client (also ``partner``) and the outbox's sender.
+    team: TeamClient | None = None
+    outbox: OutboxSender | None = None
 
     def close(self) -> None:
-        """Idempotent. Stops provider retries in flight, then closes clients and store."""
+        """Idempotent. Sends what the outbox holds once more (no retries), stops provider
+        retries in flight, then closes clients and store."""
+        if self.outbox is not None:
+            self.outbox.close(flush=not self._closing.is_set())
         self._closing.set()
         _close(self.store, self.wecom, self.partner)
 
@@ -155,14 +174,73 @@ def _close(store: Store, *clients: WecomClient | PartnerClient | None) -> None:
     store.close()
 
 
-def open_session(settings: Settings, data_dir: Path, *, timeout_s: float | None = None) -> Session:
+def laptop_id() -> str:
+    """How the team server's audit table names this laptop."""
+    return socket.gethostname()[:128]
+
+
+def open_team_client(settings: Settings, options: HttpOptions | None = None) -> TeamClient:
+    assert settings.partner_token is not None
+    return TeamClient(
+        settings.team.url, settings.partner_token, options or HttpOptions(), laptop=laptop_id()
+    )
+
+
+def _open_team_session(
+    settings: Settings, data_dir: Path, timeout_s: float | None, *, background: bool
+) -> Session:
+    closing = threading.Event()
+    store = open_store(settings, data_dir)
+    team: TeamClient | None = None
+    try:
+        store.enable_outbox()
+        team = open_team_client(settings, HttpOptions(cancel=closing))
+        installer = settings.installer_name()
+        source = TeamSource(store, team, model_id=settings.provider.model_id, installer=installer)
+        watch = TeamBinding(store, team)
+        binding = BindingPhase(
+            check_binding=watch.check_binding,
+            check_install=watch.check_install,
+            qr_kind=settings.binding.qr,
+            poll_interval_s=settings.binding.poll_interval_s,
+            timeout_s=timeout_s if timeout_s is not None else settings.binding.timeout_s,
+            confirm_later=watch.confirm_later,
+        )
+        provisioner = Provisioner(
+            store=store,
+            source=source,
+            binding=binding,
+            model_id=settings.provider.model_id,
+            installer=installer,
+            rules=flow_rules(settings),
+        )
+        outbox = OutboxSender(store, team, installer=installer)
+        if background:
+            outbox.start()
+    except BaseException:
+        _close(store, team)
+        raise
+    return Session(settings, data_dir, store, provisioner, None, team, closing, team, outbox)
+
+
+def open_session(
+    settings: Settings,
+    data_dir: Path,
+    *,
+    timeout_s: float | None = None,
+    background_sync: bool = True,
+) -> Session:
     """Check the settings, open the store and the provider clients, build the Provisioner.
 
     ``timeout_s`` overrides ``[binding] timeout_s`` (the CLI's ``--timeout``). The chosen
-    profile's values apply (``profiles.active_settings``); ``Session.settings`` holds them.
+    profile's values apply (``profiles.active_settings``); ``Session.settings`` holds them. In
+    team mode the outbox is sent in the background while the session is open
+    (``background_sync``).
     """
     settings = active_settings(settings)
     check_settings(settings)
+    if settings.team_mode:
+        return _open_team_session(settings, data_dir, timeout_s, background=background_sync)
     closing = threading.Event()
     store = open_store(settings, data_dir)
     wecom: WecomClient | None = None

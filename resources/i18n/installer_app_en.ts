@@ -641,7 +641,23 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Team server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Loading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>has it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>waiting to be sent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>refused</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
@@ -861,6 +877,21 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Offline work</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>How many credentials to take for a site without network?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n unused credential(s) given back.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
         <source>The local record is not open yet.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1053,6 +1084,22 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Team server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>https://… (empty: no team server)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server URL:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Provisioning</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1130,6 +1177,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Saved to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter the team server&apos;s URL first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1216,6 +1271,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Offline work</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Take credentials for offline work…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Return unused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Settings…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1260,7 +1327,26 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Team server {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Team server (or a lease when offline)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Demo mode: a simulated board and a local WeCom emulator stand in for real hardware and a real account. Nothing leaves this computer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n credential(s) held for offline work</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>issued by the team server</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1595,6 +1681,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>PDF files need Qt, and PySide6 is not installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>through the team server: a private PostgreSQL, the server, the emulator&apos;s callbacks (headless; needs the server extra and PostgreSQL)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -2073,6 +2163,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>on the team server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>waiting to be sent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>refused by the team server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>the CSV file name must not be empty</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2089,7 +2191,107 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The team server is not part of this installation: pip install &apos;installer-app[server]&apos;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a whole number from 1 to 64, not {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a port from 0 to 65535, not {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>postgresql://user:pass@host:port/db (else INSTALLER_DATABASE_URL, else [server] database_url)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>run the team server (the partner service)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>address to listen on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>port (0: any free one)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>worker processes sharing the socket</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>manage the team server&apos;s database and installers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>create or update the schema</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>create an installer token (shown once)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>one JSON object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>revoke an installer&apos;s token at once</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>list installers and admins</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>one JSON object per line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>add the provider admin&apos;s export to the pool</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>model of rows that name none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>write every device as CSV (no secrets)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>file (default: standard output)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Schema up to date ({n} migrations applied).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot listen on {host}:{port}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer {name} ({role}) added. Its token, shown only now:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer {name} revoked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Added {added} SNs to the pool; {dup} were there already; {bad} rows rejected.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>  row {row}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Team demo: team server at {server} on a private PostgreSQL; provider emulator at {url} (it plays WeCom and pushes the companion app&apos;s callbacks); simulated boards on {ports}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -2270,6 +2472,66 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Wrote the handover of {corp} ({count} devices): {files}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>team mode: credentials taken from the team server for offline sites</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>take N credentials for offline work (1 to 200)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>give the unused leased credentials back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the leases this laptop holds</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>team mode: send the records waiting for the team server now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Team mode is not configured: [team] url is empty.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set [team] url to the team server&apos;s address (docs/team-mode.md).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Took {count} credentials for offline work (lease {lease}, until {until}); {held} are held on this laptop.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gave {count} unused credentials back to the team server.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This laptop holds no lease.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>returned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>until {until}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{lease}  {model}  {unused} unused, {used} used  ({state})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sent {sent} records to the team server ({duplicates} it had already); {left} left to send.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refused by the team server: {step} of SN {sn} ({reason}); the record stays on this laptop.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -2911,6 +3173,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Team server: the installer token is not set.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save the installer token in the settings (credential store), or set INSTALLER_PARTNER_TOKEN.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Team server at {host}: signed in as {installer}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The WeCom provider API is busy (errcode {errcode}).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3063,6 +3337,22 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The team server does not allow this installer to do that.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask the team server&apos;s administrator.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The team server has no credential left for this model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask the team server&apos;s administrator to import more SNs into its pool.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The partner service is rate limiting this installer.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3164,6 +3454,121 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>it has no hw_code</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>server</name>
+    <message>
+        <source>An installer name is 1 to {n} printable characters.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An installer named {name} exists.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose another name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No installer is named {name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server setting {key}: {problem}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fix it in the [server] section or the environment.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be a table</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown key (secrets come from the environment)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>wrong type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a list of model IDs (text)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>register or inventory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>from 0.1 to 3600 seconds</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>20 or more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must use https unless the host is loopback</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No database is configured.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give --database-url postgresql://user:pass@host:port/db, or set INSTALLER_DATABASE_URL, or [server] database_url.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must start with postgresql://</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a database on another host needs sslmode=require or verify-full</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the 43-character EncodingAESKey</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>cannot be read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>32 random bytes in standard Base64 (44 characters)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is not set.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The team server needs it: see docs/server.md.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The database does not answer ({reason}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check that PostgreSQL runs and the database URL.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>PostgreSQL&apos;s server programs are not installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install the postgresql package ({command}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no model_id in the row and no --model-id given</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -3391,6 +3796,25 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>team</name>
+    <message>
+        <source>No credential for this board: the team server cannot give one ({why}) and this laptop holds no leased credential for the model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect to the team server, or take credentials for offline work before leaving: installer-app leases take N.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The team server refused the record of SN {sn}: it ties this SN to another board ({reason}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set this board aside and tell the team server&apos;s administrator; the record stays on this laptop and nothing was overwritten.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>workflow</name>
     <message>
         <source>The partner service gave no binding QR code for {sn}.</source>
@@ -3414,6 +3838,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>The QR code was renewed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Written and locked; the binding is to be confirmed by the team server, which cannot be reached now. The record is kept.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3530,6 +3958,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>The board is not online yet; check the network name and password. The binding can go ahead meanwhile.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The board is written; its binding is to be confirmed by the server.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

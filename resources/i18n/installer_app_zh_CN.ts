@@ -647,8 +647,24 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>最后更新</translation>
     </message>
     <message>
+        <source>Team server</source>
+        <translation>团队服务器</translation>
+    </message>
+    <message>
         <source>Loading…</source>
         <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>has it</source>
+        <translation>已同步</translation>
+    </message>
+    <message>
+        <source>waiting to be sent</source>
+        <translation>等待发送</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>被拒绝</translation>
     </message>
     <message numerus="yes">
         <source>%n board(s)</source>
@@ -859,6 +875,20 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>就绪。</translation>
     </message>
     <message>
+        <source>Offline work</source>
+        <translation>离线作业</translation>
+    </message>
+    <message>
+        <source>How many credentials to take for a site without network?</source>
+        <translation>为无网络的现场领取多少个凭据？</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n unused credential(s) given back.</source>
+        <translation>
+            <numerusform>已归还 %n 个未使用的凭据。</numerusform>
+        </translation>
+    </message>
+    <message>
         <source>The new settings apply once the boards on the bench view are done.</source>
         <translation>新设置将在工作台视图中的设备全部完成后生效。</translation>
     </message>
@@ -1055,6 +1085,22 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>安装人员令牌：</translation>
     </message>
     <message>
+        <source>Team server</source>
+        <translation>团队服务器</translation>
+    </message>
+    <message>
+        <source>https://… (empty: no team server)</source>
+        <translation>https://…（留空：不使用团队服务器）</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <source>Server URL:</source>
+        <translation>服务器地址：</translation>
+    </message>
+    <message>
         <source>Provisioning</source>
         <translation>设备配置</translation>
     </message>
@@ -1133,6 +1179,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Saved to {path}</source>
         <translation>已保存到 {path}</translation>
+    </message>
+    <message>
+        <source>Enter the team server&apos;s URL first.</source>
+        <translation>请先填写团队服务器的地址。</translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation>正在登录…</translation>
     </message>
     <message>
         <source>Key file for the records</source>
@@ -1218,6 +1272,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>重新检查</translation>
     </message>
     <message>
+        <source>Offline work</source>
+        <translation>离线作业</translation>
+    </message>
+    <message>
+        <source>Take credentials for offline work…</source>
+        <translation>领取离线作业凭据…</translation>
+    </message>
+    <message>
+        <source>Return unused</source>
+        <translation>归还未使用的</translation>
+    </message>
+    <message>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
@@ -1262,8 +1328,26 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>（未设置，请打开“设置”）</translation>
     </message>
     <message>
+        <source>Team server {url}</source>
+        <translation>团队服务器 {url}</translation>
+    </message>
+    <message>
+        <source>Team server (or a lease when offline)</source>
+        <translation>团队服务器（离线时使用租借凭据）</translation>
+    </message>
+    <message>
         <source>Demo mode: a simulated board and a local WeCom emulator stand in for real hardware and a real account. Nothing leaves this computer.</source>
         <translation>演示模式：由模拟设备和本地企业微信模拟服务代替真实硬件和真实账号，所有数据都不会离开这台电脑。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n credential(s) held for offline work</source>
+        <translation>
+            <numerusform>本机持有 %n 个离线作业凭据</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>issued by the team server</source>
+        <translation>由团队服务器签发</translation>
     </message>
     <message>
         <source>issued on demand</source>
@@ -1598,6 +1682,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>PDF files need Qt, and PySide6 is not installed.</source>
         <translation>生成 PDF 需要 Qt，但未安装 PySide6。</translation>
+    </message>
+    <message>
+        <source>through the team server: a private PostgreSQL, the server, the emulator&apos;s callbacks (headless; needs the server extra and PostgreSQL)</source>
+        <translation>经由团队服务器运行：私有 PostgreSQL、服务器、模拟服务的回调（仅终端模式；需要 server 扩展和 PostgreSQL）</translation>
     </message>
     <message>
         <source>Install the app with its Qt part, or print ZPL.</source>
@@ -2082,6 +2170,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>最多 N 台设备</translation>
     </message>
     <message>
+        <source>on the team server</source>
+        <translation>已同步到团队服务器</translation>
+    </message>
+    <message>
+        <source>waiting to be sent</source>
+        <translation>等待发送</translation>
+    </message>
+    <message>
+        <source>refused by the team server</source>
+        <translation>被团队服务器拒绝</translation>
+    </message>
+    <message>
         <source>the CSV file name must not be empty</source>
         <translation>CSV 文件名不能为空</translation>
     </message>
@@ -2098,8 +2198,108 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>未从 {file} 导入任何内容：有 {count} 行不符合要求。</translation>
     </message>
     <message>
+        <source>The team server is not part of this installation: pip install &apos;installer-app[server]&apos;.</source>
+        <translation>此安装不包含团队服务器：请执行 pip install &apos;installer-app[server]&apos;。</translation>
+    </message>
+    <message>
+        <source>a whole number from 1 to 64, not {text}</source>
+        <translation>应为 1 到 64 的整数，而不是 {text}</translation>
+    </message>
+    <message>
+        <source>a port from 0 to 65535, not {text}</source>
+        <translation>应为 0 到 65535 的端口号，而不是 {text}</translation>
+    </message>
+    <message>
+        <source>postgresql://user:pass@host:port/db (else INSTALLER_DATABASE_URL, else [server] database_url)</source>
+        <translation>postgresql://user:pass@host:port/db（未指定时依次使用 INSTALLER_DATABASE_URL、[server] database_url）</translation>
+    </message>
+    <message>
+        <source>run the team server (the partner service)</source>
+        <translation>运行团队服务器（合作伙伴服务）</translation>
+    </message>
+    <message>
+        <source>address to listen on</source>
+        <translation>监听地址</translation>
+    </message>
+    <message>
+        <source>port (0: any free one)</source>
+        <translation>端口（0：任选一个空闲端口）</translation>
+    </message>
+    <message>
+        <source>worker processes sharing the socket</source>
+        <translation>共享监听端口的工作进程数</translation>
+    </message>
+    <message>
+        <source>manage the team server&apos;s database and installers</source>
+        <translation>管理团队服务器的数据库和安装人员</translation>
+    </message>
+    <message>
+        <source>create or update the schema</source>
+        <translation>创建或升级数据库结构</translation>
+    </message>
+    <message>
+        <source>create an installer token (shown once)</source>
+        <translation>创建安装人员令牌（仅显示一次）</translation>
+    </message>
+    <message>
+        <source>one JSON object</source>
+        <translation>输出一个 JSON 对象</translation>
+    </message>
+    <message>
+        <source>revoke an installer&apos;s token at once</source>
+        <translation>立即吊销安装人员的令牌</translation>
+    </message>
+    <message>
+        <source>list installers and admins</source>
+        <translation>列出安装人员和管理员</translation>
+    </message>
+    <message>
+        <source>one JSON object per line</source>
+        <translation>每行输出一个 JSON 对象</translation>
+    </message>
+    <message>
+        <source>add the provider admin&apos;s export to the pool</source>
+        <translation>将服务商管理后台导出的文件加入凭证池</translation>
+    </message>
+    <message>
+        <source>model of rows that name none</source>
+        <translation>未注明型号的行所用的型号</translation>
+    </message>
+    <message>
+        <source>write every device as CSV (no secrets)</source>
+        <translation>将所有设备导出为 CSV（不含密钥）</translation>
+    </message>
+    <message>
+        <source>file (default: standard output)</source>
+        <translation>文件（默认：标准输出）</translation>
+    </message>
+    <message>
+        <source>Schema up to date ({n} migrations applied).</source>
+        <translation>数据库结构已是最新（本次应用了 {n} 个迁移）。</translation>
+    </message>
+    <message>
+        <source>Cannot listen on {host}:{port}: {reason}</source>
+        <translation>无法在 {host}:{port} 上监听：{reason}</translation>
+    </message>
+    <message>
+        <source>Installer {name} ({role}) added. Its token, shown only now:</source>
+        <translation>已添加安装人员 {name}（{role}）。其令牌仅在此显示一次：</translation>
+    </message>
+    <message>
+        <source>Installer {name} revoked.</source>
+        <translation>已吊销安装人员 {name}。</translation>
+    </message>
+    <message>
+        <source>Added {added} SNs to the pool; {dup} were there already; {bad} rows rejected.</source>
+        <translation>已向凭证池添加 {added} 个 SN；{dup} 个已存在；{bad} 行被拒绝。</translation>
+    </message>
+    <message>
         <source>  row {row}: {reason}</source>
         <translation>  第 {row} 行：{reason}</translation>
+    </message>
+    <message>
+        <source>Team demo: team server at {server} on a private PostgreSQL; provider emulator at {url} (it plays WeCom and pushes the companion app&apos;s callbacks); simulated boards on {ports}.</source>
+        <translation>团队演示：团队服务器位于 {server}，使用私有 PostgreSQL；服务商模拟服务位于 {url}（扮演企业微信并推送硬件应用的回调）；模拟设备位于 {ports}。</translation>
     </message>
     <message>
         <source>Correct or remove these rows, then import the whole file again.</source>
@@ -2280,6 +2480,66 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Wrote the handover of {corp} ({count} devices): {files}.</source>
         <translation>已写出 {corp} 的交接资料（{count} 台设备）：{files}。</translation>
+    </message>
+    <message>
+        <source>team mode: credentials taken from the team server for offline sites</source>
+        <translation>团队模式：为离线现场从团队服务器领取的凭据</translation>
+    </message>
+    <message>
+        <source>take N credentials for offline work (1 to 200)</source>
+        <translation>领取 N 个离线作业凭据（1 到 200）</translation>
+    </message>
+    <message>
+        <source>give the unused leased credentials back</source>
+        <translation>归还未使用的租借凭据</translation>
+    </message>
+    <message>
+        <source>the leases this laptop holds</source>
+        <translation>本机持有的租借</translation>
+    </message>
+    <message>
+        <source>team mode: send the records waiting for the team server now</source>
+        <translation>团队模式：立即发送等待同步到团队服务器的记录</translation>
+    </message>
+    <message>
+        <source>Team mode is not configured: [team] url is empty.</source>
+        <translation>未配置团队模式：[team] url 为空。</translation>
+    </message>
+    <message>
+        <source>Set [team] url to the team server&apos;s address (docs/team-mode.md).</source>
+        <translation>将 [team] url 设为团队服务器的地址（见 docs/team-mode.md）。</translation>
+    </message>
+    <message>
+        <source>Took {count} credentials for offline work (lease {lease}, until {until}); {held} are held on this laptop.</source>
+        <translation>已领取 {count} 个离线作业凭据（租借 {lease}，有效期至 {until}）；本机共持有 {held} 个。</translation>
+    </message>
+    <message>
+        <source>Gave {count} unused credentials back to the team server.</source>
+        <translation>已向团队服务器归还 {count} 个未使用的凭据。</translation>
+    </message>
+    <message>
+        <source>This laptop holds no lease.</source>
+        <translation>本机没有持有任何租借。</translation>
+    </message>
+    <message>
+        <source>returned</source>
+        <translation>已归还</translation>
+    </message>
+    <message>
+        <source>until {until}</source>
+        <translation>有效期至 {until}</translation>
+    </message>
+    <message>
+        <source>{lease}  {model}  {unused} unused, {used} used  ({state})</source>
+        <translation>{lease}  {model}  未使用 {unused} 个，已使用 {used} 个（{state}）</translation>
+    </message>
+    <message>
+        <source>Sent {sent} records to the team server ({duplicates} it had already); {left} left to send.</source>
+        <translation>已向团队服务器发送 {sent} 条记录（其中 {duplicates} 条服务器已有）；还剩 {left} 条待发送。</translation>
+    </message>
+    <message>
+        <source>Refused by the team server: {step} of SN {sn} ({reason}); the record stays on this laptop.</source>
+        <translation>被团队服务器拒绝：SN {sn} 的 {step}（{reason}）；记录保留在本机。</translation>
     </message>
 </context>
 <context>
@@ -2920,6 +3180,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>合作伙伴服务（{host}）：安装人员令牌可用。</translation>
     </message>
     <message>
+        <source>Team server: the installer token is not set.</source>
+        <translation>团队服务器：未设置安装人员令牌。</translation>
+    </message>
+    <message>
+        <source>Save the installer token in the settings (credential store), or set INSTALLER_PARTNER_TOKEN.</source>
+        <translation>请在设置中保存安装人员令牌（系统凭据存储），或设置 INSTALLER_PARTNER_TOKEN。</translation>
+    </message>
+    <message>
+        <source>Team server at {host}: signed in as {installer}.</source>
+        <translation>团队服务器 {host}：已登录为 {installer}。</translation>
+    </message>
+    <message>
         <source>The WeCom provider API is busy (errcode {errcode}).</source>
         <translation>企业微信服务商接口繁忙（errcode {errcode}）。</translation>
     </message>
@@ -3072,6 +3344,22 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>设置中的安装人员令牌不正确或已被吊销：请向合作伙伴申请新的令牌。</translation>
     </message>
     <message>
+        <source>The team server does not allow this installer to do that.</source>
+        <translation>团队服务器不允许该安装人员执行此操作。</translation>
+    </message>
+    <message>
+        <source>Ask the team server&apos;s administrator.</source>
+        <translation>请联系团队服务器的管理员。</translation>
+    </message>
+    <message>
+        <source>The team server has no credential left for this model.</source>
+        <translation>团队服务器上已没有该型号的可用凭据。</translation>
+    </message>
+    <message>
+        <source>Ask the team server&apos;s administrator to import more SNs into its pool.</source>
+        <translation>请联系团队服务器的管理员向凭据池导入更多 SN。</translation>
+    </message>
+    <message>
         <source>The partner service is rate limiting this installer.</source>
         <translation>此安装人员调用合作伙伴服务过于频繁，已被限流。</translation>
     </message>
@@ -3174,6 +3462,121 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>it has no hw_code</source>
         <translation>链接中缺少 hw_code</translation>
+    </message>
+</context>
+<context>
+    <name>server</name>
+    <message>
+        <source>An installer name is 1 to {n} printable characters.</source>
+        <translation>安装人员名称应为 1 到 {n} 个可打印字符。</translation>
+    </message>
+    <message>
+        <source>An installer named {name} exists.</source>
+        <translation>名为 {name} 的安装人员已存在。</translation>
+    </message>
+    <message>
+        <source>Choose another name.</source>
+        <translation>请换一个名称。</translation>
+    </message>
+    <message>
+        <source>No installer is named {name}.</source>
+        <translation>没有名为 {name} 的安装人员。</translation>
+    </message>
+    <message>
+        <source>Server setting {key}: {problem}</source>
+        <translation>服务器设置 {key}：{problem}</translation>
+    </message>
+    <message>
+        <source>Fix it in the [server] section or the environment.</source>
+        <translation>请在 [server] 配置段或环境变量中修正。</translation>
+    </message>
+    <message>
+        <source>must be a table</source>
+        <translation>必须是一个表</translation>
+    </message>
+    <message>
+        <source>unknown key (secrets come from the environment)</source>
+        <translation>未知的键（密钥应通过环境变量提供）</translation>
+    </message>
+    <message>
+        <source>wrong type</source>
+        <translation>类型错误</translation>
+    </message>
+    <message>
+        <source>a list of model IDs (text)</source>
+        <translation>应为型号 ID 列表（文本）</translation>
+    </message>
+    <message>
+        <source>register or inventory</source>
+        <translation>应为 register 或 inventory</translation>
+    </message>
+    <message>
+        <source>from 0.1 to 3600 seconds</source>
+        <translation>应为 0.1 到 3600 秒</translation>
+    </message>
+    <message>
+        <source>20 or more</source>
+        <translation>应为 20 或更大</translation>
+    </message>
+    <message>
+        <source>must use https unless the host is loopback</source>
+        <translation>除本机回环地址外必须使用 https</translation>
+    </message>
+    <message>
+        <source>No database is configured.</source>
+        <translation>未配置数据库。</translation>
+    </message>
+    <message>
+        <source>Give --database-url postgresql://user:pass@host:port/db, or set INSTALLER_DATABASE_URL, or [server] database_url.</source>
+        <translation>请指定 --database-url postgresql://user:pass@host:port/db，或设置环境变量 INSTALLER_DATABASE_URL，或 [server] database_url。</translation>
+    </message>
+    <message>
+        <source>must start with postgresql://</source>
+        <translation>必须以 postgresql:// 开头</translation>
+    </message>
+    <message>
+        <source>a database on another host needs sslmode=require or verify-full</source>
+        <translation>其他主机上的数据库需要 sslmode=require 或 verify-full</translation>
+    </message>
+    <message>
+        <source>the 43-character EncodingAESKey</source>
+        <translation>应为 43 个字符的 EncodingAESKey</translation>
+    </message>
+    <message>
+        <source>cannot be read</source>
+        <translation>无法读取</translation>
+    </message>
+    <message>
+        <source>32 random bytes in standard Base64 (44 characters)</source>
+        <translation>应为标准 Base64 编码的 32 个随机字节（44 个字符）</translation>
+    </message>
+    <message>
+        <source>{name} is not set.</source>
+        <translation>未设置 {name}。</translation>
+    </message>
+    <message>
+        <source>The team server needs it: see docs/server.md.</source>
+        <translation>团队服务器需要此项：请参阅 docs/server.md。</translation>
+    </message>
+    <message>
+        <source>The database does not answer ({reason}).</source>
+        <translation>数据库没有响应（{reason}）。</translation>
+    </message>
+    <message>
+        <source>Check that PostgreSQL runs and the database URL.</source>
+        <translation>请检查 PostgreSQL 是否在运行，以及数据库地址是否正确。</translation>
+    </message>
+    <message>
+        <source>PostgreSQL&apos;s server programs are not installed.</source>
+        <translation>未安装 PostgreSQL 服务器程序。</translation>
+    </message>
+    <message>
+        <source>Install the postgresql package ({command}).</source>
+        <translation>请安装 postgresql 软件包（{command}）。</translation>
+    </message>
+    <message>
+        <source>no model_id in the row and no --model-id given</source>
+        <translation>该行没有 model_id，且未指定 --model-id</translation>
     </message>
 </context>
 <context>
@@ -3400,6 +3803,25 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>team</name>
+    <message>
+        <source>No credential for this board: the team server cannot give one ({why}) and this laptop holds no leased credential for the model.</source>
+        <translation>无法为该设备获取凭据：团队服务器无法签发（{why}），本机也没有该型号的租借凭据。</translation>
+    </message>
+    <message>
+        <source>Connect to the team server, or take credentials for offline work before leaving: installer-app leases take N.</source>
+        <translation>请连接团队服务器，或在出发前领取离线作业凭据：installer-app leases take N。</translation>
+    </message>
+    <message>
+        <source>The team server refused the record of SN {sn}: it ties this SN to another board ({reason}).</source>
+        <translation>团队服务器拒绝了 SN {sn} 的记录：该 SN 已绑定到另一块设备（{reason}）。</translation>
+    </message>
+    <message>
+        <source>Set this board aside and tell the team server&apos;s administrator; the record stays on this laptop and nothing was overwritten.</source>
+        <translation>请将该设备放到一边并告知团队服务器的管理员；记录保留在本机，任何数据都未被覆盖。</translation>
+    </message>
+</context>
+<context>
     <name>workflow</name>
     <message>
         <source>The partner service gave no binding QR code for {sn}.</source>
@@ -3424,6 +3846,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>The QR code was renewed.</source>
         <translation>二维码已更新。</translation>
+    </message>
+    <message>
+        <source>Written and locked; the binding is to be confirmed by the team server, which cannot be reached now. The record is kept.</source>
+        <translation>已写入并锁定；团队服务器当前无法连接，绑定将由其稍后确认。记录已保存。</translation>
     </message>
     <message>
         <source>The board reports it is bound to {corp}; confirming.</source>
@@ -3540,6 +3966,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>The board is not online yet; check the network name and password. The binding can go ahead meanwhile.</source>
         <translation>设备尚未联网，请检查网络名称和密码。绑定可以同时进行。</translation>
+    </message>
+    <message>
+        <source>The board is written; its binding is to be confirmed by the server.</source>
+        <translation>设备已写入；绑定待服务器确认。</translation>
     </message>
     <message>
         <source>The board is provisioned and bound.</source>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -25,6 +26,7 @@ from installer_app.store import (
 )
 from installer_app.store.inventory import parse_inventory
 from installer_app.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
+from installer_app.store.team_tables import OutboxCounts
 from tests.fixtures.store import InventoryWriter, StoreFactory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -348,7 +350,7 @@ def test_a_schema_1_file_gains_the_location_column_and_keeps_its_rows(
     )
     conn.close()
     upgraded = store_factory(path)
-    assert upgraded.schema_version() == SCHEMA_VERSION == 3
+    assert upgraded.schema_version() == SCHEMA_VERSION == 4
     record = upgraded.record_for_sn("LOC9")
     assert record is not None and record.location is None
     moved = upgraded.set_location("LOC9", "  3F-301\t前台  ", installer="li")
@@ -356,3 +358,39 @@ def test_a_schema_1_file_gains_the_location_column_and_keeps_its_rows(
     assert upgraded.events_for("LOC9")[-1].what == "location"
     assert upgraded.set_location("LOC9", "x" * 500, installer="li").location == "x" * 200
     assert upgraded.set_location("LOC9", "   ", installer="li").location is None
+
+
+def test_a_schema_3_file_gains_the_outbox_and_sends_only_what_team_mode_records(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    # A file as the previous release left it: schema 3, one board with its history.
+    path = tmp_path / "v3" / "installer.db"
+    path.parent.mkdir()
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, path, MIGRATIONS[:3])
+    conn.execute(
+        "INSERT INTO credentials (sn, secret_no_enc, source, hw_id, stage, created_at, "
+        "updated_at) VALUES ('OLD1', x'00', 'register', '0e0e', 'reserved', ?, ?)",
+        ("2026-11-30T01:00:00+00:00", "2026-11-30T01:00:00+00:00"),
+    )
+    conn.execute(
+        "INSERT INTO events (sn, hw_id, what, time) VALUES ('OLD1', '0e0e', 'reserved', ?)",
+        ("2026-11-30T01:00:00+00:00",),
+    )
+    conn.close()
+    store = store_factory(path)
+    assert store.schema_version() == SCHEMA_VERSION
+    record = store.record_for_sn("OLD1")
+    assert record is not None and record.lease_id is None
+    store.advance("OLD1", "written", installer="li")
+    assert store.outbox_counts().pending == 0  # direct mode: nothing goes to the outbox
+    store.enable_outbox()
+    store.advance("OLD1", "verified", installer="li")
+    batch = store.outbox_batch(10)
+    assert [(e.sn, e.what) for e in batch] == [("OLD1", "verified")]
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", batch[0].event_id
+    )
+    store.outbox_done([batch[0].event_id], {})
+    assert store.outbox_counts() == OutboxCounts(pending=0, sent=1, refused=0)
+    assert store.sync_state_for("OLD1") == "sent"

@@ -41,6 +41,7 @@ STAND_IN_ALLOWED = (
     "installer_app.atomic_write",
     "installer_app.paths",
     "installer_app.formats",
+    "installer_app.wecom_crypto",  # WeCom's callback crypto: the server and the emulator's suite
 )
 # Who may start a stand-in: the front doors. The device link's port discovery reads the running
 # simulators' ports through the registry, and knows nothing else of the simulator.
@@ -68,13 +69,23 @@ BASE = (
     "installer_app.printing",
     "installer_app.secrets",
     "installer_app.service_url",
+    "installer_app.wecom_crypto",
 )
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", BASE),
     ("services", ("installer_app.device", "installer_app.provider", "installer_app.store")),
     ("stand-ins", STAND_INS),
     # Labels and the handover package read the store and build QR links, like a run does.
-    ("workflow", ("installer_app.workflow", "installer_app.labels", "installer_app.handover")),
+    # Team mode (installer_app/team) is the workflow's, on the team server's client.
+    (
+        "workflow",
+        (
+            "installer_app.workflow",
+            "installer_app.team",
+            "installer_app.labels",
+            "installer_app.handover",
+        ),
+    ),
     (
         "front doors",
         (

@@ -49,7 +49,7 @@ class HistoryDialog(QDialog):
         self.labels_button = QPushButton(self.tr("Labels…"), self)
         self.labels_button.setToolTip(self.tr("Labels for the selected boards (or all shown)"))
         self.handover_button = QPushButton(self.tr("Site handover…"), self)
-        self.table = QTableWidget(0, 6, self)
+        self.table = QTableWidget(0, 7, self)
         self.table.setHorizontalHeaderLabels(
             [
                 self.tr("SN"),
@@ -58,8 +58,12 @@ class HistoryDialog(QDialog):
                 self.tr("Enterprise"),
                 self.tr("Installer"),
                 self.tr("Last change"),
+                self.tr("Team server"),
             ]
         )
+        # Team mode only: whether the team server has each record (docs/team-mode.md).
+        self.table.setColumnHidden(6, True)
+        self._sync: dict[str, str] = {}
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -91,8 +95,8 @@ class HistoryDialog(QDialog):
         text = self.search.text().strip() or None
         store = self._store
 
-        def query(cancel: threading.Event) -> list[Any]:
-            return list(store.history(text))
+        def query(cancel: threading.Event) -> tuple[list[Any], dict[str, str]]:
+            return list(store.history(text)), dict(store.sync_states())
 
         self.status.setText(self.tr("Loading…"))
         self._workers.submit(query, name="history", on_success=self._show, on_failure=self._failed)
@@ -107,8 +111,15 @@ class HistoryDialog(QDialog):
         self.status.setText(error_text(exc))
         self._done()
 
-    def _show(self, records: list[Any]) -> None:
+    def _show(self, found: tuple[list[Any], dict[str, str]]) -> None:
+        records, self._sync = found
         self._records = records
+        sync_labels = {
+            "sent": self.tr("has it"),
+            "pending": self.tr("waiting to be sent"),
+            "refused": self.tr("refused"),
+        }
+        self.table.setColumnHidden(6, not self._sync)
         self.table.setRowCount(len(records))
         for row, rec in enumerate(records):
             values = (
@@ -118,6 +129,7 @@ class HistoryDialog(QDialog):
                 rec.corp_name or rec.corpid or "",
                 rec.installer or "",
                 local_time(rec.updated_at),
+                sync_labels.get(self._sync.get(rec.sn, ""), ""),
             )
             for col, value in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(value))

@@ -41,6 +41,7 @@ from installer_app.config import (
     ProviderSettings,
     Settings,
     StoreSettings,
+    TeamSettings,
     UiSettings,
     save_settings,
     store_secret_in_keyring,
@@ -118,6 +119,31 @@ class SettingsDialog(QDialog):
         cform.addRow(self.tr("Partner URL:"), self.partner_url)
         cform.addRow(self.tr("Installer token:"), self.partner_token)
 
+        # Team mode (docs/team-mode.md): the server holds the provider secret; this laptop only
+        # the installer's token, in the same credential store slot as the partner token.
+        self.team = QGroupBox(self.tr("Team server"), self)
+        tform = QFormLayout(self.team)
+        self.team_url = QLineEdit(settings.team.url, self.team)
+        self.team_url.setPlaceholderText(self.tr("https://… (empty: no team server)"))
+        self.team_token = QLineEdit(self.team)
+        self.team_token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.team_token.setPlaceholderText(
+            self.tr("saved — type to replace") if settings.partner_token else self.tr("not set")
+        )
+        self.sign_in_button = QPushButton(self.tr("Sign in"), self.team)
+        self.sign_in_button.clicked.connect(self.sign_in)
+        self.sign_in_result = plain_label("", self.team)
+        self.sign_in_result.setObjectName("signInResult")
+        self.sign_in_result.setWordWrap(True)
+        sign_in_row = QHBoxLayout()
+        sign_in_row.addWidget(self.sign_in_button)
+        sign_in_row.addWidget(self.sign_in_result, 1)
+        tform.addRow(self.tr("Server URL:"), self.team_url)
+        tform.addRow(self.tr("Installer token:"), self.team_token)
+        tform.addRow(sign_in_row)
+        self._provider_group = provider
+        self._partner_group = partner
+
         work = QGroupBox(self.tr("Provisioning"), self)
         wform = QFormLayout(work)
         self.source = QComboBox(work)
@@ -157,6 +183,8 @@ class SettingsDialog(QDialog):
             combo.setCurrentIndex(max(0, combo.findData(value)))
         self.secret_mode.currentIndexChanged.connect(self._secret_mode_changed)
         self._secret_mode_changed()
+        self.team_url.textChanged.connect(self._team_changed)
+        self._team_changed()
 
         records = QGroupBox(self.tr("Records"), self)
         rform = QFormLayout(records)
@@ -196,6 +224,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         columns = QHBoxLayout()
         left = QVBoxLayout()
+        left.addWidget(self.team)
         left.addWidget(provider)
         left.addWidget(partner)
         columns.addLayout(left)
@@ -222,9 +251,8 @@ class SettingsDialog(QDialog):
             if self.provider_secret.text()
             else s.provider_secret
         )
-        partner_token = (
-            Secret(self.partner_token.text()) if self.partner_token.text() else s.partner_token
-        )
+        typed_token = self.team_token.text() or self.partner_token.text()
+        partner_token = Secret(typed_token) if typed_token else s.partner_token
         return replace(
             s,
             provider=ProviderSettings(
@@ -235,6 +263,7 @@ class SettingsDialog(QDialog):
                 secret_mode=self.secret_mode.currentData(),
             ),
             partner=PartnerSettings(base_url=self.partner_url.text().strip()),
+            team=TeamSettings(url=self.team_url.text().strip()),
             credentials=CredentialSettings(
                 source=self.source.currentData(), sn_prefix=self.sn_prefix.text().strip()
             ),
@@ -251,6 +280,45 @@ class SettingsDialog(QDialog):
         )
 
     # -- actions ---------------------------------------------------------------------------
+
+    def _team_changed(self) -> None:
+        """With a team server the provider account is the server's: its fields are not used."""
+        team = bool(self.team_url.text().strip())
+        for widget in (self.mode, self.base_url, self.corpid, self.provider_secret):
+            widget.setEnabled(not team)
+        self._partner_group.setEnabled(not team)
+        self.source.setEnabled(not team)
+        self.sn_prefix.setEnabled(not team)
+
+    def sign_in(self) -> None:
+        """Ask the team server who the token belongs to (``GET /v1/me``), on a worker."""
+        settings = self._checked_form()
+        if settings is None:
+            return
+        if not settings.team_mode:
+            self.sign_in_result.setText(self.tr("Enter the team server's URL first."))
+            return
+        self.sign_in_button.setEnabled(False)
+        self.sign_in_result.setText(self.tr("Signing in…"))
+
+        def check(cancel: threading.Event) -> Any:
+            from installer_app.provider.check import check_team
+
+            return check_team(settings)
+
+        self._workers.submit(
+            check, name="sign_in", on_success=self._signed_in, on_failure=self._signed_in
+        )
+
+    def _signed_in(self, item: Any) -> None:
+        self.sign_in_button.setEnabled(True)
+        if isinstance(item, BaseException):
+            self.sign_in_result.setText("✘ " + error_text(item))
+            return
+        text = item.message.render()
+        if item.hint is not None and not item.ok:
+            text += " " + item.hint.render()
+        self.sign_in_result.setText(("✔ " if item.ok else "✘ ") + text)
 
     def _secret_mode_changed(self) -> None:
         """A seed cannot sign a dynamic QR code: with a seed the QR choice is static, fixed."""
@@ -330,12 +398,15 @@ class SettingsDialog(QDialog):
             )
             return
         new_secrets: list[tuple[str, Secret]] = []
-        if self.provider_secret.text():
+        # In team mode the provider secret is neither asked for nor kept.
+        if self.provider_secret.text() and not settings.team_mode:
             new_secrets.append(("provider_secret", Secret(self.provider_secret.text())))
-        if self.partner_token.text():
-            new_secrets.append(("partner_token", Secret(self.partner_token.text())))
+        token = self.team_token.text() or self.partner_token.text()
+        if token:
+            new_secrets.append(("partner_token", Secret(token)))
         self.provider_secret.clear()
         self.partner_token.clear()
+        self.team_token.clear()
         self._settings = settings
         if not new_secrets:
             self.settings_saved.emit(settings)

@@ -30,6 +30,8 @@ class StartPage(WizardPage):
     history_requested = Signal()
     check_requested = Signal()
     profile_chosen = Signal(str)  # the profile's name, "" for the file's own settings
+    take_lease_requested = Signal()
+    return_leases_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +76,20 @@ class StartPage(WizardPage):
         self.body.addWidget(account)
         self.body.addWidget(self.check_items)
 
+        # Team mode: credentials for a site without network (C5), taken before leaving.
+        self.offline = QGroupBox(self.tr("Offline work"), self)
+        offline_layout = QHBoxLayout(self.offline)
+        self.held_offline = plain_label("", self.offline)
+        self.take_button = QPushButton(self.tr("Take credentials for offline work…"), self.offline)
+        self.return_button = QPushButton(self.tr("Return unused"), self.offline)
+        self.take_button.clicked.connect(self.take_lease_requested)
+        self.return_button.clicked.connect(self.return_leases_requested)
+        offline_layout.addWidget(self.held_offline, 1)
+        offline_layout.addWidget(self.take_button)
+        offline_layout.addWidget(self.return_button)
+        self.offline.setVisible(False)
+        self.body.addWidget(self.offline)
+
         self.body.addStretch(1)
         buttons = QHBoxLayout()
         self.settings_button = QPushButton(self.tr("Settings…"), self)
@@ -114,6 +130,10 @@ class StartPage(WizardPage):
         self.mode.setText(modes.get(settings.provider.mode, settings.provider.mode))
         self.model.setText(settings.provider.model_id or self.tr("(not set — open Settings)"))
         self.source.setText(sources.get(settings.credentials.source, settings.credentials.source))
+        self.offline.setVisible(settings.team_mode)
+        if settings.team_mode:
+            self.mode.setText(self.tr("Team server {url}").format(url=settings.team.url))
+            self.source.setText(self.tr("Team server (or a lease when offline)"))
         self.installer.setText(settings.installer_name())
         self.demo_banner.setText(
             self.tr(
@@ -122,6 +142,13 @@ class StartPage(WizardPage):
             )
         )
         self.demo_banner.setVisible(demo)
+
+    def show_held_offline(self, count: int) -> None:
+        """Team mode: the leased credentials held on this laptop."""
+        text = self.tr("%n credential(s) held for offline work", "", count)
+        self.held_offline.setText(text)
+        self.credentials_left.setText(self.tr("issued by the team server") + "; " + text)
+        self.return_button.setEnabled(count > 0)
 
     def show_credentials_left(self, stats: InventoryStats, source: str) -> None:
         if source != "inventory":

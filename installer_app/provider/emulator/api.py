@@ -7,6 +7,12 @@ from typing import Any
 
 from installer_app.provider.emulator.records import ERR_NEED_POST, ApiError, Device
 from installer_app.provider.emulator.state import EmulatorState
+from installer_app.provider.emulator.suite import (
+    OPEN_CORPID_API,
+    SUITE_APIS,
+    SuiteSide,
+    open_corpid,
+)
 from installer_app.provider.emulator.wire import Request, Response, json_response, ok
 
 WECOM_PREFIX = "/cgi-bin/service/"
@@ -16,12 +22,15 @@ PARTNER_PREFIX = "/v1/"
 class WecomApi:
     """A1-A4. Errors answer HTTP 200 with an errcode, as WeCom does."""
 
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, suite: SuiteSide | None = None) -> None:
         self.state = state
+        self.suite = suite or SuiteSide()
 
     def handle(self, req: Request, name: str) -> Response:
         if req.method != "POST":
             raise ApiError(ERR_NEED_POST, "require POST method")
+        if name in SUITE_APIS:
+            return self.suite.handle(req, name)
         if name == "get_provider_token":
             body = req.json()
             token, expires_in = self.state.issue_token(
@@ -31,6 +40,11 @@ class WecomApi:
             return json_response({"provider_access_token": token, "expires_in": expires_in})
         self.state.check_token(req.query.get("provider_access_token"))
         body = req.json()
+        if name == OPEN_CORPID_API:
+            corpid = body.get("corpid")
+            if not isinstance(corpid, str) or not corpid:
+                raise ApiError(40013, "invalid corpid")
+            return ok(open_corpid=open_corpid(corpid))
         if name == "add_device":
             device = self.state.add_device(body.get("model_id"), body.get("device_sn"))
             return ok(device_info=device_info(device))

@@ -39,6 +39,7 @@ from installer_app.provider.emulator.faults import Injection
 from installer_app.provider.emulator.page import render_page, render_rows
 from installer_app.provider.emulator.records import ApiError
 from installer_app.provider.emulator.state import CorpidForm, EmulatorState
+from installer_app.provider.emulator.suite import SuiteSide
 from installer_app.provider.emulator.wire import Request, Response, error_response, json_response
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,10 @@ class ProviderEmulator:
         self.corpid = corpid
         self.provider_secret = provider_secret
         self.partner_token = partner_token
-        self._wecom = WecomApi(self.state)
+        # The companion app's suite side (suite.py); set suite.config.callback_url to push.
+        self.suite = SuiteSide()
+        self.state.on_new_installation = self._companion_installed
+        self._wecom = WecomApi(self.state, self.suite)
         self._partner = PartnerApi(self.state, partner_token)
         self._control = ControlApi(self.state)
         self._server: _Server | None = None
@@ -275,6 +279,17 @@ class ProviderEmulator:
     @property
     def operator_url(self) -> str:
         return self.base_url + "/"
+
+    def _companion_installed(self, corpid: str, corp_name: str) -> None:
+        """After the install delay, WeCom's create_auth goes to the suite's callback URL (if one
+        is set); from a timer thread, so a bind never waits for the partner's server."""
+        if not self.suite.config.callback_url:
+            return
+        timer = threading.Timer(
+            self.state.install_delay_s, self.suite.install, args=(corpid, corp_name)
+        )
+        timer.daemon = True
+        timer.start()
 
     # --- control (the same as /_emulator/...) ----------------------------------------------
 

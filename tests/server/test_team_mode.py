@@ -1,0 +1,513 @@
+"""Team mode on the laptop (issue 13) against the real team server on a real PostgreSQL, with the
+provider emulator as WeCom and simulated boards on ptys.
+
+The laptop runs the real CLI (``main``) and the real workflow; the server is S's app, in this
+process, on loopback HTTP. Nothing here gives the laptop the provider secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from installer_app.cli import main
+from installer_app.cli.provision_cmds import CliAnswers, Printer, provision_boards
+from installer_app.config import (
+    BindingSettings,
+    Settings,
+    TeamSettings,
+    load_secrets,
+    load_settings,
+    save_settings,
+)
+from installer_app.demo import DemoEnvironment
+from installer_app.device.client import DeviceClient
+from installer_app.device.protocol import DeviceState
+from installer_app.provider.emulator.suite import SuiteConfig
+from installer_app.secrets import Secret
+from installer_app.store import open_store
+from installer_app.workflow.wiring import open_session
+from tests.server.conftest import (
+    CALLBACK_AES_KEY,
+    CALLBACK_TOKEN,
+    MODEL,
+    SUITE_ID,
+    SUITE_SECRET,
+    add_token,
+)
+from tests.server.team_helpers import Server, fill_valid_pool
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="simulated boards need a pty")
+
+
+@dataclass
+class Laptop:
+    env: DemoEnvironment
+    settings: Settings  # team mode, the installer token in it
+    config: Path  # the same settings on disk (no secret in it)
+    data_dir: Path
+    token: str
+
+    def run(self, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[Any]]:
+        capsys.readouterr()
+        code = main([*argv, "--config", str(self.config), "--data-dir", str(self.data_dir)])
+        out = capsys.readouterr().out
+        return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def servers(db_url: str) -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def environments() -> Iterator[list[DemoEnvironment]]:
+    started: list[DemoEnvironment] = []
+    yield started
+    for env in started:
+        env.stop()
+
+
+def _laptop(
+    root: Path,
+    server_url: str,
+    db_url: str,
+    name: str,
+    environments: list[DemoEnvironment],
+    *,
+    boards: int,
+    env: DemoEnvironment | None = None,
+) -> Laptop:
+    if env is None:
+        env = DemoEnvironment(root, boards=boards, auto_scan_after_s=0.2, install_delay_s=0)
+        env.start()
+        environments.append(env)
+    token = add_token(db_url, name)
+    base = env.settings
+    settings = replace(
+        base,
+        team=TeamSettings(url=server_url),
+        binding=BindingSettings(qr="static", poll_interval_s=0.2, timeout_s=60),
+    ).with_secrets(None, None)
+    config = root / f"{name}.toml"
+    save_settings(settings, config)
+    data_dir = root / f"{name}-data"
+    data_dir.mkdir(parents=True)
+    return Laptop(env, settings.with_secrets(None, Secret(token)), config, data_dir, token)
+
+
+def _server_events(db_url: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute("SELECT event_id, device_sn, hw_id, step FROM events").fetchall()
+
+
+def _server_devices(db_url: str) -> dict[str, str]:
+    with psycopg.connect(db_url) as conn:
+        return dict(conn.execute("SELECT hw_id, device_sn FROM devices").fetchall())
+
+
+def _outbox_ids(laptop: Laptop) -> list[str]:
+    import sqlite3
+
+    conn = sqlite3.connect(laptop.data_dir / "installer.db")
+    try:
+        return [r[0] for r in conn.execute("SELECT event_id FROM outbox")]
+    finally:
+        conn.close()
+
+
+def _board_state(port: str) -> tuple[DeviceState, str | None]:
+    with DeviceClient.open(port) as client:
+        hello = client.hello()
+    return hello.state, hello.sn
+
+
+# -- the tests -----------------------------------------------------------------------------------
+
+
+def test_provision_in_team_mode_never_reads_the_provider_secret(
+    tmp_path: Path,
+    db_url: str,
+    servers: list[Server],
+    environments: list[DemoEnvironment],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = DemoEnvironment(tmp_path, boards=2, auto_scan_after_s=0.2, install_delay_s=0).start()
+    environments.append(env)
+    emulator = env.emulator
+    emulator.suite.config = SuiteConfig(
+        suite_id=SUITE_ID,
+        suite_secret=SUITE_SECRET,
+        callback_token=CALLBACK_TOKEN,
+        callback_aes_key=CALLBACK_AES_KEY,
+    )
+    server = Server(db_url, emulator, source="register", sn_prefix="TEAM").start()
+    servers.append(server)
+    emulator.suite.config.callback_url = server.url + "/wecom/callback"
+    emulator.suite.push_ticket()
+    laptop = _laptop(tmp_path, server.url, db_url, "alice", environments, boards=2, env=env)
+
+    # The laptop's environment, configuration and credential store hold no provider secret, and
+    # team mode would not even read one that was there.
+    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+    assert "INSTALLER_PROVIDER_SECRET" not in os.environ
+    assert emulator.provider_secret not in laptop.config.read_text()
+    loaded = load_secrets(
+        load_settings(laptop.config),
+        {"INSTALLER_PROVIDER_SECRET": "would-be-read", "INSTALLER_PARTNER_TOKEN": laptop.token},
+    )
+    assert loaded.provider_secret is None and loaded.partner_token is not None
+
+    code, lines = laptop.run(capsys, "check", "--json")
+    assert code == 0
+    assert lines[0]["items"][0]["name"] == "team"
+    assert lines[0]["items"][0]["installer"] == "alice"
+
+    ports = env.ports
+    argv = ["provision", "--json", *[a for p in ports for a in ("--port", p)]]
+    code, lines = laptop.run(capsys, *argv)
+    results = [line for line in lines if line.get("event") == "result"]
+    assert code == 0, lines[-5:]
+    assert len(results) == 2
+    assert all(r["ok"] and r["corpid"] and r["app_installed"] is True for r in results)
+    sns = {r["device_sn"] for r in results}
+    assert all(sn.startswith("TEAM") for sn in sns)
+    for port in ports:
+        state, sn = _board_state(port)
+        assert state is DeviceState.PROVISIONED and sn in sns
+
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 0 and lines[0]["left"] == 0
+    ids = _outbox_ids(laptop)
+    events = _server_events(db_url)
+    assert sorted(str(e[0]) for e in events) == sorted(ids)
+    assert {e[3] for e in events} >= {"reserved", "written", "verified", "committed", "bound"}
+    # The server knows both boards, each with the SN the laptop gave it.
+    store = open_store(laptop.settings, laptop.data_dir)
+    try:
+        devices = _server_devices(db_url)
+        for record in store.history():
+            assert devices[record.hw_id or ""] == record.sn
+            assert store.sync_state_for(record.sn) == "sent"
+    finally:
+        store.close()
+    code, lines = laptop.run(capsys, "history", "--json")
+    assert {line["team_server"] for line in lines} == {"sent"}
+
+
+def test_offline_site_with_a_lease_then_sync_delivers_every_event_once(
+    tmp_path: Path,
+    db_url: str,
+    servers: list[Server],
+    environments: list[DemoEnvironment],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fill_valid_pool(db_url, 5, "LEASE")
+    server = Server(db_url, None, source="inventory").start()
+    servers.append(server)
+    laptop = _laptop(tmp_path, server.url, db_url, "bob", environments, boards=2)
+    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+
+    code, lines = laptop.run(capsys, "leases", "take", "3", "--json")
+    assert code == 0 and lines[0]["count"] == 3 and lines[0]["held_offline"] == 3
+
+    server.stop()  # the site has no network
+    with open_session(laptop.settings, laptop.data_dir) as session:
+        ports = laptop.env.ports
+        code = provision_boards(
+            session, ports, Printer(json_lines=True, several=True), CliAnswers(None)
+        )
+    out = capsys.readouterr().out
+    results = [json.loads(x) for x in out.splitlines() if '"event": "result"' in x]
+    assert code == 0, out[-2000:]
+    assert all(r["ok"] and r["binding"] == "to_be_confirmed_by_server" for r in results)
+    leased = {r["device_sn"] for r in results}
+    assert len(leased) == 2 and all(sn.startswith("LEASE") for sn in leased)
+    for port in ports:
+        state, sn = _board_state(port)
+        assert state is DeviceState.PROVISIONED and sn in leased
+
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 4 and lines[0]["left"] > 0  # nothing lost, nothing sent
+    left = lines[0]["left"]
+
+    server.start()  # back in the office, same address
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 0, lines
+    assert lines[0]["left"] == 0 and lines[0]["sent"] == left
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 0 and lines[0]["sent"] == 0 and lines[0]["left"] == 0
+
+    events = _server_events(db_url)
+    assert len(events) == len({e[0] for e in events}) == len(_outbox_ids(laptop))
+    devices = _server_devices(db_url)
+    assert sorted(devices.values()) == sorted(leased)  # each leased SN tied to its board
+
+    code, lines = laptop.run(capsys, "leases", "return", "--json")
+    assert code == 0 and lines[0]["returned"] == 1
+    code, lines = laptop.run(capsys, "leases", "list", "--json")
+    assert lines[0]["held_offline"] == 0
+    assert [(x["unused"], x["used"], x["returned"]) for x in lines[0]["leases"]] == [(0, 2, True)]
+
+
+def test_two_laptops_sharing_one_pool_never_share_an_sn(
+    tmp_path: Path,
+    db_url: str,
+    servers: list[Server],
+    environments: list[DemoEnvironment],
+) -> None:
+    fill_valid_pool(db_url, 8, "POOL")
+    server = Server(db_url, None, source="inventory").start()
+    servers.append(server)
+    laptops = [
+        _laptop(tmp_path / name, server.url, db_url, name, environments, boards=4)
+        for name in ("carol", "dave")
+    ]
+    codes: list[int] = []
+
+    def provision(laptop: Laptop) -> None:
+        with open_session(laptop.settings, laptop.data_dir) as session:
+            codes.append(
+                provision_boards(
+                    session,
+                    laptop.env.ports,
+                    Printer(json_lines=True, several=True),
+                    CliAnswers(None),
+                    no_wait=True,
+                )
+            )
+
+    threads = [threading.Thread(target=provision, args=(laptop,)) for laptop in laptops]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert codes == [0, 0]
+    held: list[str] = []
+    for laptop in laptops:
+        store = open_store(laptop.settings, laptop.data_dir)
+        try:
+            held += [record.sn for record in store.history()]
+        finally:
+            store.close()
+    assert len(held) == 8 and len(set(held)) == 8
+    devices = _server_devices(db_url)
+    assert sorted(devices.values()) == sorted(held)
+
+
+# -- killed at each step -------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+ONLINE_KILLS = ("credential", "write", "verify", "commit", "qr")
+OFFLINE_KILLS = ("credential", "write", "commit")
+
+
+def _provision_cmd(laptop: Laptop, port: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "installer_app",
+        "provision",
+        "--config",
+        str(laptop.config),
+        "--data-dir",
+        str(laptop.data_dir),
+        "--port",
+        port,
+        "--json",
+        "--no-wait",
+    ]
+
+
+def _cli_env(laptop: Laptop) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), INSTALLER_PARTNER_TOKEN=laptop.token)
+    env.pop("INSTALLER_PROVIDER_SECRET", None)
+    return env
+
+
+def _kill_at(laptop: Laptop, port: str, step: str) -> None:
+    """Run ``provision`` and SIGKILL it once its output says ``step`` is done."""
+    proc = subprocess.Popen(
+        _provision_cmd(laptop, port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=_cli_env(laptop),
+    )
+    assert proc.stdout is not None
+    killed = False
+    seen: list[str] = []
+    for line in proc.stdout:
+        seen.append(line)
+        event = json.loads(line)
+        if event.get("step") == step and event.get("outcome") == "ok":
+            proc.send_signal(signal.SIGKILL)
+            killed = True
+            break
+    proc.wait(timeout=60)
+    proc.stdout.close()
+    assert killed, f"the run ended before {step}: {seen[-2:]}"
+
+
+def _rerun(laptop: Laptop, port: str) -> dict[str, Any]:
+    done = subprocess.run(
+        _provision_cmd(laptop, port),
+        capture_output=True,
+        text=True,
+        env=_cli_env(laptop),
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    results = [json.loads(x) for x in done.stdout.splitlines() if '"event": "result"' in x]
+    assert done.returncode == 0 and results and results[-1]["ok"], done.stdout[-1500:]
+    return results[-1]
+
+
+def _agree(laptop: Laptop, db_url: str, ports: list[str]) -> None:
+    """Server and laptop agree: every board holds the SN both sides give its HW_ID, no SN is on
+    two boards, and the server has every event of the outbox exactly once."""
+    store = open_store(laptop.settings, laptop.data_dir)
+    try:
+        records = store.history()
+        assert store.outbox_counts().pending == 0 and store.outbox_refused() == []
+    finally:
+        store.close()
+    devices = _server_devices(db_url)
+    assert len(records) == len(ports)
+    assert len({r.sn for r in records}) == len(records)
+    for record in records:
+        assert devices[record.hw_id or ""] == record.sn
+    on_boards = {_board_state(port)[1] for port in ports}
+    assert on_boards == {r.sn for r in records}
+    events = _server_events(db_url)
+    ids = _outbox_ids(laptop)
+    assert len(events) == len({e[0] for e in events})
+    assert sorted(str(e[0]) for e in events) == sorted(ids)
+
+
+@pytest.mark.slow
+def test_killed_at_each_step_online_and_offline_then_rerun_and_sync_agree(
+    tmp_path: Path,
+    db_url: str,
+    servers: list[Server],
+    environments: list[DemoEnvironment],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fill_valid_pool(db_url, 12, "KILL")
+    server = Server(db_url, None, source="inventory").start()
+    servers.append(server)
+    count = len(ONLINE_KILLS) + len(OFFLINE_KILLS)
+    laptop = _laptop(tmp_path, server.url, db_url, "erin", environments, boards=count)
+    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+    ports = laptop.env.ports
+    online, offline = ports[: len(ONLINE_KILLS)], ports[len(ONLINE_KILLS) :]
+
+    for port, step in zip(online, ONLINE_KILLS, strict=True):
+        _kill_at(laptop, port, step)
+        _rerun(laptop, port)
+
+    code, lines = laptop.run(capsys, "leases", "take", str(len(OFFLINE_KILLS)), "--json")
+    assert code == 0
+    server.stop()
+    for port, step in zip(offline, OFFLINE_KILLS, strict=True):
+        _kill_at(laptop, port, step)
+        result = _rerun(laptop, port)
+        assert result["device_sn"].startswith("KILL")
+    server.start()
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 0 and lines[0]["left"] == 0, lines
+    _agree(laptop, db_url, ports)
+
+
+def test_a_conflict_the_server_reports_stops_the_board_and_keeps_both_records(
+    tmp_path: Path,
+    db_url: str,
+    servers: list[Server],
+    environments: list[DemoEnvironment],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fill_valid_pool(db_url, 2, "CONF")
+    server = Server(db_url, None, source="inventory").start()
+    servers.append(server)
+    laptop = _laptop(tmp_path, server.url, db_url, "gina", environments, boards=1)
+    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+    assert laptop.run(capsys, "leases", "take", "1", "--json")[0] == 0
+    server.stop()
+    port = laptop.env.ports[0]
+    code, lines = laptop.run(capsys, "provision", "--json", "--port", port)
+    assert code == 0
+    sn = next(x["device_sn"] for x in lines if x.get("event") == "result")
+    # Meanwhile the server gave that SN to another board (an expired lease, an operator).
+    other = "ff" * 8
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE credentials SET hw_id = %s, lease_id = NULL WHERE device_sn = %s", (other, sn)
+        )
+        conn.execute(
+            "INSERT INTO devices (hw_id, device_sn, model_id) VALUES (%s, %s, %s)",
+            (other, sn, MODEL),
+        )
+    server.start()
+
+    code, lines = laptop.run(capsys, "sync", "--json")
+    assert code == 4 and lines[0]["left"] == 0
+    assert lines[0]["refused"] and {r["device_sn"] for r in lines[0]["refused"]} == {sn}
+    assert all("600036" in r["reason"] for r in lines[0]["refused"])
+    code, lines = laptop.run(capsys, "history", "--json")
+    assert lines[0]["team_server"] == "refused" and lines[0]["stage"] == "committed"
+    assert _server_devices(db_url)[other] == sn  # nothing overwritten on the server
+
+    # The board, run again, stops with the server's refusal (exit 4); the record stays.
+    code, lines = laptop.run(capsys, "provision", "--json", "--port", port)
+    result = next(x for x in lines if x.get("event") == "result")
+    assert code == 4 and not result["ok"] and sn in result["error"]
+    assert "refused" in result["error"]
+
+
+def test_the_long_poll_answers_at_once_a_binding_the_laptop_has_not_seen(
+    db_url: str, servers: list[Server]
+) -> None:
+    fill_valid_pool(db_url, 1, "POLL")
+    server = Server(db_url, None, source="inventory").start()
+    servers.append(server)
+    token = add_token(db_url, "hank")
+    import httpx
+
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        sn = client.post("/v1/devices", json={"model_id": MODEL, "hw_id": "abcd"}).json()[
+            "device_sn"
+        ]
+        with psycopg.connect(db_url) as conn:
+            conn.execute(
+                "UPDATE devices SET bind_status = 1, corpid = 'wwc', corp_name = 'C' "
+                "WHERE device_sn = %s",
+                (sn,),
+            )
+        started = time.monotonic()
+        answer = client.get(f"/v1/devices/{sn}", params={"wait": 5, "bind_status": 0}).json()
+        assert answer["bind_status"] == 1 and time.monotonic() - started < 2
+        started = time.monotonic()
+        client.get(f"/v1/devices/{sn}", params={"wait": 1})
+        assert time.monotonic() - started >= 1  # without it: held until a change, or the wait
