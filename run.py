@@ -51,7 +51,8 @@ def build_translations() -> None:
 
 
 def demo(args: list[str]) -> None:
-    ensure_env("")
+    # The team demo runs the team server too: its libraries come with the server extra.
+    ensure_env("server" if "--team" in args else "")
     build_translations()
     run([str(PYTHON), "-m", "installer_app", "demo", *args])
 

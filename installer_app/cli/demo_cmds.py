@@ -97,6 +97,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             wizard=f"{DEMO_SCAN_AFTER_S:g}",
         ).render(),
     )
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help=tr(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "through the team server: a private PostgreSQL, the server, the emulator's "
+                "callbacks (headless; needs the server extra and PostgreSQL)",
+            )
+        ),
+    )
     parser.set_defaults(handler=run_demo)
 
 
@@ -143,6 +154,10 @@ def _qt_can_open_display() -> bool:
 
 
 def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.team:
+        from installer_app.cli.server_cmds import team_demo
+
+        return team_demo(args, ctx)
     headless = bool(args.headless)
     if not headless:
         reason = no_display_reason()

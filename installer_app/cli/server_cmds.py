@@ -16,7 +16,6 @@ from installer_app.cli.context import CliContext, emit_json, say, tr
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 
-
 Handler = Callable[[argparse.Namespace, CliContext], int]
 
 
@@ -364,3 +363,34 @@ def run_export(args: argparse.Namespace, ctx: CliContext) -> int:
         if out is not sys.stdout:
             out.close()
     return ExitCode.OK
+
+
+def _run_team_demo(args: argparse.Namespace, ctx: CliContext) -> int:
+    from installer_app.cli.demo_cmds import HEADLESS_SCAN_AFTER_S
+    from installer_app.cli.provision_cmds import CliAnswers, Printer, provision_boards
+    from installer_app.server.team_demo import TeamDemo
+    from installer_app.workflow.wiring import open_session
+
+    scan_after = HEADLESS_SCAN_AFTER_S if args.scan_after is None else args.scan_after
+    demo = TeamDemo(ctx.data_dir, boards=args.boards, scan_after_s=scan_after or None).start()
+    ctx.on_close(demo.stop)
+    assert demo.env is not None and demo.server is not None and demo.settings is not None
+    say(
+        Message(
+            QT_TRANSLATE_NOOP(
+                "cli",
+                "Team demo: team server at {server} on a private PostgreSQL; provider emulator "
+                "at {url} (it plays WeCom and pushes the companion app's callbacks); simulated "
+                "boards on {ports}.",
+            ),
+            server=demo.server.url,
+            url=demo.env.emulator.base_url,
+            ports=", ".join(demo.env.ports),
+        )
+    )
+    with open_session(demo.settings, demo.env.data_dir) as session:
+        printer = Printer(json_lines=False, several=len(demo.env.ports) > 1)
+        return provision_boards(session, demo.env.ports, printer, CliAnswers(None))
+
+
+team_demo = _needs_server(_run_team_demo)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import BackgroundTasks, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -26,7 +27,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from installer_app import __version__
-from installer_app.provider.wecom import WecomClient
 from installer_app.provider.wecom_crypto import MessageCrypto
 from installer_app.server import hub as hub_module
 from installer_app.server.accounts import AUTH_SQL, Caller, token_digest
@@ -66,7 +66,8 @@ from installer_app.server.models import (
 from installer_app.server.ratelimit import RateLimiter
 from installer_app.server.sealing import Sealer
 from installer_app.server.suite_client import SuiteClient
-from installer_app.server.watch import watch_bindings
+from installer_app.server.watch import learn_open_corpid, watch_bindings
+from installer_app.server.wecom_ids import ServerWecomClient
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +154,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
     if secrets.server_key is None:
         raise ValueError("the server key is required")
     sealer = Sealer(secrets.server_key)
-    wecom: WecomClient | None = None
+    wecom: ServerWecomClient | None = None
     if secrets.provider_secret is not None and config.corpid:
-        wecom = WecomClient(config.wecom_base_url, config.corpid, secrets.provider_secret)
+        wecom = ServerWecomClient(config.wecom_base_url, config.corpid, secrets.provider_secret)
     suite: SuiteClient | None = None
     if secrets.suite_secret is not None and config.suite_id:
         suite = SuiteClient(config.wecom_base_url, config.suite_id, secrets.suite_secret)
@@ -225,6 +226,13 @@ def create_app(ctx: ServerContext) -> FastAPI:
     for kind in TRANSIENT:
         app.add_exception_handler(kind, _db_unavailable)
 
+    @app.exception_handler(psycopg.DataError)
+    async def _bad_value(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # A value PostgreSQL cannot store (a NUL in a path segment): bad input, not a bug.
+        return JSONResponse(
+            {"errcode": ERR_BAD_INPUT, "errmsg": "invalid text in the request"}, 400
+        )
+
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         # Answered without its traceback; the log has it (redacted by the log filter).
@@ -281,8 +289,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
         async with pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT d.device_sn, d.hw_id, d.stage, d.bind_status, d.corpid, d.corp_name, "
-                "i.installed, i.agentid FROM devices d LEFT JOIN installations i "
-                "ON i.corpid = d.corpid OR i.plain_corpid = d.corpid "
+                "i.installed, i.agentid FROM devices d "
+                "LEFT JOIN corp_ids m ON m.plain_corpid = d.corpid "
+                "LEFT JOIN installations i ON i.corpid = coalesce(m.open_corpid, d.corpid) "
                 "WHERE upper(d.device_sn) = upper(%s) LIMIT 1",
                 (sn,),
             )
@@ -333,16 +342,28 @@ def create_app(ctx: ServerContext) -> FastAPI:
         finally:
             hub.unsubscribe(device_sn, event)
 
-    @app.get("/v1/installations/{corpid}", response_model=InstallationAnswer)
-    async def installation(corpid: str, who: Installer) -> Any:
+    async def _installation(corpid: str) -> dict[str, Any] | None:
         async with pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT installed, agentid, extract(epoch FROM auth_time)::bigint AS auth_time "
-                "FROM installations WHERE corpid = %s OR plain_corpid = %s "
+                "FROM installations WHERE corpid = %s OR corpid = "
+                "(SELECT open_corpid FROM corp_ids WHERE plain_corpid = %s) "
                 "ORDER BY installed DESC LIMIT 1",
-                (corpid[:128], corpid[:128]),
+                (corpid, corpid),
             )
-            row = await cur.fetchone()
+            row: dict[str, Any] | None = await cur.fetchone()
+            return row
+
+    async def _learn_open_corpid(corpid: str) -> dict[str, Any] | None:
+        """A plain corpid not seen yet: ask WeCom for its open corpid, keep the pair."""
+        if wecom is None or not await learn_open_corpid(pool, wecom, corpid):
+            return None
+        return await _installation(corpid)
+
+    @app.get("/v1/installations/{corpid}", response_model=InstallationAnswer)
+    async def installation(corpid: str, who: Installer) -> Any:
+        corpid = corpid[:128]
+        row = await _installation(corpid) or await _learn_open_corpid(corpid)
         if row is None or not row["installed"]:
             return {
                 "errcode": 0,

@@ -102,8 +102,8 @@ class SuiteCallbacks:
             elif info_type == "cancel_auth" and corpid:
                 await conn.execute(
                     "UPDATE installations SET installed = false, updated_at = now() "
-                    "WHERE corpid = %s OR plain_corpid = %s",
-                    (corpid, corpid),
+                    "WHERE corpid = %s",
+                    (corpid,),
                 )
                 await conn.execute(
                     "INSERT INTO audit (action, detail) VALUES ('cancel_auth', %s)", (corpid,)

@@ -10,8 +10,10 @@ from pydantic import BaseModel, Field
 
 SnText = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{1,128}$")]
 HwIdText = Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{2,128}$")]
-ModelIdText = Annotated[str, Field(min_length=1, max_length=64)]
-ShortText = Annotated[str, Field(min_length=1, max_length=64)]
+# Plain text: no control characters (PostgreSQL's text refuses NUL; a log line should not break).
+_PLAIN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+ModelIdText = Annotated[str, Field(min_length=1, max_length=64, pattern=_PLAIN)]
+ShortText = Annotated[str, Field(min_length=1, max_length=64, pattern=_PLAIN)]
 
 
 class IssueRequest(BaseModel):
@@ -63,8 +65,8 @@ class Event(BaseModel):
     step: ShortText
     outcome: ShortText
     at: datetime
-    installer: Annotated[str, Field(min_length=1, max_length=128)]
-    detail: Annotated[str, Field(max_length=2000)] | None = None
+    installer: Annotated[str, Field(min_length=1, max_length=128, pattern=_PLAIN)]
+    detail: Annotated[str, Field(max_length=2000, pattern=_PLAIN)] | None = None
 
 
 class EventsRequest(BaseModel):

@@ -12,6 +12,8 @@ import os
 import signal
 import socket
 import sys
+import threading
+import time
 from typing import Any
 
 import uvicorn
@@ -64,3 +66,34 @@ def run(sock: socket.socket, workers: int, config_file: str | None, db_url: str)
         config.load()
         uvicorn.Server(config).run(sockets=[sock])
     sys.stdout.flush()
+
+
+class InProcessServer:
+    """The app served from a thread of this process (tests, the benchmark, ``demo --team``)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._sock = bind(host, port)
+        self.url = url_of(self._sock)
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._sock]},
+            name="team-server",
+            daemon=True,
+        )
+
+    def start(self, timeout_s: float = 20) -> InProcessServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the team server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(15)
+        self._sock.close()

@@ -17,8 +17,9 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from installer_app.errors import InstallerError
-from installer_app.provider.wecom import CorpBinding, WecomClient
+from installer_app.provider.wecom import CorpBinding
 from installer_app.server.db import TRANSIENT
+from installer_app.server.wecom_ids import ServerWecomClient
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,33 @@ async def _record(pool: AsyncConnectionPool[Any], sn: str, binding: CorpBinding)
             )
 
 
+async def learn_open_corpid(
+    pool: AsyncConnectionPool[Any], wecom: ServerWecomClient, corpid: str
+) -> bool:
+    """Keep ``corpid``'s open corpid (WeCom's corpid_to_opencorpid); False when WeCom does not
+    say. The suite callbacks name enterprises by open corpid, bindings by the plain one."""
+    if not corpid.isascii() or not corpid.replace("_", "").replace("-", "").isalnum():
+        return False
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT 1 FROM corp_ids WHERE plain_corpid = %s", (corpid,))
+        if await cur.fetchone() is not None:
+            return True
+    try:
+        open_id = await asyncio.to_thread(wecom.corpid_to_opencorpid, corpid)
+    except InstallerError as exc:
+        log.info("corpid_to_opencorpid: %s", exc.message.english())
+        return False
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO corp_ids (plain_corpid, open_corpid) VALUES (%s, %s) "
+            "ON CONFLICT (plain_corpid) DO UPDATE SET open_corpid = EXCLUDED.open_corpid",
+            (corpid, open_id),
+        )
+    return True
+
+
 async def watch_bindings(
-    pool: AsyncConnectionPool[Any], wecom: WecomClient, poll_interval_s: float
+    pool: AsyncConnectionPool[Any], wecom: ServerWecomClient, poll_interval_s: float
 ) -> None:
     while True:
         try:
@@ -85,6 +111,7 @@ async def watch_bindings(
             binding = await asyncio.to_thread(wecom.get_device_auth_info, sn)
             if binding is not None:
                 await _record(pool, sn, binding)
+                await learn_open_corpid(pool, wecom, binding.corpid)
         except asyncio.CancelledError:
             raise
         except TRANSIENT as exc:

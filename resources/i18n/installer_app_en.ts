@@ -1084,6 +1084,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>through the team server: a private PostgreSQL, the server, the emulator&apos;s callbacks (headless; needs the server extra and PostgreSQL)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>PySide6 is not installed</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1555,7 +1559,107 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The team server is not part of this installation: pip install &apos;installer-app[server]&apos;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a whole number from 1 to 64, not {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a port from 0 to 65535, not {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>postgresql://user:pass@host:port/db (else INSTALLER_DATABASE_URL, else [server] database_url)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>run the team server (the partner service)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>address to listen on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>port (0: any free one)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>worker processes sharing the socket</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>manage the team server&apos;s database and installers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>create or update the schema</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>create an installer token (shown once)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>one JSON object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>revoke an installer&apos;s token at once</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>list installers and admins</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>one JSON object per line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>add the provider admin&apos;s export to the pool</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>model of rows that name none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>write every device as CSV (no secrets)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>file (default: standard output)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Schema up to date ({n} migrations applied).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot listen on {host}:{port}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer {name} ({role}) added. Its token, shown only now:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer {name} revoked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Added {added} SNs to the pool; {dup} were there already; {bad} rows rejected.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>  row {row}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Team demo: team server at {server} on a private PostgreSQL; provider emulator at {url} (it plays WeCom and pushes the companion app&apos;s callbacks); simulated boards on {ports}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -2255,6 +2359,117 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>it has no hw_code</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>server</name>
+    <message>
+        <source>An installer name is 1 to {n} printable characters.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An installer named {name} exists.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose another name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No installer is named {name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server setting {key}: {problem}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fix it in the [server] section or the environment.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be a table</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown key (secrets come from the environment)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>wrong type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a list of model IDs (text)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>register or inventory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>from 0.1 to 3600 seconds</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must use https unless the host is loopback</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No database is configured.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give --database-url postgresql://user:pass@host:port/db, or set INSTALLER_DATABASE_URL, or [server] database_url.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must start with postgresql://</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a database on another host needs sslmode=require or verify-full</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the 43-character EncodingAESKey</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>cannot be read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>32 random bytes in standard Base64 (44 characters)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is not set.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The team server needs it: see docs/server.md.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The database does not answer ({reason}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check that PostgreSQL runs and the database URL.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>PostgreSQL&apos;s server programs are not installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install the postgresql package ({command}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no model_id in the row and no --model-id given</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

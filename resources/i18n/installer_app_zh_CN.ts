@@ -1088,6 +1088,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>模拟服务在注册 S 秒后自动扫描每个二维码（默认：终端模式 {headless}，向导中 {wizard}；0 表示不自动扫码，请使用模拟服务的操作页面）</translation>
     </message>
     <message>
+        <source>through the team server: a private PostgreSQL, the server, the emulator&apos;s callbacks (headless; needs the server extra and PostgreSQL)</source>
+        <translation>经由团队服务器运行：私有 PostgreSQL、服务器、模拟服务的回调（仅终端模式；需要 server 扩展和 PostgreSQL）</translation>
+    </message>
+    <message>
         <source>PySide6 is not installed</source>
         <translation>未安装 PySide6</translation>
     </message>
@@ -1566,8 +1570,108 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>未从 {file} 导入任何内容：有 {count} 行不符合要求。</translation>
     </message>
     <message>
+        <source>The team server is not part of this installation: pip install &apos;installer-app[server]&apos;.</source>
+        <translation>此安装不包含团队服务器：请执行 pip install &apos;installer-app[server]&apos;。</translation>
+    </message>
+    <message>
+        <source>a whole number from 1 to 64, not {text}</source>
+        <translation>应为 1 到 64 的整数，而不是 {text}</translation>
+    </message>
+    <message>
+        <source>a port from 0 to 65535, not {text}</source>
+        <translation>应为 0 到 65535 的端口号，而不是 {text}</translation>
+    </message>
+    <message>
+        <source>postgresql://user:pass@host:port/db (else INSTALLER_DATABASE_URL, else [server] database_url)</source>
+        <translation>postgresql://user:pass@host:port/db（未指定时依次使用 INSTALLER_DATABASE_URL、[server] database_url）</translation>
+    </message>
+    <message>
+        <source>run the team server (the partner service)</source>
+        <translation>运行团队服务器（合作伙伴服务）</translation>
+    </message>
+    <message>
+        <source>address to listen on</source>
+        <translation>监听地址</translation>
+    </message>
+    <message>
+        <source>port (0: any free one)</source>
+        <translation>端口（0：任选一个空闲端口）</translation>
+    </message>
+    <message>
+        <source>worker processes sharing the socket</source>
+        <translation>共享监听端口的工作进程数</translation>
+    </message>
+    <message>
+        <source>manage the team server&apos;s database and installers</source>
+        <translation>管理团队服务器的数据库和安装人员</translation>
+    </message>
+    <message>
+        <source>create or update the schema</source>
+        <translation>创建或升级数据库结构</translation>
+    </message>
+    <message>
+        <source>create an installer token (shown once)</source>
+        <translation>创建安装人员令牌（仅显示一次）</translation>
+    </message>
+    <message>
+        <source>one JSON object</source>
+        <translation>输出一个 JSON 对象</translation>
+    </message>
+    <message>
+        <source>revoke an installer&apos;s token at once</source>
+        <translation>立即吊销安装人员的令牌</translation>
+    </message>
+    <message>
+        <source>list installers and admins</source>
+        <translation>列出安装人员和管理员</translation>
+    </message>
+    <message>
+        <source>one JSON object per line</source>
+        <translation>每行输出一个 JSON 对象</translation>
+    </message>
+    <message>
+        <source>add the provider admin&apos;s export to the pool</source>
+        <translation>将服务商管理后台导出的文件加入凭证池</translation>
+    </message>
+    <message>
+        <source>model of rows that name none</source>
+        <translation>未注明型号的行所用的型号</translation>
+    </message>
+    <message>
+        <source>write every device as CSV (no secrets)</source>
+        <translation>将所有设备导出为 CSV（不含密钥）</translation>
+    </message>
+    <message>
+        <source>file (default: standard output)</source>
+        <translation>文件（默认：标准输出）</translation>
+    </message>
+    <message>
+        <source>Schema up to date ({n} migrations applied).</source>
+        <translation>数据库结构已是最新（本次应用了 {n} 个迁移）。</translation>
+    </message>
+    <message>
+        <source>Cannot listen on {host}:{port}: {reason}</source>
+        <translation>无法在 {host}:{port} 上监听：{reason}</translation>
+    </message>
+    <message>
+        <source>Installer {name} ({role}) added. Its token, shown only now:</source>
+        <translation>已添加安装人员 {name}（{role}）。其令牌仅在此显示一次：</translation>
+    </message>
+    <message>
+        <source>Installer {name} revoked.</source>
+        <translation>已吊销安装人员 {name}。</translation>
+    </message>
+    <message>
+        <source>Added {added} SNs to the pool; {dup} were there already; {bad} rows rejected.</source>
+        <translation>已向凭证池添加 {added} 个 SN；{dup} 个已存在；{bad} 行被拒绝。</translation>
+    </message>
+    <message>
         <source>  row {row}: {reason}</source>
         <translation>  第 {row} 行：{reason}</translation>
+    </message>
+    <message>
+        <source>Team demo: team server at {server} on a private PostgreSQL; provider emulator at {url} (it plays WeCom and pushes the companion app&apos;s callbacks); simulated boards on {ports}.</source>
+        <translation>团队演示：团队服务器位于 {server}，使用私有 PostgreSQL；服务商模拟服务位于 {url}（扮演企业微信并推送硬件应用的回调）；模拟设备位于 {ports}。</translation>
     </message>
     <message>
         <source>Correct or remove these rows, then import the whole file again.</source>
@@ -2267,6 +2371,117 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>it has no hw_code</source>
         <translation>链接中缺少 hw_code</translation>
+    </message>
+</context>
+<context>
+    <name>server</name>
+    <message>
+        <source>An installer name is 1 to {n} printable characters.</source>
+        <translation>安装人员名称应为 1 到 {n} 个可打印字符。</translation>
+    </message>
+    <message>
+        <source>An installer named {name} exists.</source>
+        <translation>名为 {name} 的安装人员已存在。</translation>
+    </message>
+    <message>
+        <source>Choose another name.</source>
+        <translation>请换一个名称。</translation>
+    </message>
+    <message>
+        <source>No installer is named {name}.</source>
+        <translation>没有名为 {name} 的安装人员。</translation>
+    </message>
+    <message>
+        <source>Server setting {key}: {problem}</source>
+        <translation>服务器设置 {key}：{problem}</translation>
+    </message>
+    <message>
+        <source>Fix it in the [server] section or the environment.</source>
+        <translation>请在 [server] 配置段或环境变量中修正。</translation>
+    </message>
+    <message>
+        <source>must be a table</source>
+        <translation>必须是一个表</translation>
+    </message>
+    <message>
+        <source>unknown key (secrets come from the environment)</source>
+        <translation>未知的键（密钥应通过环境变量提供）</translation>
+    </message>
+    <message>
+        <source>wrong type</source>
+        <translation>类型错误</translation>
+    </message>
+    <message>
+        <source>a list of model IDs (text)</source>
+        <translation>应为型号 ID 列表（文本）</translation>
+    </message>
+    <message>
+        <source>register or inventory</source>
+        <translation>应为 register 或 inventory</translation>
+    </message>
+    <message>
+        <source>from 0.1 to 3600 seconds</source>
+        <translation>应为 0.1 到 3600 秒</translation>
+    </message>
+    <message>
+        <source>must use https unless the host is loopback</source>
+        <translation>除本机回环地址外必须使用 https</translation>
+    </message>
+    <message>
+        <source>No database is configured.</source>
+        <translation>未配置数据库。</translation>
+    </message>
+    <message>
+        <source>Give --database-url postgresql://user:pass@host:port/db, or set INSTALLER_DATABASE_URL, or [server] database_url.</source>
+        <translation>请指定 --database-url postgresql://user:pass@host:port/db，或设置环境变量 INSTALLER_DATABASE_URL，或 [server] database_url。</translation>
+    </message>
+    <message>
+        <source>must start with postgresql://</source>
+        <translation>必须以 postgresql:// 开头</translation>
+    </message>
+    <message>
+        <source>a database on another host needs sslmode=require or verify-full</source>
+        <translation>其他主机上的数据库需要 sslmode=require 或 verify-full</translation>
+    </message>
+    <message>
+        <source>the 43-character EncodingAESKey</source>
+        <translation>应为 43 个字符的 EncodingAESKey</translation>
+    </message>
+    <message>
+        <source>cannot be read</source>
+        <translation>无法读取</translation>
+    </message>
+    <message>
+        <source>32 random bytes in standard Base64 (44 characters)</source>
+        <translation>应为标准 Base64 编码的 32 个随机字节（44 个字符）</translation>
+    </message>
+    <message>
+        <source>{name} is not set.</source>
+        <translation>未设置 {name}。</translation>
+    </message>
+    <message>
+        <source>The team server needs it: see docs/server.md.</source>
+        <translation>团队服务器需要此项：请参阅 docs/server.md。</translation>
+    </message>
+    <message>
+        <source>The database does not answer ({reason}).</source>
+        <translation>数据库没有响应（{reason}）。</translation>
+    </message>
+    <message>
+        <source>Check that PostgreSQL runs and the database URL.</source>
+        <translation>请检查 PostgreSQL 是否在运行，以及数据库地址是否正确。</translation>
+    </message>
+    <message>
+        <source>PostgreSQL&apos;s server programs are not installed.</source>
+        <translation>未安装 PostgreSQL 服务器程序。</translation>
+    </message>
+    <message>
+        <source>Install the postgresql package ({command}).</source>
+        <translation>请安装 postgresql 软件包（{command}）。</translation>
+    </message>
+    <message>
+        <source>no model_id in the row and no --model-id given</source>
+        <translation>该行没有 model_id，且未指定 --model-id</translation>
     </message>
 </context>
 <context>

@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -21,7 +19,6 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
 from installer_app.provider.emulator import ProviderEmulator
 from installer_app.secrets import Secret
@@ -34,7 +31,7 @@ from installer_app.server.local_pg import (
     find_bin_dir,
     temporary_folder,
 )
-from installer_app.server.serve import bind, url_of
+from installer_app.server.serve import InProcessServer
 
 MODEL = "WX-ATT-200"
 SERVER_KEY = base64.b64encode(b"k" * 32).decode()
@@ -122,20 +119,6 @@ def server_context(
     return ServerContext(replace(base, **config), secrets, db_url)
 
 
-def start_in_thread(ctx: ServerContext) -> tuple[str, uvicorn.Server, threading.Thread]:
-    sock = bind("127.0.0.1", 0)
-    config = uvicorn.Config(create_app(ctx), log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the server did not start")
-        time.sleep(0.02)
-    return url_of(sock), server, thread
-
-
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[ProviderEmulator]:
     with ProviderEmulator(install_delay_s=0) as emu:
@@ -144,17 +127,16 @@ def emulator(tmp_path: Path) -> Iterator[ProviderEmulator]:
 
 @pytest.fixture
 def server_factory(db_url: str) -> Iterator[Any]:
-    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+    running: list[InProcessServer] = []
 
     def start(emulator: ProviderEmulator | None = None, **config: Any) -> RunningServer:
-        url, server, thread = start_in_thread(server_context(db_url, emulator, **config))
-        running.append((server, thread))
-        return RunningServer(url, db_url, emulator)
+        server = InProcessServer(create_app(server_context(db_url, emulator, **config))).start()
+        running.append(server)
+        return RunningServer(server.url, db_url, emulator)
 
     yield start
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(15)
+    for server in running:
+        server.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from installer_app.provider.emulator import ProviderEmulator
-from installer_app.provider.emulator.suite import SuiteConfig
+from installer_app.provider.emulator.suite import SuiteConfig, open_corpid
 from tests.server.conftest import (
     CALLBACK_AES_KEY,
     CALLBACK_TOKEN,
@@ -100,6 +100,8 @@ def test_create_auth_twice_is_one_installation_and_cancel_auth_flips_c3(
         assert _wait_for(installed)
         answer = client.get("/v1/installations/wwcorp01").json()
         assert answer["agentid"] == 1000002
+        # The callbacks named the enterprise by its open corpid: C3 answers for both.
+        assert client.get(f"/v1/installations/{open_corpid('wwcorp01')}").json()["installed"]
         with psycopg.connect(server.db_url) as conn:
             assert conn.execute("SELECT count(*) FROM installations").fetchone() == (1,)
             sealed = conn.execute("SELECT permanent_code_sealed FROM installations").fetchone()

@@ -7,7 +7,12 @@ from typing import Any
 
 from installer_app.provider.emulator.records import ERR_NEED_POST, ApiError, Device
 from installer_app.provider.emulator.state import EmulatorState
-from installer_app.provider.emulator.suite import SUITE_APIS, SuiteSide
+from installer_app.provider.emulator.suite import (
+    OPEN_CORPID_API,
+    SUITE_APIS,
+    SuiteSide,
+    open_corpid,
+)
 from installer_app.provider.emulator.wire import Request, Response, json_response, ok
 
 WECOM_PREFIX = "/cgi-bin/service/"
@@ -35,6 +40,11 @@ class WecomApi:
             return json_response({"provider_access_token": token, "expires_in": expires_in})
         self.state.check_token(req.query.get("provider_access_token"))
         body = req.json()
+        if name == OPEN_CORPID_API:
+            corpid = body.get("corpid")
+            if not isinstance(corpid, str) or not corpid:
+                raise ApiError(40013, "invalid corpid")
+            return ok(open_corpid=open_corpid(corpid))
         if name == "add_device":
             device = self.state.add_device(body.get("model_id"), body.get("device_sn"))
             return ok(device_info=device_info(device))

@@ -188,6 +188,7 @@ class ProviderEmulator:
         self.partner_token = partner_token
         # The companion app's suite side (suite.py); set suite.config.callback_url to push.
         self.suite = SuiteSide()
+        self.state.on_new_installation = self._companion_installed
         self._wecom = WecomApi(self.state, self.suite)
         self._partner = PartnerApi(self.state, partner_token)
         self._control = ControlApi(self.state)
@@ -271,6 +272,17 @@ class ProviderEmulator:
     @property
     def operator_url(self) -> str:
         return self.base_url + "/"
+
+    def _companion_installed(self, corpid: str, corp_name: str) -> None:
+        """After the install delay, WeCom's create_auth goes to the suite's callback URL (if one
+        is set); from a timer thread, so a bind never waits for the partner's server."""
+        if not self.suite.config.callback_url:
+            return
+        timer = threading.Timer(
+            self.state.install_delay_s, self.suite.install, args=(corpid, corp_name)
+        )
+        timer.daemon = True
+        timer.start()
 
     # --- control (the same as /_emulator/...) ----------------------------------------------
 

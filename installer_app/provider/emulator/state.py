@@ -83,6 +83,9 @@ class EmulatorState:
         self._counts: dict[str, int] = {}
         self._token_fetches = 0
         self.faults = FaultBook()
+        # Called with (corpid, corp_name) when an enterprise binds its first device: the
+        # companion app's install, which the suite side reports to a callback URL (suite.py).
+        self.on_new_installation: Callable[[str, str], None] | None = None
         if path is not None:
             loaded = state_file.load(path)
             self._devices, self._boards = loaded.devices, loaded.boards
@@ -321,6 +324,8 @@ class EmulatorState:
         self._auto_bind_at.pop(sn_key(device.device_sn), None)
         if corpid not in self._installations:
             self._installations[corpid] = Installation(corp_name, now + self.install_delay_s)
+            if self.on_new_installation is not None:
+                self.on_new_installation(corpid, corp_name)
 
     def unbind(self, device_sn: object) -> Device:
         with self._lock:

@@ -6,6 +6,7 @@ enterprise installs or removes the companion app. Message crypto: provider/wecom
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
@@ -21,6 +22,15 @@ from installer_app.provider.wecom_crypto import MessageCrypto
 from installer_app.secrets import Secret
 
 SUITE_APIS = ("get_suite_token", "get_permanent_code")
+# Needs the provider token (checked by the caller, api.py), not the suite's.
+OPEN_CORPID_API = "corpid_to_opencorpid"
+
+
+def open_corpid(corpid: str) -> str:
+    """The provider-level open corpid WeCom hands third-party apps for ``corpid`` (stable)."""
+    return "wo" + hashlib.sha256(corpid.encode("utf-8")).hexdigest()[:30]
+
+
 ERR_BAD_SUITE = 40082  # invalid suite_id / secret / ticket
 ERR_BAD_AUTH_CODE = 40084
 
@@ -71,7 +81,8 @@ class SuiteSide:
                 raise ApiError(ERR_BAD_AUTH_CODE, "invalid auth_code")
             return ok(
                 permanent_code="perm-" + secrets.token_hex(16),
-                auth_corp_info={"corpid": auth.corpid, "corp_name": auth.corp_name},
+                # A third-party app sees the enterprise by its open corpid.
+                auth_corp_info={"corpid": open_corpid(auth.corpid), "corp_name": auth.corp_name},
                 auth_info={"agent": [{"agentid": COMPANION_AGENTID, "name": "companion"}]},
             )
 
@@ -131,4 +142,4 @@ class SuiteSide:
         return {"auth_code_issued": True, "callback_status": status}
 
     def cancel(self, corpid: str) -> int:
-        return self._push("cancel_auth", {"AuthCorpId": corpid})
+        return self._push("cancel_auth", {"AuthCorpId": open_corpid(corpid)})

@@ -84,10 +84,9 @@ CREATE TABLE events (
 );
 CREATE INDEX events_sn ON events (device_sn, at);
 
--- The companion app in one enterprise, from the suite callbacks.
+-- The companion app in one enterprise, from the suite callbacks (which name the open corpid).
 CREATE TABLE installations (
     corpid                 text PRIMARY KEY,
-    plain_corpid           text,
     corp_name              text NOT NULL DEFAULT '',
     agentid                bigint,
     permanent_code_sealed  bytea,
@@ -95,7 +94,14 @@ CREATE TABLE installations (
     auth_time              timestamptz NOT NULL DEFAULT now(),
     updated_at             timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX installations_plain ON installations (plain_corpid);
+
+-- Plain corpid (a device's binding) -> open corpid (the suite callbacks), from WeCom's
+-- corpid_to_opencorpid, so C2 and C3 answer for either.
+CREATE TABLE corp_ids (
+    plain_corpid text PRIMARY KEY,
+    open_corpid  text NOT NULL
+);
+CREATE INDEX corp_ids_open ON corp_ids (open_corpid);
 
 -- Suite callbacks as received (decrypted, secrets left out): a replay is recorded once.
 CREATE TABLE suite_events (
