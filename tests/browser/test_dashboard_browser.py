@@ -16,7 +16,9 @@ import psycopg
 import pytest
 
 from installer_app.provider.emulator import ProviderEmulator
-from tests.server.conftest import MODEL, RunningServer, add_token, server_context, start_in_thread
+from installer_app.server.app import create_app
+from installer_app.server.serve import InProcessServer
+from tests.server.conftest import MODEL, RunningServer, add_token, server_context
 from tests.server.dashboard_kit import Dev, install_app, seed
 
 HOUR = timedelta(hours=1)
@@ -32,7 +34,7 @@ def site(db_url: str, emulator: ProviderEmulator) -> Iterator[tuple[RunningServe
     and an admin token."""
     ctx = server_context(db_url, emulator)
     ctx.watch = False
-    url, server, thread = start_in_thread(ctx)
+    running = InProcessServer(create_app(ctx)).start()
     admin = add_token(db_url, "boss", "admin")
     add_token(db_url, "ann")
     add_token(db_url, "eve")
@@ -65,9 +67,8 @@ def site(db_url: str, emulator: ProviderEmulator) -> Iterator[tuple[RunningServe
         ],
     )
     install_app(db_url, "wwcorpA", "Alpha 公司")
-    yield RunningServer(url, db_url, emulator), admin
-    server.should_exit = True
-    thread.join(15)
+    yield RunningServer(running.url, db_url, emulator), admin
+    running.stop()
 
 
 def sign_in(page: Any, base: str, token: str) -> None:

@@ -79,13 +79,22 @@ def seed(db_url: str, devices: Iterable[Dev]) -> None:
             )
 
 
-def install_app(db_url: str, corpid: str, corp_name: str, installed: bool = True) -> None:
+def install_app(
+    db_url: str, corpid: str, corp_name: str, installed: bool = True, open_corpid: str = ""
+) -> None:
+    """The companion app installed in ``corpid``; the suite callback names it by
+    ``open_corpid`` when one is given (and the server has learnt the pair)."""
     with psycopg.connect(db_url) as conn:
         conn.execute(
             "INSERT INTO installations (corpid, corp_name, agentid, installed) "
             "VALUES (%s, %s, 1000002, %s)",
-            (corpid, corp_name, installed),
+            (open_corpid or corpid, corp_name, installed),
         )
+        if open_corpid:
+            conn.execute(
+                "INSERT INTO corp_ids (plain_corpid, open_corpid) VALUES (%s, %s)",
+                (corpid, open_corpid),
+            )
 
 
 def csrf_of(html: str) -> str:

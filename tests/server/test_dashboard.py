@@ -16,12 +16,13 @@ import psycopg
 import pytest
 
 from installer_app.provider.emulator import ProviderEmulator
+from installer_app.server.app import create_app
+from installer_app.server.serve import InProcessServer
 from tests.server.conftest import (
     MODEL,
     RunningServer,
     add_token,
     server_context,
-    start_in_thread,
 )
 from tests.server.dashboard_kit import Dev, csrf_of, install_app, seed, sign_in
 
@@ -48,10 +49,9 @@ def unwatched(db_url: str, emulator: ProviderEmulator) -> Iterator[RunningServer
     asks WeCom."""
     ctx = server_context(db_url, emulator)
     ctx.watch = False
-    url, server, thread = start_in_thread(ctx)
-    yield RunningServer(url, db_url, emulator)
-    server.should_exit = True
-    thread.join(15)
+    running = InProcessServer(create_app(ctx)).start()
+    yield RunningServer(running.url, db_url, emulator)
+    running.stop()
 
 
 def _sns(html: str) -> list[str]:
@@ -209,7 +209,7 @@ def _fleet(server: RunningServer) -> None:
             ),
         ],
     )
-    install_app(server.db_url, "wwcorpA", "Alpha 公司")
+    install_app(server.db_url, "wwcorpA", "Alpha 公司", open_corpid="wpOpenCorpA")
 
 
 @pytest.mark.parametrize(

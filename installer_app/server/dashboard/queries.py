@@ -34,15 +34,23 @@ DEVICE_COLUMNS = (
     "d.corp_name, d.issued_at, d.updated_at, d.bound_at, i.name AS installer, "
     "coalesce(app.installed, false) AS app_installed"
 )
+
+
+def app_of(corpid: str) -> str:
+    """SQL: the installations of the enterprise ``corpid`` names. A binding names the plain
+    corpid, the suite callbacks the open one; corp_ids maps one to the other (wecom_ids.py)."""
+    return (
+        f"(x.corpid = {corpid} OR x.corpid = "
+        f"(SELECT m.open_corpid FROM corp_ids m WHERE m.plain_corpid = {corpid}))"
+    )
+
+
 DEVICE_FROM = (
     "FROM devices d LEFT JOIN installers i ON i.id = d.installer_id "
     "LEFT JOIN LATERAL (SELECT bool_or(x.installed) AS installed FROM installations x "
-    "WHERE x.corpid = d.corpid OR x.plain_corpid = d.corpid) app ON true"
+    f"WHERE {app_of('d.corpid')}) app ON true"
 )
-_NO_APP = (
-    "NOT EXISTS (SELECT 1 FROM installations x WHERE (x.corpid = d.corpid "
-    "OR x.plain_corpid = d.corpid) AND x.installed)"
-)
+_NO_APP = f"NOT EXISTS (SELECT 1 FROM installations x WHERE {app_of('d.corpid')} AND x.installed)"
 
 
 @dataclass(frozen=True)
@@ -346,8 +354,8 @@ async def sites(conn: psycopg.AsyncConnection[Any]) -> list[dict[str, Any]]:
     cur = await conn.execute(
         "SELECT d.corpid, max(d.corp_name) AS corp_name, count(*) AS devices, "
         "min(d.issued_at) AS first_at, max(d.updated_at) AS last_at, "
-        "coalesce((SELECT bool_or(x.installed) FROM installations x WHERE x.corpid = d.corpid "
-        "OR x.plain_corpid = d.corpid), false) AS app_installed "
+        "coalesce((SELECT bool_or(x.installed) FROM installations x "
+        f"WHERE {app_of('d.corpid')}), false) AS app_installed "
         "FROM devices d WHERE d.corpid IS NOT NULL GROUP BY d.corpid "
         f"ORDER BY count(*) DESC, d.corpid LIMIT {OPTION_LIMIT}"
     )
@@ -392,8 +400,7 @@ async def site(conn: psycopg.AsyncConnection[Any], corpid: str, tz: str) -> dict
     )
     days = list(await cur.fetchall())
     cur = await conn.execute(
-        "SELECT bool_or(installed) AS installed FROM installations "
-        "WHERE corpid = %s OR plain_corpid = %s",
+        f"SELECT bool_or(x.installed) AS installed FROM installations x WHERE {app_of('%s')}",
         (corpid, corpid),
     )
     app = await cur.fetchone()

@@ -22,7 +22,6 @@ from psycopg_pool import AsyncConnectionPool
 
 from installer_app.errors import InstallerError
 from installer_app.i18n import Message, load_ts_catalog
-from installer_app.provider.wecom import WecomClient
 from installer_app.server import accounts
 from installer_app.server.config import ServerConfig
 from installer_app.server.dashboard import charts, queries
@@ -54,6 +53,8 @@ from installer_app.server.dashboard.sessions import (
 )
 from installer_app.server.db import connect
 from installer_app.server.watch import _record as record_binding
+from installer_app.server.watch import learn_open_corpid
+from installer_app.server.wecom_ids import ServerWecomClient
 
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 FORM_MAX = 64 * 1024
@@ -109,7 +110,7 @@ def _redirect(url: str) -> RedirectResponse:
 def dashboard_router(
     pool: AsyncConnectionPool[Any],
     config: ServerConfig,
-    wecom: WecomClient | None,
+    wecom: ServerWecomClient | None,
     database_url: str,
 ) -> APIRouter:
     router = APIRouter(include_in_schema=False)
@@ -427,6 +428,7 @@ def dashboard_router(
                     }
                     # The same update the binding watch makes when it sees the scan.
                     await record_binding(pool, device_sn, binding)
+                    await learn_open_corpid(pool, wecom, binding.corpid)
         async with pool.connection() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO audit (installer, laptop, action, device_sn, hw_id, detail) "
