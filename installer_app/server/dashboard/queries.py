@@ -39,18 +39,30 @@ DEVICE_COLUMNS = (
 def app_of(corpid: str) -> str:
     """SQL: the installations of the enterprise ``corpid`` names. A binding names the plain
     corpid, the suite callbacks the open one; corp_ids maps one to the other (wecom_ids.py)."""
+    # = ANY(ARRAY[...]) rather than OR: one probe of the primary key per element.
     return (
-        f"(x.corpid = {corpid} OR x.corpid = "
-        f"(SELECT m.open_corpid FROM corp_ids m WHERE m.plain_corpid = {corpid}))"
+        f"x.corpid = ANY(ARRAY[{corpid}, "
+        f"(SELECT m.open_corpid FROM corp_ids m WHERE m.plain_corpid = {corpid})])"
     )
 
 
-DEVICE_FROM = (
-    "FROM devices d LEFT JOIN installers i ON i.id = d.installer_id "
+# What a listed device shows beside its own row; joined to the page's rows only (see page_sql).
+DEVICE_JOINS = (
+    "LEFT JOIN installers i ON i.id = d.installer_id "
     "LEFT JOIN LATERAL (SELECT bool_or(x.installed) AS installed FROM installations x "
     f"WHERE {app_of('d.corpid')}) app ON true"
 )
-_NO_APP = f"NOT EXISTS (SELECT 1 FROM installations x WHERE {app_of('d.corpid')} AND x.installed)"
+DEVICE_FROM = f"FROM devices d {DEVICE_JOINS}"
+# The enterprises with bound devices but no companion app: a loose index scan over the distinct
+# corpids (a few hundred probes), less those with an installation. Devices are then found through
+# their corpid's index, never by testing every bound device.
+_NO_APP_CORPS = (
+    "(WITH RECURSIVE v AS ((SELECT corpid AS x FROM devices WHERE corpid IS NOT NULL "
+    "ORDER BY corpid LIMIT 1) UNION ALL SELECT (SELECT corpid FROM devices WHERE corpid > v.x "
+    "ORDER BY corpid LIMIT 1) FROM v WHERE v.x IS NOT NULL) SELECT v.x FROM v "
+    "WHERE v.x IS NOT NULL AND NOT EXISTS (SELECT 1 FROM installations x "
+    f"WHERE {app_of('v.x')} AND x.installed))"
+)
 
 
 @dataclass(frozen=True)
@@ -177,11 +189,25 @@ def where(f: DeviceFilter, tz: str) -> tuple[list[str], list[Any]]:
         conds.append("d.bind_status = 0 AND d.stage <> 'issued' AND d.issued_at < now() - %s")
         args.append(UNBOUND_AFTER)
     elif f.need == "noapp":
-        conds.append(f"d.bind_status = 1 AND d.bound_at < now() - %s AND {_NO_APP}")
+        conds.append(
+            f"d.corpid IN {_NO_APP_CORPS} AND d.bind_status = 1 AND d.bound_at < now() - %s"
+        )
         args.append(NO_APP_AFTER)
     elif f.need == "failed":
         conds.append("d.last_outcome = 'failed'")
     return conds, args
+
+
+def page_sql(conds: list[str], backwards: bool = False) -> str:
+    """One page of devices: the page's rows are chosen first (an index range scan ending at the
+    LIMIT), and only they are joined to their installer and companion app."""
+    order = "ASC" if backwards else "DESC"
+    keys = f"ORDER BY d.issued_at {order}, d.hw_id {order}"
+    return (
+        f"SELECT {DEVICE_COLUMNS} FROM (SELECT d.* FROM devices d "
+        f"{'WHERE ' + ' AND '.join(conds) if conds else ''} {keys} LIMIT %s) d "
+        f"{DEVICE_JOINS} {keys}"
+    )
 
 
 @dataclass(frozen=True)
@@ -206,13 +232,7 @@ async def list_devices(
     if at is not None:
         conds.append(f"(d.issued_at, d.hw_id) {'>' if backwards else '<'} (%s, %s)")
         args += [at.issued_at, at.hw_id]
-    order = "ASC" if backwards else "DESC"
-    sql = (
-        f"SELECT {DEVICE_COLUMNS} {DEVICE_FROM} "
-        f"{'WHERE ' + ' AND '.join(conds) if conds else ''} "
-        f"ORDER BY d.issued_at {order}, d.hw_id {order} LIMIT %s"
-    )
-    cur = await conn.execute(sql.encode(), [*args, limit + 1])
+    cur = await conn.execute(page_sql(conds, backwards).encode(), [*args, limit + 1])
     rows = list(await cur.fetchall())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -350,25 +370,40 @@ async def events(conn: psycopg.AsyncConnection[Any], sn: str) -> list[dict[str, 
 
 
 async def sites(conn: psycopg.AsyncConnection[Any]) -> list[dict[str, Any]]:
-    """Every enterprise with bound devices: counts per stage, times, the companion app."""
+    """Every enterprise with bound devices: counts per stage, times, the companion app (one pass
+    over the devices, grouped by enterprise and stage; the totals are summed here)."""
     cur = await conn.execute(
-        "SELECT d.corpid, max(d.corp_name) AS corp_name, count(*) AS devices, "
-        "min(d.issued_at) AS first_at, max(d.updated_at) AS last_at, "
-        "coalesce((SELECT bool_or(x.installed) FROM installations x "
-        f"WHERE {app_of('d.corpid')}), false) AS app_installed "
-        "FROM devices d WHERE d.corpid IS NOT NULL GROUP BY d.corpid "
-        f"ORDER BY count(*) DESC, d.corpid LIMIT {OPTION_LIMIT}"
+        "SELECT d.corpid, d.stage, count(*) AS n, max(d.corp_name) AS corp_name, "
+        "min(d.issued_at) AS first_at, max(d.updated_at) AS last_at FROM devices d "
+        "WHERE d.corpid IS NOT NULL GROUP BY d.corpid, d.stage"
     )
-    rows = list(await cur.fetchall())
-    cur = await conn.execute(
-        "SELECT corpid, stage, count(*) AS n FROM devices WHERE corpid IS NOT NULL "
-        "GROUP BY corpid, stage"
-    )
-    per: dict[str, dict[str, int]] = {}
+    by_corp: dict[str, dict[str, Any]] = {}
     for row in await cur.fetchall():
-        per.setdefault(row["corpid"], {})[row["stage"]] = row["n"]
+        site = by_corp.setdefault(
+            row["corpid"],
+            {
+                "corpid": row["corpid"],
+                "corp_name": row["corp_name"],
+                "devices": 0,
+                "first_at": row["first_at"],
+                "last_at": row["last_at"],
+                "stages": {},
+            },
+        )
+        site["devices"] += row["n"]
+        site["stages"][row["stage"]] = row["n"]
+        site["corp_name"] = site["corp_name"] or row["corp_name"]
+        site["first_at"] = min(site["first_at"], row["first_at"])
+        site["last_at"] = max(site["last_at"], row["last_at"])
+    rows = sorted(by_corp.values(), key=lambda s: (-s["devices"], s["corpid"]))[:OPTION_LIMIT]
+    cur = await conn.execute(
+        "SELECT c AS corpid, coalesce((SELECT bool_or(x.installed) FROM installations x "
+        f"WHERE {app_of('c')}), false) AS app_installed FROM unnest(%s::text[]) AS c",
+        ([r["corpid"] for r in rows],),
+    )
+    installed = {r["corpid"]: r["app_installed"] for r in await cur.fetchall()}
     for row in rows:
-        row["stages"] = per.get(row["corpid"], {})
+        row["app_installed"] = installed.get(row["corpid"], False)
     return rows
 
 
