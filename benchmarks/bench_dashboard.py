@@ -253,9 +253,7 @@ def main() -> None:
                 html = client.get("/").text
                 cursor = html.split('rel="next"')[0].rsplit("after=", 1)[1].split('"')[0]
                 cursor = cursor.replace("&amp;", "&").split("&")[0]
-                print(
-                    f"\n{args.requests} requests each; ms at the server, and round trip from the client"
-                )
+                print(f"\n{args.requests} requests each: ms at the server, and round trips")
                 print(f"{'page':<34} {'p50':>8} {'p99':>8} {'trip p50':>9} {'trip p99':>9}")
                 worst = 0.0
                 for label, params in cases(sample):

@@ -9,6 +9,7 @@ with that order (docs/dashboard.md shows the plans).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
@@ -232,7 +233,10 @@ async def list_devices(
     if at is not None:
         conds.append(f"(d.issued_at, d.hw_id) {'>' if backwards else '<'} (%s, %s)")
         args += [at.issued_at, at.hw_id]
-    cur = await conn.execute(page_sql(conds, backwards).encode(), [*args, limit + 1])
+    # Never prepared: psycopg prepares a query run five times, and PostgreSQL may then plan it once
+    # for any value, where a "contains" search or a date range needs the plan for this value.
+    sql = page_sql(conds, backwards).encode()
+    cur = await conn.execute(sql, [*args, limit + 1], prepare=False)
     rows = list(await cur.fetchall())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -263,7 +267,7 @@ async def export_devices(
 async def count_devices(conn: psycopg.AsyncConnection[Any], f: DeviceFilter, tz: str) -> int:
     conds, args = where(f, tz)
     sql = f"SELECT count(*) AS n FROM devices d {'WHERE ' + ' AND '.join(conds) if conds else ''}"
-    cur = await conn.execute(sql.encode(), args)
+    cur = await conn.execute(sql.encode(), args, prepare=False)
     row = await cur.fetchone()
     return int(row["n"]) if row else 0
 
@@ -284,6 +288,9 @@ async def _distinct(conn: psycopg.AsyncConnection[Any], column: str) -> list[str
     return [row["x"] for row in await cur.fetchall()]
 
 
+CHOICES_TTL_S = 10.0
+
+
 @dataclass(frozen=True)
 class Choices:
     stages: list[str]
@@ -292,7 +299,24 @@ class Choices:
     enterprises: list[tuple[str, str]]
 
 
-async def choices(conn: psycopg.AsyncConnection[Any], model_ids: tuple[str, ...]) -> Choices:
+class ChoicesCache:
+    """The values each filter offers, read again at most every CHOICES_TTL_S (one per app, so
+    per worker): they change rarely, and a value missing for a few seconds only means typing it
+    into the URL."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[float, Choices] | None = None
+
+    async def get(self, conn: psycopg.AsyncConnection[Any], model_ids: tuple[str, ...]) -> Choices:
+        now = time.monotonic()
+        if self._kept is not None and now - self._kept[0] < CHOICES_TTL_S:
+            return self._kept[1]
+        found = await _read_choices(conn, model_ids)
+        self._kept = (now, found)
+        return found
+
+
+async def _read_choices(conn: psycopg.AsyncConnection[Any], model_ids: tuple[str, ...]) -> Choices:
     stages = await _distinct(conn, "stage")
     models = sorted(set(model_ids) | set(await _distinct(conn, "model_id")))
     cur = await conn.execute("SELECT name FROM installers ORDER BY name")

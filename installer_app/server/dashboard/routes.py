@@ -114,6 +114,7 @@ def dashboard_router(
     database_url: str,
 ) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    filter_choices = queries.ChoicesCache()
 
     def problem(request: Request, status: int, title: str, hint: str) -> Response:
         return render(request, "problem.html", {"title": title, "hint": hint}, status)
@@ -255,7 +256,7 @@ def dashboard_router(
         fragment = params.get("fragment") == "1"
         async with pool.connection() as conn:
             result = await queries.list_devices(conn, f, tz, after, before)
-            options = None if fragment else await queries.choices(conn, config.model_ids)
+            options = None if fragment else await filter_choices.get(conn, config.model_ids)
         at = {"after": params.get("after", ""), "before": params.get("before", "")}
         context = {
             "f": f,
