@@ -15,6 +15,7 @@ BAR_AREA = 360
 COLUMN_WIDTH = 16
 COLUMN_AREA = 140
 MAX_DAYS = 60
+AXIS_WIDTH = 44
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def horizontal(rows: Sequence[tuple[str, int]]) -> Chart:
 
 def daily(rows: Sequence[dict[str, Any]]) -> Chart:
     """One column per calendar day from the first to the last (days without devices at zero),
-    the last MAX_DAYS days at most."""
+    the last MAX_DAYS days at most; columns are wider when there are few days."""
     counts: dict[date, int] = {row["day"]: int(row["n"]) for row in rows}
     if not counts:
         return Chart([], COLUMN_WIDTH, COLUMN_AREA + 20, 0)
@@ -55,18 +56,11 @@ def daily(rows: Sequence[dict[str, Any]]) -> Chart:
     first = max(min(counts), last - timedelta(days=MAX_DAYS - 1))
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     peak = max(counts.get(d, 0) for d in days) or 1
+    step = max(COLUMN_WIDTH, min(44, 720 // len(days)))
     bars = []
     for i, day in enumerate(days):
         value = counts.get(day, 0)
         height = COLUMN_AREA * value / peak
-        bars.append(
-            Bar(
-                day.isoformat(),
-                value,
-                i * COLUMN_WIDTH + 40,
-                COLUMN_AREA - height + 4,
-                COLUMN_WIDTH - 3,
-                height,
-            )
-        )
-    return Chart(bars, len(days) * COLUMN_WIDTH + 50, COLUMN_AREA + 24, peak)
+        x = i * step + AXIS_WIDTH
+        bars.append(Bar(day.isoformat(), value, x, COLUMN_AREA - height + 18, step - 3, height))
+    return Chart(bars, len(days) * step + AXIS_WIDTH + 40, COLUMN_AREA + 38, peak)
