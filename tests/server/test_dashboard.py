@@ -561,3 +561,15 @@ def test_the_browsers_language_then_the_switch(
     away = browser_client.get("/lang", params={"to": "en", "next": "//evil.example/x"})
     assert away.headers["location"] == "/"
     assert "Every device of every site" in browser_client.get("/").text
+
+
+def test_every_list_has_a_live_fragment(
+    browser_client: httpx.Client, server: RunningServer
+) -> None:
+    _fleet(server)
+    for url in ("/", "/attention", "/sites", "/installers", "/devices/SNA001"):
+        page = browser_client.get(url).text
+        live = re.search(r'data-live="([^"]+)"', page)
+        assert live is not None, url
+        part = browser_client.get(live.group(1).replace("&amp;", "&"))
+        assert part.status_code == 200 and "<html" not in part.text and "<t" in part.text, url
