@@ -4,6 +4,7 @@ import|export`` (team-server.md). The server's libraries load only when one of t
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import functools
 import json
@@ -68,7 +69,21 @@ def _port(text: str) -> int:
     return int(text)
 
 
+# The global options may come before the subcommand's words or after them (team-server.md): a
+# subparser that does not see one must not reset it to its default (argparse copies every default
+# of a subparser over what the outer parser found).
+def _keeping_outer(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """A copy of the global options whose absence leaves the outer parser's value alone."""
+    own = argparse.ArgumentParser(add_help=False)
+    for action in common._actions:
+        clone = copy.copy(action)
+        clone.default = argparse.SUPPRESS
+        own._add_action(clone)
+    return own
+
+
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    common = _keeping_outer(common)
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument(
         "--database-url",

@@ -93,7 +93,9 @@ def open_async_pool(url: str, max_size: int = 10) -> AsyncConnectionPool[Any]:
         url,
         min_size=1,
         max_size=max_size,
-        kwargs={**CONNECT_KWARGS, "row_factory": dict_row, "autocommit": False},
+        # Autocommit: a lone statement commits by itself (one round trip, no BEGIN); work of
+        # several statements says so with ``conn.transaction()``, which commits before the answer.
+        kwargs={**CONNECT_KWARGS, "row_factory": dict_row, "autocommit": True},
         timeout=POOL_WAIT_S,
         check=AsyncConnectionPool.check_connection,
         reconnect_timeout=0,

@@ -27,8 +27,8 @@ GRACEFUL_S = 10
 
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
-    # without it every keep-alive response waited ~40 ms (Nagle against delayed ACK).
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted sockets only when the listening
+    # socket says so, and without it every answer waits ~40 ms for a delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))

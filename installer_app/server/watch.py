@@ -5,7 +5,9 @@ one pace through the database: a worker may call WeCom only when it holds the ``
 (``FOR UPDATE SKIP LOCKED``) and the row's ``next_at`` has come, and it moves ``next_at`` on by
 ``GAP_S`` when it does. So all workers and instances together make at most 1/GAP_S calls a second
 (20, against WeCom's 10,000 a minute), and each device is looked at about every
-``poll_interval_s``. A database or WeCom that is away only makes the loop wait and try again.
+``poll_interval_s`` (less often as it ages unbound; with more unbound devices than the pace
+allows, each waits its turn). A database or WeCom that is away only makes the loop wait and try
+again.
 """
 
 from __future__ import annotations
@@ -44,8 +46,12 @@ async def _claim(pool: AsyncConnectionPool[Any], poll_interval_s: float) -> str 
         row = await cur.fetchone()
         if row is None:
             return None
+        # A device issued long ago and still unbound (stock on a shelf) is looked at less often,
+        # so it does not take the pace from the boards on site right now: the interval grows
+        # with the device's age in ten-minute steps, up to an hour.
         await conn.execute(
-            "UPDATE devices SET next_check_at = now() + make_interval(secs => %s) "
+            "UPDATE devices SET next_check_at = now() + make_interval(secs => LEAST(3600, "
+            "%s * GREATEST(1, extract(epoch FROM now() - issued_at) / 600))) "
             "WHERE device_sn = %s",
             (poll_interval_s, row["device_sn"]),
         )

@@ -2413,6 +2413,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>20 or more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>must use https unless the host is loopback</source>
         <translation type="unfinished"></translation>
     </message>

@@ -2424,6 +2424,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>应为 0.1 到 3600 秒</translation>
     </message>
     <message>
+        <source>20 or more</source>
+        <translation>应为 20 或更大</translation>
+    </message>
+    <message>
         <source>must use https unless the host is loopback</source>
         <translation>除本机回环地址外必须使用 https</translation>
     </message>

@@ -108,6 +108,8 @@ def server_context(
         wecom_base_url=emulator.base_url if emulator else "https://qyapi.weixin.qq.com",
         suite_id=SUITE_ID,
         poll_interval_s=0.5,
+        # The load tests send from one token; test_rate_limit sets its own.
+        rate_limit_per_s=10000,
     )
     secrets = ServerSecrets(
         provider_secret=Secret(emulator.provider_secret) if emulator else None,

@@ -93,3 +93,20 @@ def test_serve_without_the_server_key_names_it(
         == 2
     )
     assert "INSTALLER_SERVER_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        ["--config", "{c}", "server", "installers"],
+        ["server", "--config", "{c}", "installers"],
+        ["server", "installers", "--config", "{c}"],
+    ],
+)
+def test_config_before_or_after_the_subcommand_words(
+    db_url: str, tmp_path: Path, where: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "server.toml"
+    config.write_text(f'[server]\ndatabase_url = "{db_url}"\n')
+    args = [a.format(c=config) for a in where]
+    assert main([*args, "--data-dir", str(tmp_path)]) == 0, capsys.readouterr().err

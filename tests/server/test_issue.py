@@ -4,6 +4,7 @@ revocation, bad input."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psycopg
 
@@ -143,3 +144,15 @@ def test_healthz(server: RunningServer) -> None:
         r = client.get("/healthz")
     assert r.status_code == 200
     assert r.json()["database"] is True
+
+
+def test_a_token_over_its_rate_gets_429_with_retry_after(server_factory: Any) -> None:
+    server = server_factory(rate_limit_per_s=20)
+    token = add_token(server.db_url, "hasty")
+    with server.client(token) as client:
+        answers = [client.get("/v1/devices/NOSUCHSN") for _ in range(60)]
+    limited = [r for r in answers if r.status_code == 429]
+    assert limited, "60 requests at once from one token were never limited"
+    assert limited[0].json()["errcode"] == 429
+    assert int(limited[0].headers["Retry-After"]) >= 1
+    assert answers[0].status_code == 404  # the first ones went through
