@@ -62,3 +62,15 @@ def test_every_key_the_pages_use_exists() -> None:
     prefixes = {k for k in used if k.endswith(".")}  # t("role." ~ role): listed in dynamic
     missing = sorted((used - prefixes | dynamic) - set(EN))
     assert missing == []
+
+
+def test_the_glossary_holds_in_the_dashboard_too() -> None:
+    from tests.unit.test_translations import GLOSSARY
+
+    drifted = [
+        f"{key}: {term!r} missing from {ZH_CN[key]!r}"
+        for key, english in EN.items()
+        for pattern, term in GLOSSARY
+        if pattern.search(english) and term not in ZH_CN[key]
+    ]
+    assert drifted == [], "see the glossary in docs/translation.md"
