@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from installer_app import __version__
 from installer_app.provider.wecom_crypto import MessageCrypto
 from installer_app.server import hub as hub_module
-from installer_app.server.accounts import AUTH_SQL, Caller, token_digest
+from installer_app.server.accounts import token_digest
 from installer_app.server.callback import SuiteCallbacks
 from installer_app.server.config import (
     ENV_CONFIG_FILE,
@@ -49,7 +49,7 @@ from installer_app.server.errors import (
     unauthorized,
     unknown_sn,
 )
-from installer_app.server.issuance import Issued, Issuer, Who
+from installer_app.server.issuance import Issued, Issuer, Who, authenticate
 from installer_app.server.models import (
     DeviceAnswer,
     ErrorAnswer,
@@ -240,7 +240,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
 
     app.add_middleware(_BodyLimit)
 
-    async def caller(request: Request) -> Who:
+    def bearer(request: Request) -> tuple[bytes, str]:
+        """The token's digest and the laptop id; 401 without a token, 429 over the rate."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -249,13 +250,12 @@ def create_app(ctx: ServerContext) -> FastAPI:
         wait = limiter.take(digest)
         if wait is not None:
             raise rate_limited(wait)
+        return digest, request.headers.get(LAPTOP_HEADER, "")[:128]
+
+    async def caller(request: Request) -> Who:
+        digest, laptop = bearer(request)
         async with pool.connection() as conn:
-            cur = await conn.execute(AUTH_SQL, (digest,))
-            row = await cur.fetchone()
-        if row is None:
-            raise unauthorized()
-        laptop = request.headers.get(LAPTOP_HEADER, "")[:128]
-        return Who(Caller(row["id"], row["name"], row["role"]), laptop)
+            return Who(await authenticate(conn, digest), laptop)
 
     async def admin(who: Annotated[Who, Depends(caller)]) -> Who:
         if who.caller.role != "admin":
@@ -281,8 +281,11 @@ def create_app(ctx: ServerContext) -> FastAPI:
         return {"errcode": 0, "errmsg": "ok", "database": True}
 
     @app.post("/v1/devices", response_model=IssueAnswer)
-    async def issue(body: IssueRequest, who: Installer) -> Any:
-        issued = await issuer.issue(who, body.model_id, body.hw_id, body.device_sn)
+    async def issue(body: IssueRequest, request: Request) -> Any:
+        digest, laptop = bearer(request)
+        issued = await issuer.issue_for_token(
+            digest, laptop, body.model_id, body.hw_id, body.device_sn
+        )
         # A response object as it is: FastAPI skips re-validating the answer (the hot path).
         return JSONResponse({"errcode": 0, "errmsg": "ok", **_credential(issued)})
 

@@ -27,9 +27,15 @@ from psycopg_pool import AsyncConnectionPool
 from installer_app.provider.errors import ModelNotFound, SnAlreadyRegistered
 from installer_app.provider.wecom import RegisteredDevice, WecomClient
 from installer_app.secrets import Secret
-from installer_app.server.accounts import Caller
+from installer_app.server.accounts import AUTH_SQL, Caller
 from installer_app.server.config import ServerConfig
-from installer_app.server.errors import ApiFailure, bad_model, conflict, pool_empty
+from installer_app.server.errors import (
+    ApiFailure,
+    bad_model,
+    conflict,
+    pool_empty,
+    unauthorized,
+)
 from installer_app.server.sealing import Sealer
 
 SEAL_KIND = "credential"
@@ -93,6 +99,15 @@ async def audit(
             detail,
         ),
     )
+
+
+async def authenticate(conn: psycopg.AsyncConnection[Any], digest: bytes) -> Caller:
+    """The token's owner; 401 for a wrong, revoked or expired token (read again every time)."""
+    cur = await conn.execute(AUTH_SQL, (digest,))
+    row = await cur.fetchone()
+    if row is None:
+        raise unauthorized()
+    return Caller(row["id"], row["name"], row["role"])
 
 
 class Issuer:
@@ -197,24 +212,51 @@ class Issuer:
             await self._tie(conn, who, row, hw_id, model_id, "issue")
             return self._issued(row)
 
-    async def _issue_from_pool(self, who: Who, model_id: str, hw_id: str) -> Issued:
-        """The hot path: the board's answer if it has one, else one statement that reserves a
-        free SN (SKIP LOCKED), ties it, records the device and the audit line, atomically."""
+    async def issue_for_token(
+        self, digest: bytes, laptop: str, model_id: str, hw_id: str, device_sn: str | None
+    ) -> Issued:
+        """C1 with the token check on the same pooled connection as the work (the hot path:
+        inventory mode, no SN asked for); the other cases go through ``issue``."""
+        hw_id = hw_id.lower()
         async with self.pool.connection() as conn:
-            found = await self._existing(conn, hw_id, None)
-            if found is not None:
-                return found
-            cur = await conn.execute(
-                _ISSUE_SQL,
-                {
-                    "model": model_id,
-                    "hw": hw_id,
-                    "installer_id": who.caller.id,
-                    "installer": who.caller.name,
-                    "laptop": who.laptop,
-                },
-            )
-            row = await cur.fetchone()
+            who = Who(await authenticate(conn, digest), laptop)
+            if self.config.source != "inventory" or device_sn is not None:
+                fast = False
+            else:
+                fast = True
+                self.check_model(model_id)
+                for _ in range(_RACE_RETRIES):
+                    try:
+                        return await self._from_pool_on(conn, who, model_id, hw_id)
+                    except psycopg.errors.UniqueViolation:
+                        continue  # another request for this board won: read its answer
+        if fast:
+            raise conflict("device_sn conflict: this SN belongs to another board")
+        return await self.issue(who, model_id, hw_id, device_sn)
+
+    async def _issue_from_pool(self, who: Who, model_id: str, hw_id: str) -> Issued:
+        async with self.pool.connection() as conn:
+            return await self._from_pool_on(conn, who, model_id, hw_id)
+
+    async def _from_pool_on(
+        self, conn: psycopg.AsyncConnection[Any], who: Who, model_id: str, hw_id: str
+    ) -> Issued:
+        """The board's answer if it has one, else one statement that reserves a free SN
+        (SKIP LOCKED), ties it, records the device and the audit line, atomically."""
+        found = await self._existing(conn, hw_id, None)
+        if found is not None:
+            return found
+        cur = await conn.execute(
+            _ISSUE_SQL,
+            {
+                "model": model_id,
+                "hw": hw_id,
+                "installer_id": who.caller.id,
+                "installer": who.caller.name,
+                "laptop": who.laptop,
+            },
+        )
+        row = await cur.fetchone()
         if row is None:
             raise pool_empty()
         return self._issued(row)
