@@ -72,6 +72,7 @@ SERVER_MODULES = (
     "pydantic",
     "pydantic_core",
     "schemathesis",
+    "jinja2",
 )
 
 # Standard-library and third-party modules a frozen installer never needs.

@@ -38,6 +38,7 @@ from installer_app.server.config import (
     load_server_config,
     load_server_secrets,
 )
+from installer_app.server.dashboard.routes import dashboard_router
 from installer_app.server.db import RETRY_AFTER_S, TRANSIENT, open_async_pool, reason_of
 from installer_app.server.errors import (
     ERR_BAD_INPUT,
@@ -469,6 +470,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
             background.add_task(callbacks.complete_auth, auth_code)
         return PlainTextResponse("success")
 
+    app.include_router(dashboard_router(pool, config, wecom, ctx.database_url))
     return app
 
 
