@@ -362,6 +362,13 @@ def _children_cpu() -> float:
 def run_load(spec: dict[str, Any], pids: dict[str, int], tools: Native | None) -> Load:
     """One load in its own process (the driver's CPU: what that child process used)."""
     n = spec["clients"] * spec["per"]
+    # Each load starts from a vacuumed pool: the SNs issued by the loads before leave dead entries
+    # at the front of the free-SN index that every reservation walks past until (auto)vacuum
+    # removes them; after ~30,000 issued in a minute, 32 concurrent reservations cost PostgreSQL
+    # 35-45 ms each instead of 0.6 (bare and server alike), so the figures would depend on the
+    # order of the loads. Production issues a few SNs a minute; autovacuum keeps up there.
+    with psycopg.connect(spec["db_url"], autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE credentials, devices")
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     driver_before = _children_cpu()
     if spec["driver"] == "native":

@@ -44,27 +44,6 @@ _RACE_RETRIES = 3
 
 _FREE = "hw_id IS NULL AND (lease_id IS NULL OR lease_expires_at < now())"
 
-# C1 from the pool in one statement (one round trip, atomic: a unique violation on devices.hw_id,
-# another request for the same board, undoes all of it).
-_ISSUE_SQL = f"""
-WITH picked AS (
-    SELECT device_sn, secret_sealed, qr_code FROM credentials
-    WHERE model_id = %(model)s AND {_FREE}
-    ORDER BY imported_at, device_sn LIMIT 1 FOR UPDATE SKIP LOCKED
-), tied AS (
-    UPDATE credentials c SET hw_id = %(hw)s, issued_at = now(), lease_id = NULL,
-        lease_expires_at = NULL
-    FROM picked WHERE c.device_sn = picked.device_sn RETURNING c.device_sn
-), dev AS (
-    INSERT INTO devices (hw_id, device_sn, model_id, installer_id)
-    SELECT %(hw)s, device_sn, %(model)s, %(installer_id)s FROM tied RETURNING device_sn
-), logged AS (
-    INSERT INTO audit (installer, laptop, action, device_sn, hw_id, detail)
-    SELECT %(installer)s, %(laptop)s, 'issue', device_sn, %(hw)s, %(model)s FROM dev
-)
-SELECT p.device_sn, p.secret_sealed, p.qr_code FROM picked p JOIN dev d USING (device_sn)
-"""
-
 # The hot path of C1 (inventory mode, no SN asked for) as one statement, so one round trip: the
 # token check (read in this very statement, so a revocation applies to the next request with no
 # cache to invalidate), the board's earlier answer if it has one, else a free SN reserved with
@@ -221,8 +200,6 @@ class Issuer:
     async def _issue_inventory(
         self, who: Who, model_id: str, hw_id: str, device_sn: str | None
     ) -> Issued:
-        if device_sn is None:
-            return await self._issue_from_pool(who, model_id, hw_id)
         async with self.pool.connection() as conn, conn.transaction():
             found = await self._existing(conn, hw_id, device_sn)
             if found is not None:
@@ -280,33 +257,6 @@ class Issuer:
                     raise pool_empty()
                 return self._issued(row)
         raise conflict("device_sn conflict: this SN belongs to another board")
-
-    async def _issue_from_pool(self, who: Who, model_id: str, hw_id: str) -> Issued:
-        async with self.pool.connection() as conn:
-            return await self._from_pool_on(conn, who, model_id, hw_id)
-
-    async def _from_pool_on(
-        self, conn: psycopg.AsyncConnection[Any], who: Who, model_id: str, hw_id: str
-    ) -> Issued:
-        """The board's answer if it has one, else one statement that reserves a free SN
-        (SKIP LOCKED), ties it, records the device and the audit line, atomically."""
-        found = await self._existing(conn, hw_id, None)
-        if found is not None:
-            return found
-        cur = await conn.execute(
-            _ISSUE_SQL,
-            {
-                "model": model_id,
-                "hw": hw_id,
-                "installer_id": who.caller.id,
-                "installer": who.caller.name,
-                "laptop": who.laptop,
-            },
-        )
-        row = await cur.fetchone()
-        if row is None:
-            raise pool_empty()
-        return self._issued(row)
 
     async def _issue_register(
         self, who: Who, model_id: str, hw_id: str, device_sn: str | None
