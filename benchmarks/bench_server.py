@@ -2,12 +2,15 @@
 wake-up time. Starts a private PostgreSQL (installer_app/server/local_pg.py), ``installer-app
 serve`` in its own process (``--workers N``, default 1) and the provider emulator.
 
-    .venv/bin/python benchmarks/bench_server.py [--requests 400] [--clients 1 8 32]
+    .venv/bin/python benchmarks/bench_server.py [--workers 1] [--clients 1 8 32]
+        [--driver native|async|threads] [--seconds 8] [--requests 400]
 
-(1) C1 in inventory mode: N threads, each with its own installer token and keep-alive connection,
-issue credentials for distinct boards; beside it a bare psycopg loop with the same concurrency does
-the same reservation (SELECT ... FOR UPDATE SKIP LOCKED, UPDATE, INSERT) on its own connections.
-Prints requests/s, p50/p99 and the ratio server/bare (target >= 0.25 at 32, p99 < 100 ms).
+(1) C1 in inventory mode for distinct boards at each concurrency, beside a bare loop with the same
+concurrency doing the same reservation (SELECT ... FOR UPDATE SKIP LOCKED, UPDATE, INSERT) on its
+own connections; each load in its own process, from a vacuumed pool. The native driver is wrk for
+the server and pgbench for the bare loop (C, one thread each, for ``--seconds``); async and threads
+are Python generators (``--requests`` each). Prints requests/s, p50/p99, the CPU per request of the
+generator, the server and PostgreSQL, and server/bare (target >= 0.25 at 32, p99 < 100 ms).
 (2) Binds a device on the emulator while a C2 ``?wait=30`` is held, and prints the time until it
 returns (target <= poll interval + 0.3 s).
 """
