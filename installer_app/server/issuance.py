@@ -45,12 +45,24 @@ _MODEL_ERRCODES = (600038, 600042)
 
 _FREE = "hw_id IS NULL AND (lease_id IS NULL OR lease_expires_at < now())"
 
-# C1 from the pool in one statement (one round trip, atomic: a unique violation on devices.hw_id,
-# another request for the same board, undoes all of it).
-_ISSUE_SQL = f"""
-WITH picked AS (
+# The hot path of C1 (inventory mode, no SN asked for) as one statement, so one round trip: the
+# token check (read in this very statement, so a revocation applies to the next request with no
+# cache to invalidate), the board's earlier answer if it has one, else a free SN reserved with
+# SKIP LOCKED, tied to the board, recorded as a device and in the audit table. No row: the token
+# is wrong, revoked or expired (401); a row without an SN: the pool is empty (409); a unique
+# violation: another request for the same board won, and running it again reads that answer.
+_ISSUE_FOR_TOKEN_SQL = f"""
+WITH who AS (
+    SELECT id, name FROM installers WHERE token_sha256 = %(digest)s AND revoked_at IS NULL
+    AND (expires_at IS NULL OR expires_at > now())
+), had AS (
+    SELECT c.device_sn, c.secret_sealed, c.qr_code FROM devices d
+    JOIN credentials c ON c.device_sn = d.device_sn
+    WHERE d.hw_id = %(hw)s AND EXISTS (SELECT FROM who)
+), picked AS (
     SELECT device_sn, secret_sealed, qr_code FROM credentials
     WHERE model_id = %(model)s AND {_FREE}
+        AND EXISTS (SELECT FROM who) AND NOT EXISTS (SELECT FROM had)
     ORDER BY imported_at, device_sn LIMIT 1 FOR UPDATE SKIP LOCKED
 ), tied AS (
     UPDATE credentials c SET hw_id = %(hw)s, issued_at = now(), lease_id = NULL,
@@ -58,12 +70,17 @@ WITH picked AS (
     FROM picked WHERE c.device_sn = picked.device_sn RETURNING c.device_sn
 ), dev AS (
     INSERT INTO devices (hw_id, device_sn, model_id, installer_id)
-    SELECT %(hw)s, device_sn, %(model)s, %(installer_id)s FROM tied RETURNING device_sn
+    SELECT %(hw)s, device_sn, %(model)s, (SELECT id FROM who) FROM tied RETURNING device_sn
 ), logged AS (
     INSERT INTO audit (installer, laptop, action, device_sn, hw_id, detail)
-    SELECT %(installer)s, %(laptop)s, 'issue', device_sn, %(hw)s, %(model)s FROM dev
+    SELECT (SELECT name FROM who), %(laptop)s, 'issue', device_sn, %(hw)s, %(model)s FROM dev
+), issued AS (
+    SELECT p.device_sn, p.secret_sealed, p.qr_code FROM picked p JOIN dev d USING (device_sn)
 )
-SELECT p.device_sn, p.secret_sealed, p.qr_code FROM picked p JOIN dev d USING (device_sn)
+SELECT coalesce(h.device_sn, n.device_sn) AS device_sn,
+    coalesce(h.secret_sealed, n.secret_sealed) AS secret_sealed,
+    coalesce(h.qr_code, n.qr_code) AS qr_code
+FROM who LEFT JOIN had h ON true LEFT JOIN issued n ON true
 """
 
 
@@ -184,8 +201,6 @@ class Issuer:
     async def _issue_inventory(
         self, who: Who, model_id: str, hw_id: str, device_sn: str | None
     ) -> Issued:
-        if device_sn is None:
-            return await self._issue_from_pool(who, model_id, hw_id)
         async with self.pool.connection() as conn, conn.transaction():
             found = await self._existing(conn, hw_id, device_sn)
             if found is not None:
@@ -216,51 +231,33 @@ class Issuer:
     async def issue_for_token(
         self, digest: bytes, laptop: str, model_id: str, hw_id: str, device_sn: str | None
     ) -> Issued:
-        """C1 with the token check on the same pooled connection as the work (the hot path:
-        inventory mode, no SN asked for); the other cases go through ``issue``."""
+        """C1 for the token with this digest. The hot path (inventory mode, no SN asked for, a
+        model the server serves) is one statement; the other cases check the token first and
+        go through ``issue``."""
         hw_id = hw_id.lower()
-        async with self.pool.connection() as conn:
-            who = Who(await authenticate(conn, digest), laptop)
-            if self.config.source != "inventory" or device_sn is not None:
-                fast = False
-            else:
-                fast = True
-                self.check_model(model_id)
-                for _ in range(_RACE_RETRIES):
-                    try:
-                        return await self._from_pool_on(conn, who, model_id, hw_id)
-                    except psycopg.errors.UniqueViolation:
-                        continue  # another request for this board won: read its answer
-        if fast:
-            raise conflict("device_sn conflict: this SN belongs to another board")
-        return await self.issue(who, model_id, hw_id, device_sn)
-
-    async def _issue_from_pool(self, who: Who, model_id: str, hw_id: str) -> Issued:
-        async with self.pool.connection() as conn:
-            return await self._from_pool_on(conn, who, model_id, hw_id)
-
-    async def _from_pool_on(
-        self, conn: psycopg.AsyncConnection[Any], who: Who, model_id: str, hw_id: str
-    ) -> Issued:
-        """The board's answer if it has one, else one statement that reserves a free SN
-        (SKIP LOCKED), ties it, records the device and the audit line, atomically."""
-        found = await self._existing(conn, hw_id, None)
-        if found is not None:
-            return found
-        cur = await conn.execute(
-            _ISSUE_SQL,
-            {
-                "model": model_id,
-                "hw": hw_id,
-                "installer_id": who.caller.id,
-                "installer": who.caller.name,
-                "laptop": who.laptop,
-            },
+        fast = (
+            self.config.source == "inventory"
+            and device_sn is None
+            and model_id in self.config.model_ids
         )
-        row = await cur.fetchone()
-        if row is None:
-            raise pool_empty()
-        return self._issued(row)
+        if not fast:
+            async with self.pool.connection() as conn:
+                who = Who(await authenticate(conn, digest), laptop)
+            return await self.issue(who, model_id, hw_id, device_sn)
+        params = {"digest": digest, "model": model_id, "hw": hw_id, "laptop": laptop}
+        async with self.pool.connection() as conn:
+            for _ in range(_RACE_RETRIES):
+                try:
+                    cur = await conn.execute(_ISSUE_FOR_TOKEN_SQL, params)
+                except psycopg.errors.UniqueViolation:
+                    continue  # another request for this board won: read its answer
+                row = await cur.fetchone()
+                if row is None:
+                    raise unauthorized()
+                if row["device_sn"] is None:
+                    raise pool_empty()
+                return self._issued(row)
+        raise conflict("device_sn conflict: this SN belongs to another board")
 
     async def _issue_register(
         self, who: Who, model_id: str, hw_id: str, device_sn: str | None
