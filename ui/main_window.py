@@ -332,8 +332,10 @@ class MainWindow(QMainWindow):
     def _session_opened(self, session: Session) -> None:
         self.connect_page.set_ready(True)
         self.connect_page.set_store(session.store)
-        self.done_page.location.set_session(
-            session.store, self.workers, dynamic_profile=self.settings.binding.qr == "dynamic"
+        dynamic = self.settings.binding.qr == "dynamic"
+        self.done_page.location.set_session(session.store, self.workers, dynamic_profile=dynamic)
+        self.bench_page.set_session(
+            session.store, self.settings.installer_name(), dynamic_profile=dynamic
         )
         self.bench_runner.set_provisioner(session.provisioner)
         QTimer.singleShot(BENCH_WARM_UP_MS, self.bench_page.warm_up)

@@ -5,16 +5,23 @@ milliseconds apart and ends with Enter; a person types far slower.
 and emits ``scanned(text)`` when a line came in fast enough (average gap under
 ``SCAN_MAX_AVG_GAP_MS``). The keys still reach their widget (a scan into a text field fills it);
 only the Enter that ends a scan is kept from it, so it cannot press the page's default button.
+
+``resolve_on_worker`` is the lookup the Connect page and the bench view share: the scanned text
+resolved against the store (``installer_app.labels.scan``) on the pool, never on the GUI thread.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
+
+from ui.workers import Workers
 
 # A wedge scanner sends a character every 1-15 ms; fast typists manage ~80 ms between keys.
 SCAN_MAX_AVG_GAP_MS = 30.0
@@ -85,3 +92,22 @@ class WedgeScanner(QObject):
             return False
         self.scanned.emit(chars.strip())
         return True  # the scan's Enter is not a button press
+
+
+def resolve_on_worker(
+    workers: Workers, text: str, store: Any | None, done: Callable[[Any | None, str], None]
+) -> None:
+    """Resolve a scan on the pool; ``done(match, text)`` follows on the GUI thread with the
+    ``ScanMatch`` (None when the lookup failed: the caller says nothing matches)."""
+
+    def resolve(cancel: threading.Event) -> Any:
+        from installer_app.labels.scan import resolve_scan
+
+        return resolve_scan(text, store)
+
+    workers.submit(
+        resolve,
+        name="resolve_scan",
+        on_success=lambda match: done(match, text),
+        on_failure=lambda exc: done(None, text),
+    )

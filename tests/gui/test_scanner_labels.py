@@ -15,6 +15,7 @@ from installer_app.store import Stage
 from installer_app.workflow.events import ProvisionResult
 from tests.fixtures.site import CORP, open_site_store, pdf_images, qr_of, qr_texts, seed_site
 from tests.gui.conftest import SLOW_MS
+from tests.gui.helpers import LEFT
 from ui.wizard.base import PageId
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -46,6 +47,11 @@ def test_a_scanned_label_selects_its_board_and_typing_does_not(
     window = make_window()
     window.show()
     window.show_page(PageId.CONNECT)
+    # Two boards take the window to the bench view (its scanner: tests/gui/test_bench_scanner.py);
+    # the installer who chose "One board at a time" scans on the Connect page.
+    qtbot.waitUntil(lambda: window.current_page() is PageId.BENCH, timeout=SLOW_MS)
+    qtbot.mouseClick(window.bench_page.single_button, LEFT)
+    assert window.current_page() is PageId.CONNECT
     page = window.connect_page
     qtbot.waitUntil(
         lambda: {p.hw_id_hex for p in page.ports.ports()} >= {HW_1, HW_2}, timeout=SLOW_MS
@@ -88,6 +94,7 @@ def test_a_scanned_label_selects_its_board_and_typing_does_not(
     assert handled.args == ["NOSUCH99", False]
     assert "no connected board matches" in page.note.text()
     assert page.ports.selected_port().device == by_hw[HW_2]
+    assert window.current_page() is PageId.CONNECT  # no scan's Enter pressed a button
 
 
 def test_a_scanned_location_tag_is_stored_in_the_boards_record(
