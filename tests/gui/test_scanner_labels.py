@@ -46,6 +46,7 @@ def test_a_scanned_label_selects_its_board_and_typing_does_not(
     make_sim(hw_id=bytes.fromhex(HW_2))
     window = make_window()
     window.show()
+    window.bench_page.auto_start.setChecked(False)  # the boards wait on the bench: none runs
     window.show_page(PageId.CONNECT)
     # Two boards take the window to the bench view (its scanner: tests/gui/test_bench_scanner.py);
     # the installer who chose "One board at a time" scans on the Connect page.
@@ -53,6 +54,10 @@ def test_a_scanned_label_selects_its_board_and_typing_does_not(
     qtbot.mouseClick(window.bench_page.single_button, LEFT)
     assert window.current_page() is PageId.CONNECT
     page = window.connect_page
+    # A third board plugged in meanwhile does not take them back to the bench.
+    third = make_sim()
+    qtbot.waitUntil(lambda: third.url in {p.device for p in page.ports.ports()}, timeout=SLOW_MS)
+    assert window.current_page() is PageId.CONNECT
     qtbot.waitUntil(
         lambda: {p.hw_id_hex for p in page.ports.ports()} >= {HW_1, HW_2}, timeout=SLOW_MS
     )
