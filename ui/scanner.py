@@ -3,8 +3,9 @@ milliseconds apart and ends with Enter; a person types far slower.
 
 ``WedgeScanner`` watches the key presses reaching a widget's window while that widget is shown
 and emits ``scanned(text)`` when a line came in fast enough (average gap under
-``SCAN_MAX_AVG_GAP_MS``). The keys still reach their widget (a scan into a text field fills it);
-only the Enter that ends a scan is kept from it, so it cannot press the page's default button.
+``SCAN_MAX_AVG_GAP_MS``, leaving out the longest gap of a line of four gaps or more). The keys
+still reach their widget (a scan into a text field fills it); only the Enter that ends a scan is
+kept from it, so it cannot press the page's default button.
 
 ``resolve_on_worker`` is the lookup the Connect page and the bench view share: the scanned text
 resolved against the store (``installer_app.labels.scan``) on the pool, never on the GUI thread.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -28,6 +30,7 @@ SCAN_MAX_AVG_GAP_MS = 30.0
 # A pause this long starts a new line (a person looked away, then typed again).
 SCAN_RESET_GAP_MS = 300.0
 SCAN_MIN_CHARS = 3
+TOLERATED_FROM_GAPS = 4  # a line with this many gaps may have one long one
 _SAME_PRESS_S = 0.05
 _ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
@@ -87,7 +90,12 @@ class WedgeScanner(QObject):
         self.reset()
         if len(chars) < SCAN_MIN_CHARS:
             return False
-        average_ms = (times[-1] - times[0]) * 1000 / (len(times) - 1)
+        gaps = sorted(b - a for a, b in pairwise(times))
+        # One long gap is forgiven (the GUI thread busy for a moment mid-scan, a USB hiccup):
+        # a person's typing is slow at every key, not at one.
+        if len(gaps) >= TOLERATED_FROM_GAPS:
+            gaps = gaps[:-1]
+        average_ms = sum(gaps) * 1000 / len(gaps)
         if average_ms >= SCAN_MAX_AVG_GAP_MS:
             return False
         self.scanned.emit(chars.strip())

@@ -39,6 +39,38 @@ def scan(widget: Any, text: str, delay_ms: int = SCAN_DELAY_MS) -> None:
     QTest.keyClick(widget, Qt.Key.Key_Return, none, delay_ms)
 
 
+def test_one_long_gap_does_not_make_a_scan_look_typed(qtbot: Any) -> None:
+    """Timed by a clock the test moves: a scan whose GUI thread was busy once mid-line is still
+    a scan; a person's typing with one quick pair of keys is still typing."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from ui.scanner import WedgeScanner
+
+    now = [100.0]
+    field = QLineEdit()
+    qtbot.addWidget(field)
+    field.show()
+    scanner = WedgeScanner(field, clock=lambda: now[0])
+    lines: list[str] = []
+    scanner.scanned.connect(lines.append)
+
+    def keys(text: str, gaps_ms: list[int]) -> None:
+        for key, gap in zip([*text, "\r"], gaps_ms, strict=True):
+            now[0] += gap / 1000
+            if key == "\r":
+                QTest.keyClick(field, Qt.Key.Key_Return)
+            else:
+                QTest.keyClick(field, key)
+
+    keys("SCAN42", [0, 5, 5, 200, 5, 5, 5])  # one 200 ms stall: the other gaps are 5 ms
+    assert lines == ["SCAN42"]
+    keys("SCAN42", [1000, 90, 5, 90, 90, 90, 90])  # typed, one pair of keys rolled quickly
+    keys("AB", [1000, 5, 200])  # too short a line to forgive a gap
+    keys("ABC", [1000, 5, 5, 200])
+    assert lines == ["SCAN42"]
+    scanner.deleteLater()
+
+
 def test_a_scanned_label_selects_its_board_and_typing_does_not(
     qtbot: Any, make_window: Any, make_sim: Any
 ) -> None:
