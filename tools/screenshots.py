@@ -58,6 +58,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--no-install", action="store_true", help="never run apt-get")
     parser.add_argument("--languages", nargs="*", default=list(LANGUAGES))
+    parser.add_argument("--bench-only", action="store_true", help="only the bench view's shots")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if "zh_CN" in args.languages and not has_cjk_font():
@@ -75,8 +76,9 @@ def main() -> int:
     try:
         for language in args.languages:
             translations.load(language)
-            with tempfile.TemporaryDirectory() as tmp:
-                shoot_language(language, Path(tmp), args.out)
+            if not args.bench_only:
+                with tempfile.TemporaryDirectory() as tmp:
+                    shoot_language(language, Path(tmp), args.out)
             with tempfile.TemporaryDirectory() as tmp:
                 shoot_bench(language, Path(tmp), args.out)
     finally:
@@ -214,6 +216,12 @@ def shoot_bench(language: str, tmp: Path, out: Path) -> None:
                 emulator.scan(entry.url)
                 wait_for(lambda entry=entry: entry.bound and queue.current() is not entry, 60)
             wait_for(lambda: bool(queue.current() and queue.current().matrix), 30)
+            # A bound board's card selected (as a scan of its label does), its location scanned.
+            bound = next(e.port for e in queue.entries if e.bound)
+            page.select_card(bound)
+            wait_for(lambda: page.location.field.isEnabled(), 30)
+            page.location.take_scan("3F-301 前台")
+            wait_for(lambda: bool(page.location.status.text()), 30)
             grab(window, "10-bench")
             grab(queue, "11-binding-queue")
         finally:

@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self._port: Any | None = None
         self._question: Question | None = None
         self._pending_settings: Settings | None = None
+        self._one_at_a_time = False  # "One board at a time" chosen on the bench view
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("WeCom device installer"))
         self.setWindowIcon(icon("app"))
@@ -278,6 +279,8 @@ class MainWindow(QMainWindow):
             self.connect_page.ports.start()
         else:
             self.connect_page.ports.stop()
+        if page_id in (PageId.START, PageId.BENCH):
+            self._one_at_a_time = False
         if page_id is PageId.BENCH:
             self.bench_page.start_watching()
         else:
@@ -297,8 +300,14 @@ class MainWindow(QMainWindow):
         )
 
     def _boards_counted(self, count: int) -> None:
-        """More than one board plugged in: the bench view is the place for them."""
-        if count > 1 and self.current_page() is PageId.CONNECT and not self.wizard.busy:
+        """More than one board plugged in: the bench view is the place for them, unless the
+        installer chose "One board at a time" (until they go back to Start or to the bench)."""
+        if (
+            count > 1
+            and self.current_page() is PageId.CONNECT
+            and not self.wizard.busy
+            and not self._one_at_a_time
+        ):
             self.show_page(PageId.BENCH)
 
     def _bench_board_finished(self, _result: Any, _left_alone: bool) -> None:
@@ -307,6 +316,7 @@ class MainWindow(QMainWindow):
             self.apply_settings(pending)
 
     def _single_board(self) -> None:
+        self._one_at_a_time = True
         self.connect_page.ports.prefer_newest(avoid=None)
         self.show_page(PageId.CONNECT)
 
@@ -335,8 +345,10 @@ class MainWindow(QMainWindow):
     def _session_opened(self, session: Session) -> None:
         self.connect_page.set_ready(True)
         self.connect_page.set_store(session.store)
-        self.done_page.location.set_session(
-            session.store, self.workers, dynamic_profile=self.settings.binding.qr == "dynamic"
+        dynamic = self.settings.binding.qr == "dynamic"
+        self.done_page.location.set_session(session.store, self.workers, dynamic_profile=dynamic)
+        self.bench_page.set_session(
+            session.store, self.settings.installer_name(), dynamic_profile=dynamic
         )
         self.bench_runner.set_provisioner(session.provisioner)
         QTimer.singleShot(BENCH_WARM_UP_MS, self.bench_page.warm_up)

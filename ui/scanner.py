@@ -3,24 +3,34 @@ milliseconds apart and ends with Enter; a person types far slower.
 
 ``WedgeScanner`` watches the key presses reaching a widget's window while that widget is shown
 and emits ``scanned(text)`` when a line came in fast enough (average gap under
-``SCAN_MAX_AVG_GAP_MS``). The keys still reach their widget (a scan into a text field fills it);
-only the Enter that ends a scan is kept from it, so it cannot press the page's default button.
+``SCAN_MAX_AVG_GAP_MS``, leaving out the longest gap of a line of four gaps or more). The keys
+still reach their widget (a scan into a text field fills it); only the Enter that ends a scan is
+kept from it, so it cannot press the page's default button.
+
+``resolve_on_worker`` is the lookup the Connect page and the bench view share: the scanned text
+resolved against the store (``installer_app.labels.scan``) on the pool, never on the GUI thread.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
+
+from ui.workers import Workers
 
 # A wedge scanner sends a character every 1-15 ms; fast typists manage ~80 ms between keys.
 SCAN_MAX_AVG_GAP_MS = 30.0
 # A pause this long starts a new line (a person looked away, then typed again).
 SCAN_RESET_GAP_MS = 300.0
 SCAN_MIN_CHARS = 3
+TOLERATED_FROM_GAPS = 4  # a line with this many gaps may have one long one
 _SAME_PRESS_S = 0.05
 _ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
@@ -80,8 +90,32 @@ class WedgeScanner(QObject):
         self.reset()
         if len(chars) < SCAN_MIN_CHARS:
             return False
-        average_ms = (times[-1] - times[0]) * 1000 / (len(times) - 1)
+        gaps = sorted(b - a for a, b in pairwise(times))
+        # One long gap is forgiven (the GUI thread busy for a moment mid-scan, a USB hiccup):
+        # a person's typing is slow at every key, not at one.
+        if len(gaps) >= TOLERATED_FROM_GAPS:
+            gaps = gaps[:-1]
+        average_ms = sum(gaps) * 1000 / len(gaps)
         if average_ms >= SCAN_MAX_AVG_GAP_MS:
             return False
         self.scanned.emit(chars.strip())
         return True  # the scan's Enter is not a button press
+
+
+def resolve_on_worker(
+    workers: Workers, text: str, store: Any | None, done: Callable[[Any | None, str], None]
+) -> None:
+    """Resolve a scan on the pool; ``done(match, text)`` follows on the GUI thread with the
+    ``ScanMatch`` (None when the lookup failed: the caller says nothing matches)."""
+
+    def resolve(cancel: threading.Event) -> Any:
+        from installer_app.labels.scan import resolve_scan
+
+        return resolve_scan(text, store)
+
+    workers.submit(
+        resolve,
+        name="resolve_scan",
+        on_success=lambda match: done(match, text),
+        on_failure=lambda exc: done(None, text),
+    )

@@ -27,6 +27,26 @@
         <source>One board at a time</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Print labels…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Labels for the selected boards, or for every done board if none is selected.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Scanned {code}: selected {port}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Scanned {code}: no board on the bench matches.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No board to label yet: select a card whose board has an SN, or wait until a board is done.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>BindPage</name>

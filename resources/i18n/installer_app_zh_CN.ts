@@ -27,6 +27,26 @@
         <source>One board at a time</source>
         <translation>逐台配置</translation>
     </message>
+    <message>
+        <source>Print labels…</source>
+        <translation>打印标签…</translation>
+    </message>
+    <message>
+        <source>Labels for the selected boards, or for every done board if none is selected.</source>
+        <translation>为选中的设备打印标签；未选中时，为所有已完成的设备打印。</translation>
+    </message>
+    <message>
+        <source>Scanned {code}: selected {port}.</source>
+        <translation>已扫描 {code}：已选中 {port}。</translation>
+    </message>
+    <message>
+        <source>Scanned {code}: no board on the bench matches.</source>
+        <translation>已扫描 {code}：工作台上没有匹配的设备。</translation>
+    </message>
+    <message>
+        <source>No board to label yet: select a card whose board has an SN, or wait until a board is done.</source>
+        <translation>暂无可打印标签的设备：请选择已有 SN 的设备卡片，或等待设备完成。</translation>
+    </message>
 </context>
 <context>
     <name>BindPage</name>

@@ -15,6 +15,7 @@ from installer_app.store import Stage
 from installer_app.workflow.events import ProvisionResult
 from tests.fixtures.site import CORP, open_site_store, pdf_images, qr_of, qr_texts, seed_site
 from tests.gui.conftest import SLOW_MS
+from tests.gui.helpers import LEFT
 from ui.wizard.base import PageId
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -38,6 +39,38 @@ def scan(widget: Any, text: str, delay_ms: int = SCAN_DELAY_MS) -> None:
     QTest.keyClick(widget, Qt.Key.Key_Return, none, delay_ms)
 
 
+def test_one_long_gap_does_not_make_a_scan_look_typed(qtbot: Any) -> None:
+    """Timed by a clock the test moves: a scan whose GUI thread was busy once mid-line is still
+    a scan; a person's typing with one quick pair of keys is still typing."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from ui.scanner import WedgeScanner
+
+    now = [100.0]
+    field = QLineEdit()
+    qtbot.addWidget(field)
+    field.show()
+    scanner = WedgeScanner(field, clock=lambda: now[0])
+    lines: list[str] = []
+    scanner.scanned.connect(lines.append)
+
+    def keys(text: str, gaps_ms: list[int]) -> None:
+        for key, gap in zip([*text, "\r"], gaps_ms, strict=True):
+            now[0] += gap / 1000
+            if key == "\r":
+                QTest.keyClick(field, Qt.Key.Key_Return)
+            else:
+                QTest.keyClick(field, key)
+
+    keys("SCAN42", [0, 5, 5, 200, 5, 5, 5])  # one 200 ms stall: the other gaps are 5 ms
+    assert lines == ["SCAN42"]
+    keys("SCAN42", [1000, 90, 5, 90, 90, 90, 90])  # typed, one pair of keys rolled quickly
+    keys("AB", [1000, 5, 200])  # too short a line to forgive a gap
+    keys("ABC", [1000, 5, 5, 200])
+    assert lines == ["SCAN42"]
+    scanner.deleteLater()
+
+
 def test_a_scanned_label_selects_its_board_and_typing_does_not(
     qtbot: Any, make_window: Any, make_sim: Any
 ) -> None:
@@ -45,8 +78,18 @@ def test_a_scanned_label_selects_its_board_and_typing_does_not(
     make_sim(hw_id=bytes.fromhex(HW_2))
     window = make_window()
     window.show()
+    window.bench_page.auto_start.setChecked(False)  # the boards wait on the bench: none runs
     window.show_page(PageId.CONNECT)
+    # Two boards take the window to the bench view (its scanner: tests/gui/test_bench_scanner.py);
+    # the installer who chose "One board at a time" scans on the Connect page.
+    qtbot.waitUntil(lambda: window.current_page() is PageId.BENCH, timeout=SLOW_MS)
+    qtbot.mouseClick(window.bench_page.single_button, LEFT)
+    assert window.current_page() is PageId.CONNECT
     page = window.connect_page
+    # A third board plugged in meanwhile does not take them back to the bench.
+    third = make_sim()
+    qtbot.waitUntil(lambda: third.url in {p.device for p in page.ports.ports()}, timeout=SLOW_MS)
+    assert window.current_page() is PageId.CONNECT
     qtbot.waitUntil(
         lambda: {p.hw_id_hex for p in page.ports.ports()} >= {HW_1, HW_2}, timeout=SLOW_MS
     )
@@ -88,6 +131,7 @@ def test_a_scanned_label_selects_its_board_and_typing_does_not(
     assert handled.args == ["NOSUCH99", False]
     assert "no connected board matches" in page.note.text()
     assert page.ports.selected_port().device == by_hw[HW_2]
+    assert window.current_page() is PageId.CONNECT  # no scan's Enter pressed a button
 
 
 def test_a_scanned_location_tag_is_stored_in_the_boards_record(

@@ -5,6 +5,10 @@ the profile's model starts by itself, and every board is identified and shown wi
 (done here, provisioned elsewhere, wrong model…; those are left alone). The site's Wi-Fi is asked
 once, the binding codes go to the binding queue beside the cards. The window comes here by itself
 when more than one board is plugged in; the single-board pages stay for one board at a time.
+
+A barcode scanner works here as on the Connect page (``ui.scanner``): a board's SN, HW_ID or label
+QR selects its card; a location tag scanned (or typed) while a card is selected becomes that
+board's location. *Print labels…* prints the selected cards, or every done board on the bench.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QHBoxLayout,
     QPushButton,
     QScrollArea,
@@ -25,11 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from installer_app.workflow.board_status import BoardStatus
 from installer_app.workflow.events import Outcome, ProvisionResult, Step, WorkflowEvent
 from ui.bench.binding_queue import BindingQueue
 from ui.bench.board_card import BoardCard
 from ui.bench.runner import BenchRunner
 from ui.bench.wifi_bar import WifiBar
+from ui.scanner import WedgeScanner, resolve_on_worker
+from ui.widgets.location_box import LocationBox
 from ui.widgets.port_list import is_board
 from ui.wizard.base import PageId, WizardPage, wrapped_label
 from ui.workers import Workers
@@ -45,6 +53,8 @@ class BenchPage(WizardPage):
     back_requested = Signal()
     single_requested = Signal()
     board_bound = Signal(str)  # port
+    scan_handled = Signal(str, bool)  # the scanned text, whether it selected a board
+    labels_opened = Signal(object)  # the LabelsDialog
 
     def __init__(
         self,
@@ -64,6 +74,10 @@ class BenchPage(WizardPage):
         self._busy_elsewhere: Callable[[], str | None] = lambda: None
         self.default_ssid = ""
         self.cards: dict[str, BoardCard] = {}
+        self.selected: list[str] = []  # ports, in the order chosen; the last one takes a location
+        self._store: Any | None = None
+        self._installer = ""
+        self._dynamic_profile = False
         self.set_heading(
             self.tr("Bench: every board at once"),
             self.tr(
@@ -82,14 +96,25 @@ class BenchPage(WizardPage):
         self.empty = wrapped_label(self.tr("No board is plugged in yet."), self.grid_host, "hints")
         self.rows.addWidget(self.empty)
         self.rows.addStretch(1)
-        scroll = QScrollArea(self)
+        self.card_scroll = scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         # Cards wrap their text to the column's width; never a sideways scroll.
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.grid_host)
+        # The selected card's location: the page's scanner tells a location tag from a board's
+        # label, so the box has no scanner of its own; labels come from the page's button.
+        self.location = LocationBox(self, own_scanner=False, label_button=False)
+        self.note = wrapped_label("", self, "note")
+        self.note.setVisible(False)
+        cards_column = QWidget(self)
+        column = QVBoxLayout(cards_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(scroll, 1)
+        column.addWidget(self.note)
+        column.addWidget(self.location)
         self.queue = BindingQueue(workers, self)
         split = QSplitter(Qt.Orientation.Horizontal, self)
-        split.addWidget(scroll)
+        split.addWidget(cards_column)
         split.addWidget(self.queue)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -100,10 +125,17 @@ class BenchPage(WizardPage):
         buttons = QHBoxLayout()
         self.back_button = QPushButton(self.tr("Back"), self)
         self.single_button = QPushButton(self.tr("One board at a time"), self)
+        self.labels_button = QPushButton(self.tr("Print labels…"), self)
+        self.labels_button.setToolTip(
+            self.tr("Labels for the selected boards, or for every done board if none is selected.")
+        )
+        self.labels_button.setEnabled(False)
         self.back_button.clicked.connect(self.back_requested)
         self.single_button.clicked.connect(self.single_requested)
+        self.labels_button.clicked.connect(self.print_labels)
         buttons.addWidget(self.back_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.labels_button)
         buttons.addWidget(self.single_button)
         self.body.addLayout(buttons)
 
@@ -114,11 +146,20 @@ class BenchPage(WizardPage):
         self.runner.wifi_needed.connect(lambda: self.wifi_bar.ask(self.default_ssid))
         self.runner.board_event.connect(self._on_event)
         self.runner.finished.connect(self._on_result)
+        self.scanner = WedgeScanner(self)
+        self.scanner.scanned.connect(self._scanned)
 
     def configure(self, *, allowlist: Sequence[str], auto_start: bool, default_ssid: str) -> None:
         self._allowlist = tuple(allowlist)
         self.auto_start.setChecked(auto_start)
         self.default_ssid = default_ssid
+
+    def set_session(self, store: Any | None, installer: str, *, dynamic_profile: bool) -> None:
+        """The session's store: scans are looked up in it, locations and labels come from it."""
+        self._store, self._installer, self._dynamic_profile = store, installer, dynamic_profile
+        self.location.set_session(store, self._workers, dynamic_profile=dynamic_profile)
+        self.labels_button.setEnabled(store is not None)
+        self._follow_current()
 
     def set_busy_elsewhere(self, port_in_use: Callable[[], str | None]) -> None:
         """The port the single-board pages are running, left to them."""
@@ -201,6 +242,7 @@ class BenchPage(WizardPage):
     def _arrived(self, port: str) -> None:
         card = self._new_card(port)
         card.action_requested.connect(lambda p: self.start_board(p, forced=True))
+        card.select_requested.connect(self.select_card)
         self.cards[port] = card
         self._layout_cards()
         if self.auto_start.isChecked():
@@ -210,6 +252,9 @@ class BenchPage(WizardPage):
 
     def _gone(self, port: str) -> None:
         card = self.cards.pop(port)
+        if port in self.selected:
+            self.selected.remove(port)
+            self._follow_current()
         self.runner.cancel(port)
         self.queue.withdraw(port)
         card.setParent(None)
@@ -252,6 +297,8 @@ class BenchPage(WizardPage):
         if card is None:
             return
         card.apply_event(event)
+        if self.selected and self.selected[-1] == port:
+            self._follow_current()  # the SN a blank board just got
         if event.step is Step.QR and event.outcome in (Outcome.OK, Outcome.PROGRESS):
             url = event.data.get("url")
             if isinstance(url, str) and url:
@@ -266,6 +313,8 @@ class BenchPage(WizardPage):
         card = self.cards.get(port)
         if card is not None:
             card.apply_result(result, left_alone)
+            if self.selected and self.selected[-1] == port:
+                self._follow_current()
         if result.ok:
             self.queue.confirm(port, result.corp_name or result.corpid or "")
         else:
@@ -273,3 +322,111 @@ class BenchPage(WizardPage):
 
     def running(self) -> list[str]:
         return self.runner.running()
+
+    # -- selection, scans, locations and labels -------------------------------------------------
+
+    def select_card(self, port: str, add: bool = False) -> None:
+        """Select ``port``'s card (``add``: Ctrl+click, toggles it in the selection)."""
+        if port not in self.cards:
+            return
+        if add and port in self.selected:
+            self.selected.remove(port)
+        elif add:
+            self.selected.append(port)
+        else:
+            self.selected = [port]
+        for name, card in self.cards.items():
+            card.set_selected(name in self.selected)
+        if port in self.selected:
+            self.card_scroll.ensureWidgetVisible(self.cards[port])
+        self._follow_current()
+
+    def _follow_current(self) -> None:
+        """The location box follows the card chosen last (a location names one board)."""
+        card = self.cards.get(self.selected[-1]) if self.selected else None
+        sn = card.sn if card is not None and card.sn else None
+        if sn != self.location.sn:
+            self.location.set_device(sn, self._installer)
+
+    def _scanned(self, text: str) -> None:
+        resolve_on_worker(self._workers, text, self._store, self._scan_resolved)
+
+    def _scan_resolved(self, match: Any | None, text: str) -> None:
+        from installer_app.labels.scan import clean
+
+        scanned = match.text if match is not None else clean(text)
+        port = self._port_of(match) if match is not None else None
+        if port is not None:
+            card = self.cards[port]
+            if match is not None and match.sn and not card.sn:
+                card.sn = match.sn  # the store's record for this board's HW_ID
+            self.select_card(port)
+            self._show_note(
+                self.tr("Scanned {code}: selected {port}.").format(code=scanned, port=port)
+            )
+        elif self._is_location(match, scanned):
+            self._show_note("")
+            self.location.take_scan(scanned)
+        else:
+            self._show_note(
+                self.tr("Scanned {code}: no board on the bench matches.").format(code=scanned)
+            )
+        self.scan_handled.emit(scanned, port is not None)
+
+    def _port_of(self, match: Any) -> str | None:
+        """The card the scan names: the Connect page's port match (a simulator's HW_ID, a USB
+        serial number), else what the cards learnt from their board (HELLO's HW_ID, the SN)."""
+        from installer_app.labels.scan import pick_port
+
+        port = pick_port(match, [self._seen[p] for p in self.cards if p in self._seen])
+        if port is not None:
+            return str(port.device)
+        for name, card in self.cards.items():
+            if (card.hw_id and card.hw_id.lower() in match.hw_ids) or (
+                match.sn and card.sn == match.sn
+            ):
+                return name
+        return None
+
+    def _is_location(self, match: Any | None, scanned: str) -> bool:
+        """A scan that names no board here is a location tag when a card with an SN is chosen,
+        unless it is a board's own code (an SN the store knows, a binding link)."""
+        if not scanned or self.location.sn is None:
+            return False
+        if match is not None and match.sn:
+            return False
+        return not scanned.lower().startswith("https://")
+
+    def _show_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+    def print_labels(self) -> QDialog | None:
+        """The labels dialog for the selected cards, or for every done board on the bench."""
+        from ui.dialogs.labels_dialog import LabelsDialog
+
+        if self._store is None:
+            return None
+        chosen = [self.cards[p] for p in self.selected if p in self.cards]
+        if not chosen:
+            chosen = [c for c in self.cards.values() if c.status is BoardStatus.DONE_HERE]
+        sns = list(dict.fromkeys(c.sn for c in chosen if c.sn))
+        if not sns:
+            self._show_note(
+                self.tr(
+                    "No board to label yet: select a card whose board has an SN, or wait until "
+                    "a board is done."
+                )
+            )
+            return None
+        dialog = LabelsDialog(
+            self._store,
+            self._workers,
+            sns=sns,
+            dynamic_profile=self._dynamic_profile,
+            parent=self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.labels_opened.emit(dialog)
+        return dialog

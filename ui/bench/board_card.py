@@ -1,9 +1,11 @@
 """One connected board on the bench: port, model, HW_ID, its state chip, the step it is at and a
-status light, and the one action that makes sense for it (Start, Check again, Retry)."""
+status light, and the one action that makes sense for it (Start, Check again, Retry). A click
+selects the card (Ctrl+click adds it to the selection), as a scan of its label does."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from installer_app.i18n import Message
@@ -28,6 +30,7 @@ LEFT_ALONE = frozenset({BoardStatus.ELSEWHERE, BoardStatus.WRONG_MODEL, BoardSta
 
 class BoardCard(QFrame):
     action_requested = Signal(str)  # the port
+    select_requested = Signal(str, bool)  # the port, whether to add it to the selection
 
     def __init__(self, port: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,6 +40,7 @@ class BoardCard(QFrame):
         self.sn = ""
         self.bound = False
         self.running = False
+        self.selected = False
         self.setObjectName("boardCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         column = QVBoxLayout(self)
@@ -75,6 +79,20 @@ class BoardCard(QFrame):
         self.port = port
         self.port_label.setText(port)
         self.port_label.setToolTip(plain_tooltip(port))
+
+    def set_selected(self, selected: bool) -> None:
+        self.selected = selected
+        self.setProperty("selected", "true" if selected else "false")
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if event.button() is Qt.MouseButton.LeftButton:
+            add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            self.select_requested.emit(self.port, add)
+            event.accept()
+            return
+        super().mousePressEvent(event)
 
     # -- what the board says ------------------------------------------------------------------
 

@@ -1,6 +1,9 @@
 """Where the board went, and its label: on the Done page, a location field ("3F-301 前台") that a
 scanned location tag fills and saves by itself (or typed, then Enter or Save), and a button that
-prints this board's label. Saving runs on a worker; the location goes into the board's record."""
+prints this board's label. Saving runs on a worker; the location goes into the board's record.
+
+On the bench view the page's own scanner decides whether a scan names a board or is a location
+tag (``own_scanner=False``, then ``take_scan``), and the bench prints labels itself."""
 
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ class LocationBox(QWidget):
     location_saved = Signal(str)
     labels_opened = Signal(object)  # the LabelsDialog
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, own_scanner: bool = True, label_button: bool = True
+    ) -> None:
         super().__init__(parent)
         self._store: Any | None = None
         self._workers: Workers | None = None
@@ -46,8 +51,11 @@ class LocationBox(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(self.status)
-        self.scanner = WedgeScanner(self)
-        self.scanner.scanned.connect(self._scanned)
+        self.label_button.setVisible(label_button)
+        self.scanner: WedgeScanner | None = None
+        if own_scanner:
+            self.scanner = WedgeScanner(self)
+            self.scanner.scanned.connect(self.take_scan)
         self.field.returnPressed.connect(self.save)
         self.save_button.clicked.connect(self.save)
         self.label_button.clicked.connect(self.open_labels)
@@ -68,7 +76,11 @@ class LocationBox(QWidget):
         for widget in (self.field, self.save_button, self.label_button):
             widget.setEnabled(ready)
 
-    def _scanned(self, text: str) -> None:
+    @property
+    def sn(self) -> str | None:
+        return self._sn
+
+    def take_scan(self, text: str) -> None:
         # A location tag scanned anywhere on the page: it is the whole location, not an addition.
         self.field.setText(text)
         self.save()

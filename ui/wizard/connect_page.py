@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
-from ui.scanner import WedgeScanner
+from ui.scanner import WedgeScanner, resolve_on_worker
 from ui.widgets.port_list import PortList
 from ui.widgets.status_light import Light, StatusLight
 from ui.wizard.base import PageId, WizardPage, wrapped_label
@@ -81,21 +80,9 @@ class ConnectPage(WizardPage):
 
     def _scanned(self, text: str) -> None:
         """A label was scanned: select the board it names, or say briefly that none matches."""
-        store = self._store
+        resolve_on_worker(self._workers, text, self._store, self._select_scanned)
 
-        def resolve(cancel: threading.Event) -> Any:
-            from installer_app.labels.scan import resolve_scan
-
-            return resolve_scan(text, store)
-
-        self._workers.submit(
-            resolve,
-            name="resolve_scan",
-            on_success=self._select_scanned,
-            on_failure=lambda exc: self._select_scanned(None, text),
-        )
-
-    def _select_scanned(self, match: Any, text: str = "") -> None:
+    def _select_scanned(self, match: Any | None, text: str) -> None:
         from installer_app.labels.scan import pick_port
 
         port = pick_port(match, self.ports.ports()) if match is not None else None
