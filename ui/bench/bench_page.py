@@ -14,7 +14,6 @@ board's location. *Print labels…* prints the selected cards, or every done boa
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,12 +38,12 @@ from ui.bench.wifi_bar import WifiBar
 from ui.scanner import WedgeScanner, resolve_on_worker
 from ui.widgets.location_box import LocationBox
 from ui.widgets.port_list import is_board
+from ui.widgets.port_poller import PortPoller
 from ui.wizard.base import PageId, WizardPage, wrapped_label
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 500
 COLUMNS = 2
 
 
@@ -66,8 +65,8 @@ class BenchPage(WizardPage):
         super().__init__(parent)
         self._workers = workers
         self.runner = runner
-        self._allowlist = tuple(allowlist)
-        self._in_flight = False
+        self._poller = PortPoller(workers, allowlist, "bench_ports", self)
+        self._poller.listed.connect(self._listed)
         self._spare: BoardCard | None = None
         self._seen: dict[str, Any] = {}  # port -> the PortInfo its card was made for
         self._arrivals: list[str] = []  # ports waiting for their card, one per event-loop turn
@@ -139,9 +138,6 @@ class BenchPage(WizardPage):
         buttons.addWidget(self.single_button)
         self.body.addLayout(buttons)
 
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self.scan)
         self.wifi_bar.answered.connect(self.runner.provide_wifi)
         self.runner.wifi_needed.connect(lambda: self.wifi_bar.ask(self.default_ssid))
         self.runner.board_event.connect(self._on_event)
@@ -150,7 +146,7 @@ class BenchPage(WizardPage):
         self.scanner.scanned.connect(self._scanned)
 
     def configure(self, *, allowlist: Sequence[str], auto_start: bool, default_ssid: str) -> None:
-        self._allowlist = tuple(allowlist)
+        self._poller.set_allowlist(allowlist)
         self.auto_start.setChecked(auto_start)
         self.default_ssid = default_ssid
 
@@ -168,38 +164,22 @@ class BenchPage(WizardPage):
     # -- ports ----------------------------------------------------------------------------------
 
     def start_watching(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
-            self.scan()
+        self._poller.start()
 
     def stop_watching(self) -> None:
-        self._timer.stop()
+        self._poller.stop()
 
     @property
     def watching(self) -> bool:
-        return self._timer.isActive()
+        return self._poller.polling
 
     def scan(self) -> None:
-        if self._in_flight:
-            return
-        self._in_flight = True
-        allowlist = self._allowlist
+        self._poller.scan()
 
-        def list_now(cancel: threading.Event) -> list[Any]:
-            from installer_app.device.ports import list_ports
-
-            return [p for p in list_ports(allowlist) if is_board(p)]
-
-        self._workers.submit(
-            list_now, name="bench_ports", on_success=self._update, on_failure=self._failed
-        )
-
-    def _failed(self, exc: BaseException) -> None:
-        self._in_flight = False
-        log.warning("listing serial ports failed: %s", exc)
+    def _listed(self, ports: list[Any]) -> None:
+        self._update([p for p in ports if is_board(p)])
 
     def _update(self, boards: list[Any]) -> None:
-        self._in_flight = False
         present = {p.device: p for p in boards}
         # Gone, or another board on the same port name between two scans (HW_ID, USB serial).
         for port in [p for p in self.cards if present.get(p) != self._seen.get(p)]:

@@ -1,26 +1,25 @@
 """A live list of serial ports: boards appear and disappear as they are plugged, no refresh button.
 
-A ``QTimer`` asks ``installer_app.device.ports.list_ports`` on a worker about every half second,
-never with more than one request in flight; the list keeps the installer's selection and preselects
+``PortPoller`` lists the ports on a worker about every half second, never more than one listing in
+flight; the list keeps the installer's selection and preselects
 the likely board when nothing is selected yet.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from ui.widgets.plain import plain_tooltip
+from ui.widgets.port_poller import PortPoller
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 500
 PORT_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -50,9 +49,9 @@ class PortList(QListWidget):
         self, workers: Workers, allowlist: Sequence[str], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self._workers = workers
-        self._allowlist = tuple(allowlist)
-        self._in_flight = False
+        self._poller = PortPoller(workers, allowlist, "list_ports", self)
+        self._poller.listed.connect(self._update)
+        self._poller.failed.connect(self.scan_failed)
         self._ports: dict[str, Any] = {}
         self._user_chose = False
         self._arrival: dict[str, int] = {}  # device -> the scan that first listed it
@@ -60,49 +59,26 @@ class PortList(QListWidget):
         self.scans = 0
         self.setObjectName("portList")
         self.setAccessibleName(self.tr("Serial ports"))
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self.scan)
         self.itemSelectionChanged.connect(self._selection_changed)
         self.itemClicked.connect(lambda _item: setattr(self, "_user_chose", True))
 
     def set_allowlist(self, allowlist: Sequence[str]) -> None:
-        self._allowlist = tuple(allowlist)
+        self._poller.set_allowlist(allowlist)
 
     def start(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
-            self.scan()
+        self._poller.start()
 
     def stop(self) -> None:
-        self._timer.stop()
+        self._poller.stop()
 
     @property
     def polling(self) -> bool:
-        return self._timer.isActive()
+        return self._poller.polling
 
     def scan(self) -> None:
-        if self._in_flight:
-            return
-        self._in_flight = True
-        allowlist = self._allowlist
-
-        def list_now(cancel: threading.Event) -> list[Any]:
-            from installer_app.device.ports import list_ports
-
-            return list(list_ports(allowlist))
-
-        self._workers.submit(
-            list_now, name="list_ports", on_success=self._update, on_failure=self._failed
-        )
-
-    def _failed(self, exc: BaseException) -> None:
-        self._in_flight = False
-        log.warning("listing serial ports failed: %s", exc)
-        self.scan_failed.emit(exc)
+        self._poller.scan()
 
     def _update(self, ports: list[Any]) -> None:
-        self._in_flight = False
         self.scans += 1
         fresh = {p.device: p for p in ports}
         if list(fresh) == list(self._ports) and all(fresh[k] == self._ports[k] for k in fresh):
