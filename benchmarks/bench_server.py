@@ -46,9 +46,9 @@ from installer_app.server.db import migrate  # noqa: E402
 from installer_app.server.local_pg import LocalPostgres, temporary_folder  # noqa: E402
 from tests.server.conftest import (  # noqa: E402
     MODEL,
-    SERVER_KEY,
     add_token,
     fill_pool,
+    start_serve,
 )
 
 POLL_S = 0.5
@@ -400,48 +400,15 @@ def start_server(
     db_url: str, emulator: ProviderEmulator, workers: int
 ) -> tuple[subprocess.Popen[str], str]:
     """``installer-app serve`` in its own process(es), as in production."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-server-"))
-    config = folder / "server.toml"
-    config.write_text(
+    return start_serve(
+        Path(tempfile.mkdtemp(prefix="bench-server-")),
         f'[server]\nmodel_ids = ["{MODEL}"]\nsource = "inventory"\n'
         f'corpid = "{emulator.corpid}"\nwecom_base_url = "{emulator.base_url}"\n'
-        f"poll_interval_s = {POLL_S}\nrate_limit_per_s = 100000\n"
+        f"poll_interval_s = {POLL_S}\nrate_limit_per_s = 100000\n",
+        {"INSTALLER_DATABASE_URL": db_url, "INSTALLER_PROVIDER_SECRET": emulator.provider_secret},
+        workers,
+        keep_stderr=False,
     )
-    env = dict(
-        os.environ,
-        INSTALLER_SERVER_KEY=SERVER_KEY,
-        INSTALLER_DATABASE_URL=db_url,
-        INSTALLER_PROVIDER_SECRET=emulator.provider_secret,
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "installer_app",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            "0",
-            "--workers",
-            str(workers),
-            "--data-dir",
-            str(folder / "data"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().split("listening on ", 1)[1].strip()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    return proc, url
 
 
 def measure_c1(

@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -145,3 +148,51 @@ def server_factory(db_url: str) -> Iterator[Any]:
 def server(server_factory: Any) -> RunningServer:
     result: RunningServer = server_factory()
     return result
+
+
+def start_serve(
+    folder: Path, config_text: str, env: dict[str, str], workers: int, *, keep_stderr: bool = True
+) -> tuple[subprocess.Popen[str], str]:
+    """``installer-app serve`` in its own process group, as in production: waits for its
+    ``listening on`` line and for ``/healthz`` to answer (the tests and bench_server start it so).
+    ``keep_stderr=False`` leaves stderr on the terminal: a long run must not fill a pipe nobody
+    reads."""
+    config = folder / "server.toml"
+    config.write_text(config_text)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "installer_app",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            "0",
+            "--workers",
+            str(workers),
+            "--data-dir",
+            str(folder / "data"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if keep_stderr else None,
+        text=True,
+        env=dict(os.environ, INSTALLER_SERVER_KEY=SERVER_KEY, **env),
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("listening on http://127.0.0.1:"), line + (
+        proc.stderr.read() if proc.stderr else ""
+    )
+    url = line.split("listening on ", 1)[1].strip()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the server never answered"
+        time.sleep(0.1)
+    return proc, url

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,53 +17,19 @@ import psycopg
 import pytest
 
 from installer_app.server.local_pg import LocalPostgres
-from tests.server.conftest import MODEL, SERVER_KEY, add_token, fill_pool
+from tests.server.conftest import MODEL, add_token, fill_pool, start_serve
 
 pytestmark = pytest.mark.slow
 
 
 def _start(tmp_path: Path, db_url: str, workers: int) -> tuple[subprocess.Popen[str], str]:
-    config = tmp_path / "server.toml"
     # The load comes from one token: no rate limit in the way of what is measured here.
-    config.write_text(
-        f'[server]\nmodel_ids = ["{MODEL}"]\nsource = "inventory"\nrate_limit_per_s = 100000\n'
+    return start_serve(
+        tmp_path,
+        f'[server]\nmodel_ids = ["{MODEL}"]\nsource = "inventory"\nrate_limit_per_s = 100000\n',
+        {"INSTALLER_DATABASE_URL": db_url},
+        workers,
     )
-    env = dict(os.environ, INSTALLER_SERVER_KEY=SERVER_KEY, INSTALLER_DATABASE_URL=db_url)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "installer_app",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            "0",
-            "--workers",
-            str(workers),
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("listening on http://127.0.0.1:"), line + proc.stderr.read()
-    url = line.split("listening on ", 1)[1].strip()
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the server never answered"
-        time.sleep(0.1)
-    return proc, url
 
 
 @pytest.fixture
