@@ -40,31 +40,39 @@ def server_state(request: Request) -> ServerState:
     return state
 
 
-def _pool(request: Request) -> AsyncConnectionPool[Any]:
+# The dependencies are coroutines: FastAPI runs a plain function dependency on its thread pool,
+# a hand-off to another thread and back on every request for what is an attribute read.
+
+
+async def _server_state(request: Request) -> ServerState:
+    return server_state(request)
+
+
+async def _pool(request: Request) -> AsyncConnectionPool[Any]:
     return server_state(request).pool
 
 
-def _config(request: Request) -> ServerConfig:
+async def _config(request: Request) -> ServerConfig:
     return server_state(request).config
 
 
-def _wecom(request: Request) -> ServerWecomClient | None:
+async def _wecom(request: Request) -> ServerWecomClient | None:
     return server_state(request).wecom
 
 
-def _hub(request: Request) -> DeviceHub:
+async def _hub(request: Request) -> DeviceHub:
     return server_state(request).hub
 
 
-def _issuer(request: Request) -> Issuer:
+async def _issuer(request: Request) -> Issuer:
     return server_state(request).issuer
 
 
-def _callbacks(request: Request) -> SuiteCallbacks | None:
+async def _callbacks(request: Request) -> SuiteCallbacks | None:
     return server_state(request).callbacks
 
 
-State = Annotated[ServerState, Depends(server_state)]
+State = Annotated[ServerState, Depends(_server_state)]
 Pool = Annotated[AsyncConnectionPool[Any], Depends(_pool)]
 Config = Annotated[ServerConfig, Depends(_config)]
 Wecom = Annotated[ServerWecomClient | None, Depends(_wecom)]
