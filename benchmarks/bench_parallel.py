@@ -301,6 +301,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     os.environ.pop("INSTALLER_KEY_FILE", None)
+    # A registry of simulated boards of this run only: the machine-wide one would show these
+    # boards to any other run of the app here (a bench view starts every blank board it sees).
+    registry = tempfile.mkdtemp(prefix="bench-sim-registry-")
+    os.environ["INSTALLER_SIM_REGISTRY"] = str(Path(registry) / "sim-ports")
     if args.team:
         return _compare_team(args)
     singles, parallels = [], []

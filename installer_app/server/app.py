@@ -131,7 +131,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if state.watch and state.wecom is not None:
         tasks.append(
             asyncio.create_task(
-                watch_bindings(state.pool, state.wecom, state.config.poll_interval_s),
+                watch_bindings(
+                    state.pool, state.wecom, state.config.poll_interval_s, state.watch_bell
+                ),
                 name="binding-watch",
             )
         )
@@ -162,17 +164,19 @@ def _state(ctx: ServerContext) -> ServerState:
     if secrets.callback_token is not None and secrets.callback_aes_key is not None:
         crypto = MessageCrypto(secrets.callback_token, secrets.callback_aes_key, config.suite_id)
     pool: AsyncConnectionPool[Any] = open_async_pool(ctx.database_url, ctx.pool_size)
+    bell = asyncio.Event()
     return ServerState(
         config=config,
         database_url=ctx.database_url,
         pool=pool,
         hub=hub_module.DeviceHub(ctx.database_url),
-        issuer=Issuer(pool, config, sealer, wecom),
+        issuer=Issuer(pool, config, sealer, wecom, bell),
         limiter=RateLimiter(config.rate_limit_per_s, 2 * config.rate_limit_per_s),
         wecom=wecom,
         suite=suite,
         callbacks=SuiteCallbacks(pool, crypto, sealer, suite) if crypto is not None else None,
         watch=ctx.watch,
+        watch_bell=bell,
         filter_choices=ChoicesCache(),
     )
 

@@ -37,6 +37,7 @@ from installer_app.server.errors import (
     unauthorized,
 )
 from installer_app.server.sealing import Sealer
+from installer_app.server.watch import LOOK_SOON_SQL
 
 SEAL_KIND = "credential"
 LEASE_DAYS = 14
@@ -82,6 +83,10 @@ SELECT coalesce(h.device_sn, n.device_sn) AS device_sn,
     coalesce(h.qr_code, n.qr_code) AS qr_code
 FROM who LEFT JOIN had h ON true LEFT JOIN issued n ON true
 """
+
+
+def _written(event: dict[str, Any]) -> bool:
+    return bool(event["step"] == "written" and event["outcome"] == "ok")
 
 
 @dataclass(frozen=True)
@@ -135,11 +140,13 @@ class Issuer:
         config: ServerConfig,
         sealer: Sealer,
         wecom: WecomClient | None,
+        watch_bell: asyncio.Event,
     ) -> None:
         self.pool = pool
         self.config = config
         self.sealer = sealer
         self.wecom = wecom
+        self.watch_bell = watch_bell
 
     def _issued(self, row: dict[str, Any]) -> Issued:
         sn = row["device_sn"]
@@ -375,6 +382,8 @@ class Issuer:
                     outcome = "refused"
                 if outcome == "accepted":
                     accepted += 1
+                    if _written(event):
+                        self.watch_bell.set()  # after the commit: the watch sees the change
                 elif outcome == "duplicate":
                     duplicates += 1
                 else:
@@ -409,7 +418,7 @@ class Issuer:
             cred = await cur.fetchone()
             if cred is not None and cred["hw_id"] is not None and cred["hw_id"] != hw_id:
                 return "refused"
-            if cred is not None and event["step"] == "written" and event["outcome"] == "ok":
+            if cred is not None and _written(event):
                 # A leased credential is tied to its board when the laptop reports writing it.
                 await self._tie(conn, who, cred, hw_id, cred["model_id"], "tie-leased")
         cur = await conn.execute(
@@ -435,5 +444,8 @@ class Issuer:
             "WHERE upper(device_sn) = upper(%s) AND hw_id = %s",
             (event["step"], event["outcome"], sn, hw_id),
         )
+        if _written(event):
+            # The board shows its QR code now: the binding watch looks at it next (watch.py).
+            await conn.execute(LOOK_SOON_SQL, (sn,))
         await audit(conn, who, f"event:{event['step']}:{event['outcome']}", sn, hw_id)
         return "accepted"

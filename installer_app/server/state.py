@@ -4,6 +4,7 @@ instead of closures."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -32,6 +33,8 @@ class ServerState:
     suite: SuiteClient | None
     callbacks: SuiteCallbacks | None
     watch: bool
+    # Rung when a device is awaited on site: the binding watch looks at it next (watch.py).
+    watch_bell: asyncio.Event
     filter_choices: ChoicesCache
 
 

@@ -2,20 +2,30 @@
 
 So a laptop may leave before the enterprise admin scans. Each worker runs this loop, and they share
 one pace through the database: a worker may call WeCom only when it holds the ``watch_pace`` row
-(``FOR UPDATE SKIP LOCKED``) and the row's ``next_at`` has come, and it moves ``next_at`` on by
-``GAP_S`` when it does. So all workers and instances together make at most 1/GAP_S calls a second
-(20, against WeCom's 10,000 a minute), and each device is looked at about every
-``poll_interval_s`` (less often as it ages unbound; with more unbound devices than the pace
+(``FOR UPDATE SKIP LOCKED``) and the pace allows a call. The pace is a rate with a burst (GCRA:
+``next_at`` is when the pace would be level again; a call is allowed while it is less than
+``BURST_S`` ahead of now, and moves it on by ``GAP_S``): all workers and instances together make
+at most 1/GAP_S calls a second over any stretch of time (20, against WeCom's ~166), yet a site
+that has just written eight boards gets its eight looks at once, as eight laptops in direct mode
+would. Looks run side by side (at most ``IN_FLIGHT`` per worker). Each device is looked at about
+every ``poll_interval_s`` (less often as it ages unbound; with more unbound devices than the pace
 allows, each waits its turn). A database or WeCom that is away only makes the loop wait and try
 again.
+
+Someone on site asks first: a board reported written (C4) or a laptop that long-polls its device
+(C2 ``?wait=``) brings the device's next look forward to now and rings the worker's bell, so the
+watch looks at it at once instead of at its turn (``look_soon``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from typing import Any
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from installer_app.errors import InstallerError
@@ -25,29 +35,50 @@ from installer_app.server.wecom_ids import ServerWecomClient
 
 log = logging.getLogger(__name__)
 
-GAP_S = 0.05
+GAP_S = 0.05  # the pace: 20 calls a second over time
+BURST_S = 1.0  # ... of which up to a second's worth (20) at once
+IN_FLIGHT = 8  # looks at once per worker
 IDLE_S = 0.2
 ERROR_PAUSE_S = 1.0
 
 
-async def _claim(pool: AsyncConnectionPool[Any], poll_interval_s: float) -> str | float:
-    """One device due for a look, with the pace row moved on; else how long to wait: the pace's
-    gap when only the pace is not due (another device may be waiting its turn), ``IDLE_S`` when
-    no device is due."""
+# Brings a waiting device's next look forward; nothing for a device bound already or due anyway.
+LOOK_SOON_SQL = (
+    "UPDATE devices SET next_check_at = now() WHERE upper(device_sn) = upper(%s) "
+    "AND bind_status = 0 AND next_check_at > now()"
+)
+
+
+async def look_soon(conn: psycopg.AsyncConnection[Any], sn: str, bell: asyncio.Event) -> None:
+    """The device ``sn`` is awaited on site: look at its binding next (see the module's text)."""
+    cur = await conn.execute(LOOK_SOON_SQL, (sn,))
+    if cur.rowcount:
+        bell.set()
+
+
+async def _claim(pool: AsyncConnectionPool[Any], poll_interval_s: float) -> str | float | None:
+    """One device due for a look, with the pace moved on; else how long until the pace allows a
+    call when only the pace is not due (another device may be waiting its turn), None when no
+    device is due."""
     async with pool.connection() as conn, conn.transaction():
         cur = await conn.execute(
-            "SELECT next_at <= now() AS due FROM watch_pace WHERE id = 1 FOR UPDATE SKIP LOCKED"
+            "SELECT extract(epoch FROM next_at - now())::float8 - %s AS wait_s FROM watch_pace "
+            "WHERE id = 1 FOR UPDATE SKIP LOCKED",
+            (BURST_S,),
         )
         pace = await cur.fetchone()
-        if pace is None or not pace["due"]:
+        if pace is None:  # another worker holds the pace right now
             return GAP_S
+        if pace["wait_s"] > 0:
+            wait_s: float = min(pace["wait_s"], GAP_S)
+            return wait_s
         cur = await conn.execute(
             "SELECT device_sn FROM devices WHERE bind_status = 0 AND next_check_at <= now() "
             "ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED"
         )
         row = await cur.fetchone()
         if row is None:
-            return IDLE_S
+            return None
         # A device issued long ago and still unbound (stock on a shelf) is looked at less often,
         # so it does not take the pace from the boards on site right now: the interval grows
         # with the device's age in ten-minute steps, up to an hour.
@@ -58,7 +89,8 @@ async def _claim(pool: AsyncConnectionPool[Any], poll_interval_s: float) -> str 
             (poll_interval_s, row["device_sn"]),
         )
         await conn.execute(
-            "UPDATE watch_pace SET next_at = now() + make_interval(secs => %s) WHERE id = 1",
+            "UPDATE watch_pace SET next_at = GREATEST(next_at, now()) + make_interval(secs => %s) "
+            "WHERE id = 1",
             (GAP_S,),
         )
         sn: str = row["device_sn"]
@@ -107,24 +139,74 @@ async def learn_open_corpid(
     return True
 
 
-async def watch_bindings(
-    pool: AsyncConnectionPool[Any], wecom: ServerWecomClient, poll_interval_s: float
-) -> None:
-    while True:
+async def _rest(bell: asyncio.Event, seconds: float) -> None:
+    """Wait ``seconds``, or less when a device is awaited (the bell)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(bell.wait(), seconds)
+    bell.clear()
+
+
+class _Watch:
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], wecom: ServerWecomClient, poll_interval_s: float
+    ) -> None:
+        self.pool = pool
+        self.wecom = wecom
+        self.poll_interval_s = poll_interval_s
+        self.slots = asyncio.Semaphore(IN_FLIGHT)
+        self.paused_until = 0.0
+
+    def pause(self, why: str) -> None:
+        """WeCom or the database is away: no new look for a while (the looks in flight end)."""
+        log.info("binding watch: %s", why)
+        self.paused_until = time.monotonic() + ERROR_PAUSE_S
+
+    async def next_step(self, bell: asyncio.Event) -> str | None:
+        """The next device to look at (None after a wait)."""
+        left = self.paused_until - time.monotonic()
+        if left > 0:
+            await asyncio.sleep(left)
+            return None
         try:
-            sn = await _claim(pool, poll_interval_s)
-            if not isinstance(sn, str):
-                await asyncio.sleep(sn)
-                continue
-            binding = await asyncio.to_thread(wecom.get_device_auth_info, sn)
-            if binding is not None:
-                await _record(pool, sn, binding)
-                await learn_open_corpid(pool, wecom, binding.corpid)
-        except asyncio.CancelledError:
-            raise
+            sn = await _claim(self.pool, self.poll_interval_s)
         except TRANSIENT as exc:
-            log.info("binding watch: database unavailable (%s)", type(exc).__name__)
-            await asyncio.sleep(ERROR_PAUSE_S)
+            self.pause(f"database unavailable ({type(exc).__name__})")
+            return None
+        if sn is None:
+            await _rest(bell, IDLE_S)  # nothing due: until a device is awaited, or a while
+            return None
+        if not isinstance(sn, str):
+            await asyncio.sleep(sn)  # until the pace allows a call, bell or not
+            return None
+        return sn
+
+    async def look(self, sn: str) -> None:
+        try:
+            binding = await asyncio.to_thread(self.wecom.get_device_auth_info, sn)
+            if binding is not None:
+                await _record(self.pool, sn, binding)
+                await learn_open_corpid(self.pool, self.wecom, binding.corpid)
+        except TRANSIENT as exc:
+            self.pause(f"database unavailable ({type(exc).__name__})")
         except InstallerError as exc:
-            log.info("binding watch: %s", exc.message.english())
-            await asyncio.sleep(ERROR_PAUSE_S)
+            self.pause(exc.message.english())
+        finally:
+            self.slots.release()
+
+
+async def watch_bindings(
+    pool: AsyncConnectionPool[Any],
+    wecom: ServerWecomClient,
+    poll_interval_s: float,
+    bell: asyncio.Event,
+) -> None:
+    watch = _Watch(pool, wecom, poll_interval_s)
+    # Cancelling the loop (the worker stops) cancels the looks in flight with it.
+    async with asyncio.TaskGroup() as looks:
+        while True:
+            await watch.slots.acquire()
+            sn = await watch.next_step(bell)
+            if sn is None:
+                watch.slots.release()
+                continue
+            looks.create_task(watch.look(sn), name=f"look-{sn}")

@@ -15,8 +15,8 @@ from installer_app.server.api.auth import Installer, bearer
 from installer_app.server.errors import unknown_sn
 from installer_app.server.issuance import Issued
 from installer_app.server.models import DeviceAnswer, InstallationAnswer, IssueAnswer, IssueRequest
-from installer_app.server.state import Hub, IssuerDep, Pool, Wecom
-from installer_app.server.watch import learn_open_corpid
+from installer_app.server.state import Hub, IssuerDep, Pool, State, Wecom
+from installer_app.server.watch import learn_open_corpid, look_soon
 from installer_app.server.wecom_ids import ServerWecomClient
 
 MAX_WAIT_S = 30
@@ -77,6 +77,7 @@ async def device(
     who: Installer,
     pool: Pool,
     hub: Hub,
+    state: State,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_S)] = 0,
     bind_status: Annotated[int | None, Query(ge=0, le=1)] = None,
 ) -> Any:
@@ -87,6 +88,10 @@ async def device(
     event = hub.subscribe(device_sn)
     try:
         first = await _device(pool, device_sn)
+        if first["bind_status"] == 0:
+            # A laptop waits for this board's binding: the watch looks at it next (watch.py).
+            async with pool.connection() as conn:
+                await look_soon(conn, device_sn, state.watch_bell)
         # ``bind_status``: what the laptop last saw (docs/team-mode.md). A change it has
         # not seen yet, made just before this request, is answered at once, not after S s.
         if bind_status is not None and first["bind_status"] != bind_status:
