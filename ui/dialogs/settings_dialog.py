@@ -42,6 +42,7 @@ from ui.dialogs.settings_groups import (
     ProviderGroup,
     ProvisioningGroup,
     RecordsGroup,
+    SettingsGroup,
     TeamGroup,
 )
 from ui.error_text import error_text
@@ -76,7 +77,13 @@ class SettingsDialog(QDialog):
         self.partner = PartnerGroup(self)
         self.provisioning = ProvisioningGroup(self)
         self.records = RecordsGroup(self)
-        self._groups = (self.team, self.provider, self.partner, self.provisioning, self.records)
+        self._groups: tuple[SettingsGroup, ...] = (
+            self.team,
+            self.provider,
+            self.partner,
+            self.provisioning,
+            self.records,
+        )
         for group in self._groups:
             group.load(settings)
         self.provider.secret_mode.currentIndexChanged.connect(self._secret_mode_changed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (
@@ -38,6 +39,16 @@ from installer_app.config import (
 )
 from installer_app.secrets import Secret
 from ui.widgets.plain import plain_label
+
+
+class SettingsGroup(Protocol):
+    """What the dialog asks of each group."""
+
+    def load(self, settings: Settings) -> None:
+        """Show ``settings`` (the secrets only as "saved" or "not set")."""
+
+    def apply(self, settings: Settings) -> Settings:
+        """``settings`` with this group's part as the form has it now."""
 
 
 def choices(parent: QWidget, items: Sequence[tuple[str, str]]) -> QComboBox:
