@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from installer_app.cli.context import CliContext, emit_json, say, tr
+from installer_app.cli.parsers import add_command, add_json_flag
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.plain_text import render_plain
 from installer_app.provider.check import CheckReport, run_checks
@@ -19,13 +20,12 @@ _MARK = {"ok": "✓", "failed": "✗", "missing": "✗", "skipped": "-"}
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add this group's subcommands to ``sub`` with ``parents=[common]``."""
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "check",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP(
-                "cli", "check the WeCom corpid/provider secret and the partner service URL/token"
-            )
+        [common],
+        QT_TRANSLATE_NOOP(
+            "cli", "check the WeCom corpid/provider secret and the partner service URL/token"
         ),
         description=tr(
             QT_TRANSLATE_NOOP(
@@ -35,11 +35,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             )
         ),
     )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object instead of lines")),
-    )
+    add_json_flag(parser, QT_TRANSLATE_NOOP("cli", "one JSON object instead of lines"))
     parser.set_defaults(handler=run_check)
 
 

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from installer_app.cli.context import CliContext, bounded_arg, say, tr
+from installer_app.cli.parsers import add_command
 from installer_app.cli.provision_cmds import CliAnswers, Printer, provision_boards
 from installer_app.demo import DEMO_SCAN_AFTER_S, HEADLESS_SCAN_AFTER_S, DemoEnvironment
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
@@ -39,14 +40,11 @@ def _count(text: str) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "demo",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP(
-                "cli", "try the app with simulated boards and a local provider emulator"
-            )
-        ),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "try the app with simulated boards and a local provider emulator"),
         description=tr(
             QT_TRANSLATE_NOOP(
                 "cli",

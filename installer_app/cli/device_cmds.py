@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from installer_app.cli.context import CliContext, emit_json, say, tr
+from installer_app.cli.parsers import add_actions, add_command, add_json_flag
 from installer_app.config import DEFAULT_ALLOWLIST, ConfigError, load_settings
 from installer_app.device.client import DeviceClient
 from installer_app.device.ports import list_ports
@@ -25,10 +26,11 @@ from installer_app.secrets import redact
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``ports`` and ``device`` to ``sub`` with ``parents=[common]``."""
-    ports = sub.add_parser(
+    ports = add_command(
+        sub,
         "ports",
-        parents=[common],
-        help=tr(QT_TRANSLATE_NOOP("cli", "list serial ports, likely boards first")),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "list serial ports, likely boards first"),
         description=tr(
             QT_TRANSLATE_NOOP(
                 "cli",
@@ -37,19 +39,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             )
         ),
     )
-    ports.add_argument(
-        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "print a JSON list"))
-    )
+    add_json_flag(ports, QT_TRANSLATE_NOOP("cli", "print a JSON list"))
     ports.set_defaults(handler=cmd_ports)
 
-    device = sub.add_parser(
+    device = add_command(
+        sub,
         "device",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP("cli", "talk to one board: info, status, identify, reboot, reset")
-        ),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "talk to one board: info, status, identify, reboot, reset"),
     )
-    actions = device.add_subparsers(dest="device_command", metavar="ACTION", required=True)
+    actions = add_actions(device, "device_command")
     for name, handler, source in (
         (
             "info",
@@ -75,16 +74,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         text = tr(source)
         parser = actions.add_parser(name, parents=[common], help=text, description=text)
         _port_argument(parser)
-        parser.add_argument(
-            "--json",
-            action="store_true",
-            help=tr(QT_TRANSLATE_NOOP("cli", "print one JSON object")),
-        )
+        add_json_flag(parser, QT_TRANSLATE_NOOP("cli", "print one JSON object"))
         parser.set_defaults(handler=handler)
-    reset = actions.add_parser(
+    reset = add_command(
+        actions,
         "factory-reset",
-        parents=[common],
-        help=tr(QT_TRANSLATE_NOOP("cli", "erase the board's credential and Wi-Fi (state BLANK)")),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "erase the board's credential and Wi-Fi (state BLANK)"),
         description=tr(
             QT_TRANSLATE_NOOP(
                 "cli",
@@ -97,9 +93,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     reset.add_argument(
         "--yes", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "really erase (required)"))
     )
-    reset.add_argument(
-        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "print one JSON object"))
-    )
+    add_json_flag(reset, QT_TRANSLATE_NOOP("cli", "print one JSON object"))
     reset.set_defaults(handler=cmd_factory_reset)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from installer_app.cli.context import CliContext, say, tr
+from installer_app.cli.parsers import add_command
 from installer_app.errors import ExitCode
 from installer_app.handover.package import write_package
 from installer_app.handover.rows import collect, require_rows
@@ -63,10 +64,16 @@ def _day_arg(text: str) -> date:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``labels`` and ``handover``."""
-    labels = sub.add_parser(
+    _add_labels(sub, common)
+    _add_handover(sub, common)
+
+
+def _add_labels(sub: Any, common: argparse.ArgumentParser) -> None:
+    labels = add_command(
+        sub,
         "labels",
-        parents=[common],
-        help=tr(QT_TRANSLATE_NOOP("cli", "print device labels: SN, HW_ID, model, static QR code")),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "print device labels: SN, HW_ID, model, static QR code"),
     )
     which = labels.add_mutually_exclusive_group(required=True)
     which.add_argument(
@@ -133,14 +140,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     labels.set_defaults(handler=_labels)
 
-    handover = sub.add_parser(
+
+def _add_handover(sub: Any, common: argparse.ArgumentParser) -> None:
+    handover = add_command(
+        sub,
         "handover",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP(
-                "cli", "the site handover: PDF report, CSV and XLSX of one enterprise"
-            )
-        ),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "the site handover: PDF report, CSV and XLSX of one enterprise"),
     )
     handover.add_argument(
         "--corp",

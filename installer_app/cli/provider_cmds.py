@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 from installer_app.cli.context import CliContext, bounded_arg, say, tr
+from installer_app.cli.parsers import add_command
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.emulator import ProviderEmulator
@@ -26,14 +27,13 @@ STATE_FILE_NAME = "provider-emulator.json"
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add this group's subcommands to ``sub`` with ``parents=[common]``."""
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "emulate-provider",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP(
-                "cli",
-                "run a local WeCom provider API + partner service emulator (for demos and tests)",
-            )
+        [common],
+        QT_TRANSLATE_NOOP(
+            "cli",
+            "run a local WeCom provider API + partner service emulator (for demos and tests)",
         ),
         description=tr(
             QT_TRANSLATE_NOOP(

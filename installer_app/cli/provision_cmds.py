@@ -19,6 +19,7 @@ from typing import Any, Literal, TextIO
 
 from installer_app.cli.argparse_i18n import TableHelpFormatter
 from installer_app.cli.context import CliContext, bounded_arg, emit_json, say, tr
+from installer_app.cli.parsers import add_command, add_json_flag
 from installer_app.config import BOUNDS, ConfigError, Settings
 from installer_app.device.errors import DeviceError
 from installer_app.device.ports import list_ports
@@ -59,14 +60,13 @@ EXIT_CODES_HELP = QT_TRANSLATE_NOOP(
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "provision",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP(
-                "cli",
-                "provision boards: credential, verify, lock, Wi-Fi, binding QR, binding watch",
-            )
+        [common],
+        QT_TRANSLATE_NOOP(
+            "cli",
+            "provision boards: credential, verify, lock, Wi-Fi, binding QR, binding watch",
         ),
         description=Message(
             QT_TRANSLATE_NOOP(
@@ -92,11 +92,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wifi-ssid", metavar="S", help=tr(QT_TRANSLATE_NOOP("cli", "join this Wi-Fi network"))
     )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object per line on stdout")),
-    )
+    add_json_flag(parser, QT_TRANSLATE_NOOP("cli", "one JSON object per line on stdout"))
     parser.add_argument(
         "--no-wait",
         action="store_true",

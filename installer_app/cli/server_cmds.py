@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from installer_app.cli.context import CliContext, say, tr
+from installer_app.cli.parsers import add_actions, add_command, add_json_flag
 from installer_app.errors import ExitCode
-from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.i18n import QT_TRANSLATE_NOOP, Message, Source
 
 Handler = Callable[[argparse.Namespace, CliContext], int]
 
@@ -88,10 +89,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             )
         ),
     )
-    serve = sub.add_parser(
+    _add_serve(sub, common, db)
+    _add_server(sub, common, db)
+
+
+def _add_serve(sub: Any, common: argparse.ArgumentParser, db: argparse.ArgumentParser) -> None:
+    serve = add_command(
+        sub,
         "serve",
-        parents=[common, db],
-        help=tr(QT_TRANSLATE_NOOP("cli", "run the team server (the partner service)")),
+        [common, db],
+        QT_TRANSLATE_NOOP("cli", "run the team server (the partner service)"),
     )
     serve.add_argument(
         "--host",
@@ -115,73 +122,49 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     serve.set_defaults(handler=_needs_server("serve"))
 
-    server = sub.add_parser(
+
+def _add_server(sub: Any, common: argparse.ArgumentParser, db: argparse.ArgumentParser) -> None:
+    """``server ACTION``: every action runs ``server/commands.py``'s handler of its name."""
+    server = add_command(
+        sub,
         "server",
-        parents=[common],
-        help=tr(QT_TRANSLATE_NOOP("cli", "manage the team server's database and installers")),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "manage the team server's database and installers"),
     )
-    words = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
-    parent = [common, db]
-    words.add_parser(
-        "migrate",
-        parents=parent,
-        help=tr(QT_TRANSLATE_NOOP("cli", "create or update the schema")),
-    ).set_defaults(handler=_needs_server("migrate"))
-    add = words.add_parser(
-        "add-installer",
-        parents=parent,
-        help=tr(QT_TRANSLATE_NOOP("cli", "create an installer token (shown once)")),
+    words = add_actions(server, "server_command")
+
+    def action(name: str, help_text: Source) -> argparse.ArgumentParser:
+        parser = add_command(words, name, [common, db], help_text)
+        parser.set_defaults(handler=_needs_server(name))
+        return parser
+
+    action("migrate", QT_TRANSLATE_NOOP("cli", "create or update the schema"))
+    add = action(
+        "add-installer", QT_TRANSLATE_NOOP("cli", "create an installer token (shown once)")
     )
     add.add_argument("name", metavar="NAME")
     add.add_argument("--role", choices=("installer", "admin"), default="installer")
     add.add_argument("--expires-days", type=int, metavar="N")
-    add.add_argument(
-        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object"))
-    )
-    add.set_defaults(handler=_needs_server("add-installer"))
-    revoke = words.add_parser(
-        "revoke",
-        parents=parent,
-        help=tr(QT_TRANSLATE_NOOP("cli", "revoke an installer's token at once")),
-    )
+    add_json_flag(add, QT_TRANSLATE_NOOP("cli", "one JSON object"))
+    revoke = action("revoke", QT_TRANSLATE_NOOP("cli", "revoke an installer's token at once"))
     revoke.add_argument("name", metavar="NAME")
-    revoke.set_defaults(handler=_needs_server("revoke"))
-    listing = words.add_parser(
-        "installers",
-        parents=parent,
-        help=tr(QT_TRANSLATE_NOOP("cli", "list installers and admins")),
-    )
-    listing.add_argument(
-        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object per line"))
-    )
-    listing.set_defaults(handler=_needs_server("installers"))
-    imp = words.add_parser(
-        "import",
-        parents=parent,
-        help=tr(QT_TRANSLATE_NOOP("cli", "add the provider admin's export to the pool")),
-    )
+    listing = action("installers", QT_TRANSLATE_NOOP("cli", "list installers and admins"))
+    add_json_flag(listing, QT_TRANSLATE_NOOP("cli", "one JSON object per line"))
+    imp = action("import", QT_TRANSLATE_NOOP("cli", "add the provider admin's export to the pool"))
     imp.add_argument("file", metavar="FILE")
     imp.add_argument(
         "--model-id",
         metavar="ID",
         help=tr(QT_TRANSLATE_NOOP("cli", "model of rows that name none")),
     )
-    imp.add_argument(
-        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object"))
-    )
-    imp.set_defaults(handler=_needs_server("import"))
-    exp = words.add_parser(
-        "export",
-        parents=parent,
-        help=tr(QT_TRANSLATE_NOOP("cli", "write every device as CSV (no secrets)")),
-    )
+    add_json_flag(imp, QT_TRANSLATE_NOOP("cli", "one JSON object"))
+    exp = action("export", QT_TRANSLATE_NOOP("cli", "write every device as CSV (no secrets)"))
     exp.add_argument(
         "--output",
         "-o",
         metavar="FILE",
         help=tr(QT_TRANSLATE_NOOP("cli", "file (default: standard output)")),
     )
-    exp.set_defaults(handler=_needs_server("export"))
 
 
 team_demo = _needs_server("team-demo")

@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from installer_app.cli.context import CliContext, bounded_arg, say, tr
+from installer_app.cli.parsers import add_command
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.provider.emulator.probe import emulator_binding_probe
@@ -36,12 +37,11 @@ class SimulatorOptionError(InstallerError):
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``simulate-device`` to ``sub`` with ``parents=[common]``."""
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "simulate-device",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP("cli", "serve a simulated board on a pseudo-terminal or a TCP port")
-        ),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "serve a simulated board on a pseudo-terminal or a TCP port"),
         description=tr(
             QT_TRANSLATE_NOOP(
                 "cli",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from installer_app.cli.context import CliContext, emit_json, say, tr
+from installer_app.cli.parsers import add_actions, add_command, add_json_flag
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.localtime import local_time
@@ -23,24 +24,27 @@ from installer_app.store.inventory import parse_inventory
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``inventory`` (``import``, ``stats``) and ``history``."""
-    inventory = sub.add_parser(
+    _add_inventory(sub, common)
+    _add_history(sub, common)
+
+
+def _add_inventory(sub: Any, common: argparse.ArgumentParser) -> None:
+    inventory = add_command(
+        sub,
         "inventory",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP(
-                "cli", "import and count pre-registered credentials (the provider admin's export)"
-            )
+        [common],
+        QT_TRANSLATE_NOOP(
+            "cli", "import and count pre-registered credentials (the provider admin's export)"
         ),
     )
-    inv_sub = inventory.add_subparsers(dest="inventory_command", metavar="ACTION", required=True)
-    imp = inv_sub.add_parser(
+    inv_sub = add_actions(inventory, "inventory_command")
+    imp = add_command(
+        inv_sub,
         "import",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP(
-                "cli",
-                "import a CSV/TSV/.xlsx export; all or nothing (exit 2 when any row is rejected)",
-            )
+        [common],
+        QT_TRANSLATE_NOOP(
+            "cli",
+            "import a CSV/TSV/.xlsx export; all or nothing (exit 2 when any row is rejected)",
         ),
     )
     imp.add_argument(
@@ -49,34 +53,27 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         type=Path,
         help=tr(QT_TRANSLATE_NOOP("cli", "the export file: CSV, TSV or .xlsx")),
     )
-    imp.add_argument(
-        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "print one JSON object"))
-    )
+    add_json_flag(imp, QT_TRANSLATE_NOOP("cli", "print one JSON object"))
     imp.set_defaults(handler=_inventory_import)
-    stats = inv_sub.add_parser(
-        "stats",
-        parents=[common],
-        help=tr(QT_TRANSLATE_NOOP("cli", "how many credentials are free")),
+    stats = add_command(
+        inv_sub, "stats", [common], QT_TRANSLATE_NOOP("cli", "how many credentials are free")
     )
     stats.add_argument(
         "--model", metavar="MODEL_ID", help=tr(QT_TRANSLATE_NOOP("cli", "count only this model"))
     )
-    stats.add_argument(
-        "--json", action="store_true", help=tr(QT_TRANSLATE_NOOP("cli", "print one JSON object"))
-    )
+    add_json_flag(stats, QT_TRANSLATE_NOOP("cli", "print one JSON object"))
     stats.set_defaults(handler=_inventory_stats)
 
-    history = sub.add_parser(
+
+def _add_history(sub: Any, common: argparse.ArgumentParser) -> None:
+    history = add_command(
+        sub,
         "history",
-        parents=[common],
-        help=tr(QT_TRANSLATE_NOOP("cli", "the boards provisioned on this computer")),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "the boards provisioned on this computer"),
     )
     out = history.add_mutually_exclusive_group()
-    out.add_argument(
-        "--json",
-        action="store_true",
-        help=tr(QT_TRANSLATE_NOOP("cli", "one JSON object per board and line")),
-    )
+    add_json_flag(out, QT_TRANSLATE_NOOP("cli", "one JSON object per board and line"))
     out.add_argument(
         "--csv",
         metavar="FILE",

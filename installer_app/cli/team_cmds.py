@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from installer_app.cli.context import CliContext, bounded_arg, emit_json, say, tr
+from installer_app.cli.context import CliContext, bounded_arg, emit_json, say
+from installer_app.cli.parsers import add_actions, add_command, add_json_flag
 from installer_app.config import ConfigError
 from installer_app.errors import ExitCode
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
@@ -24,45 +25,39 @@ from installer_app.workflow.wiring import check_settings, open_team_client
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    leases = sub.add_parser(
+    leases = add_command(
+        sub,
         "leases",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP(
-                "cli", "team mode: credentials taken from the team server for offline sites"
-            )
+        [common],
+        QT_TRANSLATE_NOOP(
+            "cli", "team mode: credentials taken from the team server for offline sites"
         ),
     )
-    lease_sub = leases.add_subparsers(dest="leases_command", metavar="ACTION", required=True)
-    take = lease_sub.add_parser(
+    lease_sub = add_actions(leases, "leases_command")
+    take = add_command(
+        lease_sub,
         "take",
-        parents=[common],
-        help=tr(QT_TRANSLATE_NOOP("cli", "take N credentials for offline work (1 to 200)")),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "take N credentials for offline work (1 to 200)"),
     )
     take.add_argument("count", metavar="N", type=bounded_arg(1, MAX_LEASE, integer=True))
-    returning = lease_sub.add_parser(
+    returning = add_command(
+        lease_sub,
         "return",
-        parents=[common],
-        help=tr(QT_TRANSLATE_NOOP("cli", "give the unused leased credentials back")),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "give the unused leased credentials back"),
     )
-    listing = lease_sub.add_parser(
-        "list",
-        parents=[common],
-        help=tr(QT_TRANSLATE_NOOP("cli", "the leases this laptop holds")),
+    listing = add_command(
+        lease_sub, "list", [common], QT_TRANSLATE_NOOP("cli", "the leases this laptop holds")
     )
-    sync = sub.add_parser(
+    sync = add_command(
+        sub,
         "sync",
-        parents=[common],
-        help=tr(
-            QT_TRANSLATE_NOOP("cli", "team mode: send the records waiting for the team server now")
-        ),
+        [common],
+        QT_TRANSLATE_NOOP("cli", "team mode: send the records waiting for the team server now"),
     )
     for parser in (take, returning, listing, sync):
-        parser.add_argument(
-            "--json",
-            action="store_true",
-            help=tr(QT_TRANSLATE_NOOP("cli", "print one JSON object")),
-        )
+        add_json_flag(parser, QT_TRANSLATE_NOOP("cli", "print one JSON object"))
     take.set_defaults(handler=_take)
     returning.set_defaults(handler=_return)
     listing.set_defaults(handler=_list)

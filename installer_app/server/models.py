@@ -16,6 +16,14 @@ ModelIdText = Annotated[str, Field(min_length=1, max_length=64, pattern=_PLAIN)]
 ShortText = Annotated[str, Field(min_length=1, max_length=64, pattern=_PLAIN)]
 
 
+class Answer(BaseModel):
+    """Every successful answer: WeCom's convention (team-server.md), errcode 0 and "ok" first,
+    then the answer's own fields."""
+
+    errcode: int = 0
+    errmsg: str = "ok"
+
+
 class IssueRequest(BaseModel):
     model_id: ModelIdText
     hw_id: HwIdText
@@ -28,9 +36,10 @@ class Credential(BaseModel):
     qr_code: str
 
 
-class IssueAnswer(Credential):
-    errcode: int = 0
-    errmsg: str = "ok"
+# Answer after Credential in the field order: the credential's fields first, then errcode and
+# errmsg, as C1 always answered. (A docstring here would become the schema's description.)
+class IssueAnswer(Answer, Credential):
+    pass
 
 
 class Corp(BaseModel):
@@ -38,9 +47,7 @@ class Corp(BaseModel):
     corp_name: str
 
 
-class DeviceAnswer(BaseModel):
-    errcode: int = 0
-    errmsg: str = "ok"
+class DeviceAnswer(Answer):
     device_sn: str
     hw_id: str
     stage: str
@@ -50,9 +57,7 @@ class DeviceAnswer(BaseModel):
     agentid: int | None
 
 
-class InstallationAnswer(BaseModel):
-    errcode: int = 0
-    errmsg: str = "ok"
+class InstallationAnswer(Answer):
     installed: bool
     agentid: int | None
     auth_time: int | None
@@ -79,9 +84,7 @@ class Refused(BaseModel):
     errmsg: str
 
 
-class EventsAnswer(BaseModel):
-    errcode: int = 0
-    errmsg: str = "ok"
+class EventsAnswer(Answer):
     accepted: int
     duplicates: int
     refused: list[Refused] = []
@@ -92,25 +95,19 @@ class LeaseRequest(BaseModel):
     count: Annotated[int, Field(ge=1, le=200)]
 
 
-class LeaseAnswer(BaseModel):
-    errcode: int = 0
-    errmsg: str = "ok"
+class LeaseAnswer(Answer):
     lease_id: str
     expires_at: datetime
     credentials: list[Credential]
 
 
-class ReturnAnswer(BaseModel):
-    errcode: int = 0
-    errmsg: str = "ok"
+class ReturnAnswer(Answer):
     returned: int
 
 
-class MeAnswer(BaseModel):
+class MeAnswer(Answer):
     """Who the token belongs to: the laptop's Sign in check (team-mode.md)."""
 
-    errcode: int = 0
-    errmsg: str = "ok"
     installer: str
     role: str
 
@@ -120,7 +117,5 @@ class ErrorAnswer(BaseModel):
     errmsg: str
 
 
-class Health(BaseModel):
-    errcode: int = 0
-    errmsg: str = "ok"
+class Health(Answer):
     database: bool

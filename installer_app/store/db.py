@@ -55,6 +55,16 @@ from installer_app.store.records import (
     Source,
     Stage,
 )
+from installer_app.store.rows import (
+    RECORD_COLUMNS,
+    add_event,
+    assign,
+    event_from_row,
+    iso,
+    record_by_hw_id,
+    record_by_sn,
+    record_from_row,
+)
 from installer_app.store.schema import (
     MIGRATIONS,
     migrate,
@@ -71,65 +81,8 @@ _KEY_CHECK_SN = "KEYCHECK"
 _KEY_CHECK_VALUE = "installer-app key check"
 
 
-_RECORD_COLUMNS = (
-    "sn, hw_id, model_id, qr_code, source, stage, corpid, corp_name, agentid, installer, "
-    "created_at, updated_at, reserved_at, written_at, verified_at, committed_at, bound_at, "
-    "app_installed_at, seed_credential, location, lease_id"
-)
-
-
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _record(row: Sequence[Any]) -> DeviceRecord:
-    (sn, hw_id, model_id, qr, source, stage, corpid, corp_name, agentid, installer) = row[:10]
-    times = [_time(v) for v in row[10:18]]
-    created, updated = times[0], times[1]
-    assert created is not None and updated is not None
-    return DeviceRecord(
-        sn=sn,
-        hw_id=hw_id,
-        model_id=model_id,
-        qr_code=qr,
-        source=Source(source),
-        stage=Stage(stage),
-        corpid=corpid,
-        corp_name=corp_name,
-        agentid=agentid,
-        installer=installer,
-        created_at=created,
-        updated_at=updated,
-        reserved_at=times[2],
-        written_at=times[3],
-        verified_at=times[4],
-        committed_at=times[5],
-        bound_at=times[6],
-        app_installed_at=times[7],
-        seed_credential=bool(row[18]),
-        location=row[19],
-        lease_id=row[20],
-    )
-
-
-def _event_record(r: Sequence[Any]) -> EventRecord:
-    return EventRecord(
-        id=r[0],
-        sn=r[1],
-        hw_id=r[2],
-        what=r[3],
-        time=datetime.fromisoformat(r[4]),
-        installer=r[5],
-        detail=r[6],
-    )
 
 
 class Store(TeamTables):
@@ -216,23 +169,22 @@ class Store(TeamTables):
     def record_for_sn(self, sn: str) -> DeviceRecord | None:
         """The record of ``sn`` (case-insensitive), free or assigned, or None."""
         with self._read() as conn:
-            return self._record_by_sn(conn, sn)
+            return record_by_sn(conn, sn)
 
     def record_for_hw_id(self, hw_id_hex: str) -> DeviceRecord | None:
         """The record of the SN this board holds, or None when it holds none."""
         hw_id = normalize_hw_id(hw_id_hex)
         with self._read() as conn:
-            return self._record_by_hw_id(conn, hw_id)
+            return record_by_hw_id(conn, hw_id)
 
     def record_for_qr_code(self, url: str) -> DeviceRecord | None:
         """The board whose static binding link is ``url`` (a scanned label), or None."""
         with self._read() as conn:
             row = conn.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM credentials "
-                "WHERE qr_code = ? AND hw_id IS NOT NULL",
+                f"SELECT {RECORD_COLUMNS} FROM credentials WHERE qr_code = ? AND hw_id IS NOT NULL",
                 (url.strip(),),
             ).fetchone()
-        return _record(row) if row else None
+        return record_from_row(row) if row else None
 
     def secret_for(self, sn: str) -> Secret:
         """Decrypt the SecretNo of ``sn``. ``UnknownSn`` when absent; ``WrongKey`` when the
@@ -258,13 +210,13 @@ class Store(TeamTables):
             columns = ("sn", "hw_id", "corp_name", "corpid", "installer")
             where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
             params.extend([pattern] * len(columns))
-        sql = f"SELECT {_RECORD_COLUMNS} FROM credentials"
+        sql = f"SELECT {RECORD_COLUMNS} FROM credentials"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY updated_at DESC, sn LIMIT ?"
         params.append(max(0, limit))
         with self._read() as conn:
-            return [_record(r) for r in conn.execute(sql, params).fetchall()]
+            return [record_from_row(r) for r in conn.execute(sql, params).fetchall()]
 
     def events_for(self, sn: str) -> list[EventRecord]:
         """Every event of ``sn``, oldest first."""
@@ -274,7 +226,7 @@ class Store(TeamTables):
                 "WHERE sn = ? ORDER BY id",
                 (sn,),
             ).fetchall()
-        return [_event_record(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     def inventory_stats(self, model_id: str | None = None) -> InventoryStats:
         """How many inventory credentials there are, how many are free, and per stage."""
@@ -330,7 +282,7 @@ class Store(TeamTables):
         require_sn(sn)
         hw_id = normalize_hw_id(hw_id_hex)
         src = Source(source)
-        now = _iso(self._clock())
+        now = self._now()
         with self._write() as conn:
             existing = conn.execute(
                 "SELECT sn, hw_id, secret_no_enc FROM credentials WHERE sn = ?", (sn,)
@@ -343,14 +295,14 @@ class Store(TeamTables):
                     raise SnConflict(held_sn, None, hw_id)
                 if held_hw == hw_id:
                     self._clear_pending(conn, sn)
-                    record = self._record_by_sn(conn, sn)
+                    record = record_by_sn(conn, sn)
                     assert record is not None
                     return record
-            other = self._record_by_hw_id(conn, hw_id)
+            other = record_by_hw_id(conn, hw_id)
             if other is not None:
                 raise HwIdConflict(hw_id, other.sn, sn)
             if existing is not None:
-                self._assign(conn, existing[0], hw_id, installer, now, seed=seed)
+                assign(conn, existing[0], hw_id, installer, now, seed=seed)
                 sn = existing[0]
             else:
                 conn.execute(
@@ -372,9 +324,9 @@ class Store(TeamTables):
                         int(seed),
                     ),
                 )
-                self._event(conn, sn, hw_id, Stage.RESERVED.value, now, installer, src.value)
+                add_event(conn, sn, hw_id, Stage.RESERVED.value, now, installer, src.value)
             self._clear_pending(conn, sn)
-            record = self._record_by_sn(conn, sn)
+            record = record_by_sn(conn, sn)
             assert record is not None
             return record
 
@@ -389,9 +341,9 @@ class Store(TeamTables):
         Returns None when none is free. Two boards never get the same SN, also across processes.
         """
         hw_id = normalize_hw_id(hw_id_hex)
-        now = _iso(self._clock())
+        now = self._now()
         with self._write() as conn:
-            existing = self._record_by_hw_id(conn, hw_id)
+            existing = record_by_hw_id(conn, hw_id)
             if existing is not None:
                 return existing
             # Credentials lent by the team server (leases) are not inventory: team mode's own.
@@ -409,8 +361,8 @@ class Store(TeamTables):
                 ).fetchone()
             if row is None:
                 return None
-            self._assign(conn, row[0], hw_id, installer, now, seed=seed)
-            record = self._record_by_sn(conn, row[0])
+            assign(conn, row[0], hw_id, installer, now, seed=seed)
+            record = record_by_sn(conn, row[0])
             assert record is not None
             return record
 
@@ -424,7 +376,7 @@ class Store(TeamTables):
         """
         require_sn(sn)
         hw_id = normalize_hw_id(hw_id_hex)
-        now = _iso(self._clock())
+        now = self._now()
         with self._write() as conn:
             held = conn.execute("SELECT sn, hw_id FROM credentials WHERE sn = ?", (sn,)).fetchone()
             if held is not None:
@@ -443,12 +395,12 @@ class Store(TeamTables):
                 "VALUES (?, ?, ?, ?)",
                 (sn, hw_id, model_id, now),
             )
-            self._event(conn, sn, hw_id, "registration_started", now, None, model_id)
+            add_event(conn, sn, hw_id, "registration_started", now, None, model_id)
 
     def finish_registration(self, sn: str) -> None:
         """Forget the pending registration of ``sn`` (after ``reserve``, or after the workflow
         deleted the never-bound SN at WeCom). Idempotent."""
-        now = _iso(self._clock())
+        now = self._now()
         with self._write() as conn:
             row = conn.execute(
                 "SELECT sn, hw_id FROM pending_registrations WHERE sn = ?", (sn,)
@@ -458,7 +410,7 @@ class Store(TeamTables):
             conn.execute("DELETE FROM pending_registrations WHERE sn = ?", (sn,))
             held = conn.execute("SELECT 1 FROM credentials WHERE sn = ?", (sn,)).fetchone()
             if held is None:
-                self._event(conn, row[0], row[1], "registration_abandoned", now, None, None)
+                add_event(conn, row[0], row[1], "registration_abandoned", now, None, None)
 
     def advance(
         self,
@@ -480,9 +432,9 @@ class Store(TeamTables):
         wanted = Stage(stage)
         if wanted is Stage.BOUND and not corpid:
             raise ValueError("the bound stage needs the corpid")
-        now = _iso(self._clock())
+        now = self._now()
         with self._write() as conn:
-            record = self._record_by_sn(conn, sn)
+            record = record_by_sn(conn, sn)
             if record is None:
                 raise UnknownSn(sn)
             if record.stage is Stage.FREE or wanted is Stage.FREE:
@@ -503,7 +455,7 @@ class Store(TeamTables):
                 for k, v in (("corpid", corpid), ("corp_name", corp_name), ("agentid", agentid))
                 if v is not None
             ]
-            self._event(
+            add_event(
                 conn,
                 record.sn,
                 record.hw_id,
@@ -512,7 +464,7 @@ class Store(TeamTables):
                 installer,
                 " ".join(details) or None,
             )
-            updated = self._record_by_sn(conn, record.sn)
+            updated = record_by_sn(conn, record.sn)
             assert updated is not None
             return updated
 
@@ -522,11 +474,11 @@ class Store(TeamTables):
         """Append a ``failed`` event (not a stage: the SN stays where it was). ``detail`` is
         English for the log and the history; any secret-like text in it is masked. ``hw_id``
         defaults to the board that holds ``sn``."""
-        now = _iso(self._clock())
+        now = self._now()
         with self._write() as conn:
-            record = self._record_by_sn(conn, sn)
+            record = record_by_sn(conn, sn)
             board = normalize_hw_id(hw_id) if hw_id else (record.hw_id if record else None)
-            self._event(
+            add_event(
                 conn, record.sn if record else sn, board, "failed", now, installer, redact(detail)
             )
 
@@ -535,27 +487,27 @@ class Store(TeamTables):
         as it was. The event carries the board's SN when it holds one, else an empty SN (the
         site handover lists it by HW_ID)."""
         board = normalize_hw_id(hw_id)
-        now = _iso(self._clock())
+        now = self._now()
         with self._write() as conn:
-            record = self._record_by_hw_id(conn, board)
+            record = record_by_hw_id(conn, board)
             sn = record.sn if record is not None else ""
-            self._event(conn, sn, board, "skipped", now, installer, None)
+            add_event(conn, sn, board, "skipped", now, installer, None)
 
     def set_location(self, sn: str, location: str, *, installer: str | None = None) -> DeviceRecord:
         """Store where the board was mounted (trimmed, at most 200 characters; empty clears it)
         with a ``location`` event. ``UnknownSn`` when absent."""
         text = " ".join(location.split())[:MAX_LOCATION_CHARS] or None
-        now = _iso(self._clock())
+        now = self._now()
         with self._write() as conn:
-            record = self._record_by_sn(conn, sn)
+            record = record_by_sn(conn, sn)
             if record is None:
                 raise UnknownSn(sn)
             conn.execute(
                 "UPDATE credentials SET location = ?, updated_at = ? WHERE sn = ?",
                 (text, now, record.sn),
             )
-            self._event(conn, record.sn, record.hw_id, "location", now, installer, text)
-            updated = self._record_by_sn(conn, record.sn)
+            add_event(conn, record.sn, record.hw_id, "location", now, installer, text)
+            updated = record_by_sn(conn, record.sn)
             assert updated is not None
             return updated
 
@@ -565,19 +517,19 @@ class Store(TeamTables):
             rows = conn.execute(
                 "SELECT id, sn, hw_id, what, time, installer, detail FROM events "
                 "WHERE time >= ? AND time < ? ORDER BY id",
-                (_iso(since), _iso(until)),
+                (iso(since), iso(until)),
             ).fetchall()
-        return [_event_record(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     def records_for_corp(self, corpid: str) -> list[DeviceRecord]:
         """Every board bound to the enterprise ``corpid``, oldest change first."""
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM credentials WHERE corpid = ? "
+                f"SELECT {RECORD_COLUMNS} FROM credentials WHERE corpid = ? "
                 "ORDER BY updated_at, sn",
                 (corpid,),
             ).fetchall()
-        return [_record(r) for r in rows]
+        return [record_from_row(r) for r in rows]
 
     def import_inventory(self, parsed: ParsedInventory, *, installer: str) -> ImportReport:
         """Add the parsed rows as free credentials: all or nothing.
@@ -587,7 +539,7 @@ class Store(TeamTables):
         SecretNo is rejected. When ``parsed.rejected`` or the store's own check rejects any row,
         nothing is imported and the report lists every rejected row.
         """
-        now = _iso(self._clock())
+        now = self._now()
         rejected: list[RejectedRow] = list(parsed.rejected)
         with self._write() as conn:
             fresh = []
@@ -620,7 +572,7 @@ class Store(TeamTables):
                         now,
                     ),
                 )
-                self._event(conn, row.sn, None, "imported", now, installer, parsed.source.name)
+                add_event(conn, row.sn, None, "imported", now, installer, parsed.source.name)
         log.info(
             "imported %d inventory credentials from %s (%d already there)",
             len(fresh),
@@ -635,6 +587,9 @@ class Store(TeamTables):
         if self._conn is None:
             raise RuntimeError("the store is closed")
         return self._conn
+
+    def _now(self) -> str:
+        return iso(self._clock())
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -661,56 +616,6 @@ class Store(TeamTables):
             return self._cipher.decrypt(sn, blob)
         except DecryptError:
             raise WrongKey(self._path) from None
-
-    @staticmethod
-    def _record_by_sn(conn: sqlite3.Connection, sn: str) -> DeviceRecord | None:
-        row = conn.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM credentials WHERE sn = ?", (sn,)
-        ).fetchone()
-        return _record(row) if row else None
-
-    @staticmethod
-    def _record_by_hw_id(conn: sqlite3.Connection, hw_id: str) -> DeviceRecord | None:
-        row = conn.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM credentials WHERE hw_id = ?", (hw_id,)
-        ).fetchone()
-        return _record(row) if row else None
-
-    def _assign(
-        self,
-        conn: sqlite3.Connection,
-        sn: str,
-        hw_id: str,
-        installer: str,
-        now: str,
-        *,
-        seed: bool = False,
-    ) -> None:
-        cursor = conn.execute(
-            "UPDATE credentials SET hw_id = ?, stage = 'reserved', reserved_at = ?, "
-            "installer = ?, updated_at = ?, seed_credential = ? "
-            "WHERE sn = ? AND hw_id IS NULL",
-            (hw_id, now, installer, now, int(seed), sn),
-        )
-        if cursor.rowcount != 1:  # cannot happen inside BEGIN IMMEDIATE; refuse if it does
-            raise SnConflict(sn, None, hw_id)
-        self._event(conn, sn, hw_id, Stage.RESERVED.value, now, installer, Source.INVENTORY.value)
-
-    @staticmethod
-    def _event(
-        conn: sqlite3.Connection,
-        sn: str,
-        hw_id: str | None,
-        what: str,
-        now: str,
-        installer: str | None,
-        detail: str | None,
-    ) -> None:
-        conn.execute(
-            "INSERT INTO events (sn, hw_id, what, time, installer, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (sn, hw_id, what, now, installer, detail),
-        )
 
     @staticmethod
     def _clear_pending(conn: sqlite3.Connection, sn: str) -> None:

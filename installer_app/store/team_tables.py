@@ -14,25 +14,21 @@ sealed like every SecretNo, ``take_from_inventory`` never hands them out, and on
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from installer_app.formats import normalize_hw_id, require_sn
 from installer_app.secrets import Secret
 from installer_app.store.records import DeviceRecord, Source
+from installer_app.store.rows import add_event, assign, iso, record_by_hw_id, record_by_sn
 
 if TYPE_CHECKING:
     from installer_app.store.keys import SecretCipher
 
 SyncState = Literal["sent", "pending", "refused"]
-
-
-def _iso(moment: datetime) -> str:
-    """As the rest of the store writes times (db.py), so that they compare as text."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -84,39 +80,12 @@ class TeamTables:
     """Mixed into ``Store``: the methods below run in its transactions."""
 
     _cipher: SecretCipher
-    _clock: Callable[[], datetime]
 
     if TYPE_CHECKING:
 
         def _read(self) -> AbstractContextManager[sqlite3.Connection]: ...
         def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _assign(
-            self,
-            conn: sqlite3.Connection,
-            sn: str,
-            hw_id: str,
-            installer: str,
-            now: str,
-            *,
-            seed: bool = False,
-        ) -> None: ...
-        @staticmethod
-        def _record_by_sn(conn: sqlite3.Connection, sn: str) -> DeviceRecord | None: ...
-        @staticmethod
-        def _record_by_hw_id(conn: sqlite3.Connection, hw_id: str) -> DeviceRecord | None: ...
-        @staticmethod
-        def _event(
-            conn: sqlite3.Connection,
-            sn: str,
-            hw_id: str | None,
-            what: str,
-            now: str,
-            installer: str | None,
-            detail: str | None,
-        ) -> None: ...
-
-    def _now(self) -> str:
-        return _iso(self._clock())
+        def _now(self) -> str: ...
 
     # -- outbox ------------------------------------------------------------------------------
 
@@ -222,7 +191,7 @@ class TeamTables:
             conn.execute(
                 "INSERT OR IGNORE INTO leases (lease_id, model_id, expires_at, taken_at) "
                 "VALUES (?, ?, ?, ?)",
-                (lease_id, model_id, _iso(expires_at), now),
+                (lease_id, model_id, iso(expires_at), now),
             )
             for credential in credentials:
                 require_sn(credential.sn)
@@ -243,7 +212,7 @@ class TeamTables:
                 )
                 added += cursor.rowcount
                 if cursor.rowcount:
-                    self._event(conn, credential.sn, None, "leased", now, None, lease_id)
+                    add_event(conn, credential.sn, None, "leased", now, None, lease_id)
         return added
 
     def take_leased(self, hw_id_hex: str, *, model_id: str, installer: str) -> DeviceRecord | None:
@@ -252,7 +221,7 @@ class TeamTables:
         hw_id = normalize_hw_id(hw_id_hex)
         now = self._now()
         with self._write() as conn:
-            existing = self._record_by_hw_id(conn, hw_id)
+            existing = record_by_hw_id(conn, hw_id)
             if existing is not None:
                 return existing
             row = conn.execute(
@@ -263,8 +232,8 @@ class TeamTables:
             ).fetchone()
             if row is None:
                 return None
-            self._assign(conn, row[0], hw_id, installer, now)
-            return self._record_by_sn(conn, row[0])
+            assign(conn, row[0], hw_id, installer, now)
+            return record_by_sn(conn, row[0])
 
     def leases(self) -> list[LeaseInfo]:
         with self._read() as conn:

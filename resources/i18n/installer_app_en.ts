@@ -1004,6 +1004,21 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>PartnerGroup</name>
+    <message>
+        <source>Partner service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Partner URL:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer token:</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PortList</name>
     <message>
         <source>Serial ports</source>
@@ -1019,22 +1034,7 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
-    <name>QrView</name>
-    <message>
-        <source>Binding QR code</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>No QR code yet</source>
-        <translation type="unfinished"></translation>
-    </message>
-</context>
-<context>
-    <name>SettingsDialog</name>
-    <message>
-        <source>Settings</source>
-        <translation type="unfinished"></translation>
-    </message>
+    <name>ProviderGroup</name>
     <message>
         <source>WeCom provider</source>
         <translation type="unfinished"></translation>
@@ -1045,14 +1045,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Cloud-to-cloud (through the partner service)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>saved — type to replace</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>not set</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1091,34 +1083,9 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>SecretNo:</source>
         <translation type="unfinished"></translation>
     </message>
-    <message>
-        <source>Partner service</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Partner URL:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Installer token:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Team server</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>https://… (empty: no team server)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Sign in</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Server URL:</source>
-        <translation type="unfinished"></translation>
-    </message>
+</context>
+<context>
+    <name>ProvisioningGroup</name>
     <message>
         <source>Provisioning</source>
         <translation type="unfinished"></translation>
@@ -1129,6 +1096,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Imported inventory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Partner service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1171,6 +1142,20 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>Installer name:</source>
         <translation type="unfinished"></translation>
     </message>
+</context>
+<context>
+    <name>QrView</name>
+    <message>
+        <source>Binding QR code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No QR code yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RecordsGroup</name>
     <message>
         <source>Records</source>
         <translation type="unfinished"></translation>
@@ -1184,11 +1169,26 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Only for a computer without a credential store. The device secrets in the records are encrypted with this key: keep a copy of the file somewhere safe.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Key file:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Only for a computer without a credential store. The device secrets in the records are encrypted with this key: keep a copy of the file somewhere safe.</source>
+        <source>Key file for the records</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Key files (*.key);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1208,14 +1208,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Key file for the records</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Key files (*.key);;All files (*)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Testing…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1225,6 +1217,17 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>The settings were saved; the secret is kept for this session only.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SettingsGroup</name>
+    <message>
+        <source>saved — type to replace</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not set</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1390,6 +1393,29 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>The provider account has a problem: see below and open Settings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>TeamGroup</name>
+    <message>
+        <source>Team server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>https://… (empty: no team server)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server URL:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installer token:</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -1005,6 +1005,21 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
+    <name>PartnerGroup</name>
+    <message>
+        <source>Partner service</source>
+        <translation>合作伙伴服务</translation>
+    </message>
+    <message>
+        <source>Partner URL:</source>
+        <translation>合作伙伴服务地址：</translation>
+    </message>
+    <message>
+        <source>Installer token:</source>
+        <translation>安装人员令牌：</translation>
+    </message>
+</context>
+<context>
     <name>PortList</name>
     <message>
         <source>Serial ports</source>
@@ -1020,22 +1035,7 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
 </context>
 <context>
-    <name>QrView</name>
-    <message>
-        <source>Binding QR code</source>
-        <translation>绑定二维码</translation>
-    </message>
-    <message>
-        <source>No QR code yet</source>
-        <translation>暂无二维码</translation>
-    </message>
-</context>
-<context>
-    <name>SettingsDialog</name>
-    <message>
-        <source>Settings</source>
-        <translation>设置</translation>
-    </message>
+    <name>ProviderGroup</name>
     <message>
         <source>WeCom provider</source>
         <translation>企业微信服务商</translation>
@@ -1047,14 +1047,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Cloud-to-cloud (through the partner service)</source>
         <translation>云对云（经由合作伙伴服务）</translation>
-    </message>
-    <message>
-        <source>saved — type to replace</source>
-        <translation>已保存，输入新值即可替换</translation>
-    </message>
-    <message>
-        <source>not set</source>
-        <translation>未设置</translation>
     </message>
     <message>
         <source>Each device has its own SecretNo</source>
@@ -1092,34 +1084,9 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>SecretNo:</source>
         <translation>调用凭证：</translation>
     </message>
-    <message>
-        <source>Partner service</source>
-        <translation>合作伙伴服务</translation>
-    </message>
-    <message>
-        <source>Partner URL:</source>
-        <translation>合作伙伴服务地址：</translation>
-    </message>
-    <message>
-        <source>Installer token:</source>
-        <translation>安装人员令牌：</translation>
-    </message>
-    <message>
-        <source>Team server</source>
-        <translation>团队服务器</translation>
-    </message>
-    <message>
-        <source>https://… (empty: no team server)</source>
-        <translation>https://…（留空：不使用团队服务器）</translation>
-    </message>
-    <message>
-        <source>Sign in</source>
-        <translation>登录</translation>
-    </message>
-    <message>
-        <source>Server URL:</source>
-        <translation>服务器地址：</translation>
-    </message>
+</context>
+<context>
+    <name>ProvisioningGroup</name>
     <message>
         <source>Provisioning</source>
         <translation>设备配置</translation>
@@ -1131,6 +1098,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Imported inventory</source>
         <translation>导入的库存</translation>
+    </message>
+    <message>
+        <source>Partner service</source>
+        <translation>合作伙伴服务</translation>
     </message>
     <message>
         <source>Static (printed once)</source>
@@ -1172,6 +1143,20 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>Installer name:</source>
         <translation>安装人员姓名：</translation>
     </message>
+</context>
+<context>
+    <name>QrView</name>
+    <message>
+        <source>Binding QR code</source>
+        <translation>绑定二维码</translation>
+    </message>
+    <message>
+        <source>No QR code yet</source>
+        <translation>暂无二维码</translation>
+    </message>
+</context>
+<context>
+    <name>RecordsGroup</name>
     <message>
         <source>Records</source>
         <translation>本地记录</translation>
@@ -1185,12 +1170,27 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>选择…</translation>
     </message>
     <message>
+        <source>Only for a computer without a credential store. The device secrets in the records are encrypted with this key: keep a copy of the file somewhere safe.</source>
+        <translation>仅用于没有系统密钥库的电脑。本地记录中的设备密钥以此密钥加密：请将该文件备份到安全的地方。</translation>
+    </message>
+    <message>
         <source>Key file:</source>
         <translation>密钥文件：</translation>
     </message>
     <message>
-        <source>Only for a computer without a credential store. The device secrets in the records are encrypted with this key: keep a copy of the file somewhere safe.</source>
-        <translation>仅用于没有系统密钥库的电脑。本地记录中的设备密钥以此密钥加密：请将该文件备份到安全的地方。</translation>
+        <source>Key file for the records</source>
+        <translation>本地记录的密钥文件</translation>
+    </message>
+    <message>
+        <source>Key files (*.key);;All files (*)</source>
+        <translation>密钥文件 (*.key);;所有文件 (*)</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
     </message>
     <message>
         <source>Test connection</source>
@@ -1209,14 +1209,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>正在登录…</translation>
     </message>
     <message>
-        <source>Key file for the records</source>
-        <translation>本地记录的密钥文件</translation>
-    </message>
-    <message>
-        <source>Key files (*.key);;All files (*)</source>
-        <translation>密钥文件 (*.key);;所有文件 (*)</translation>
-    </message>
-    <message>
         <source>Testing…</source>
         <translation>正在测试…</translation>
     </message>
@@ -1227,6 +1219,17 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>The settings were saved; the secret is kept for this session only.</source>
         <translation>设置已保存；密钥仅在本次运行期间保留。</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsGroup</name>
+    <message>
+        <source>saved — type to replace</source>
+        <translation>已保存，输入新值即可替换</translation>
+    </message>
+    <message>
+        <source>not set</source>
+        <translation>未设置</translation>
     </message>
 </context>
 <context>
@@ -1390,6 +1393,29 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>The provider account has a problem: see below and open Settings.</source>
         <translation>服务商账号有问题：请查看下方说明，并打开“设置”修改。</translation>
+    </message>
+</context>
+<context>
+    <name>TeamGroup</name>
+    <message>
+        <source>Team server</source>
+        <translation>团队服务器</translation>
+    </message>
+    <message>
+        <source>https://… (empty: no team server)</source>
+        <translation>https://…（留空：不使用团队服务器）</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <source>Server URL:</source>
+        <translation>服务器地址：</translation>
+    </message>
+    <message>
+        <source>Installer token:</source>
+        <translation>安装人员令牌：</translation>
     </message>
 </context>
 <context>

@@ -34,11 +34,11 @@ def test_settings_are_saved_and_secrets_never_reach_the_file(
     window = make_window()
     dialog = window.open_settings()
     qtbot.addWidget(dialog)
-    dialog.corpid.setText("wwsettings0001")
-    dialog.model_id.setText("WX-DOOR-100")
-    dialog.provider_secret.setText("a-brand-new-provider-secret")
-    dialog.qr_kind.setCurrentIndex(dialog.qr_kind.findData("dynamic"))
-    dialog.language.setCurrentIndex(dialog.language.findData("zh_CN"))
+    dialog.provider.corpid.setText("wwsettings0001")
+    dialog.provider.model_id.setText("WX-DOOR-100")
+    dialog.provider.secret.setText("a-brand-new-provider-secret")
+    dialog.provisioning.qr_kind.setCurrentIndex(dialog.provisioning.qr_kind.findData("dynamic"))
+    dialog.provisioning.language.setCurrentIndex(dialog.provisioning.language.findData("zh_CN"))
     with qtbot.waitSignal(dialog.settings_saved, timeout=SLOW_MS) as saved:
         dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     settings = saved.args[0]
@@ -64,15 +64,18 @@ def test_settings_offer_the_seed_secret_mode_with_static_qr_only(
     window = make_window()
     dialog = window.open_settings()
     qtbot.addWidget(dialog)
-    dialog.qr_kind.setCurrentIndex(dialog.qr_kind.findData("dynamic"))
-    dialog.secret_mode.setCurrentIndex(dialog.secret_mode.findData("seed"))
-    assert dialog.qr_kind.currentData() == "static" and not dialog.qr_kind.isEnabled()
+    dialog.provisioning.qr_kind.setCurrentIndex(dialog.provisioning.qr_kind.findData("dynamic"))
+    dialog.provider.secret_mode.setCurrentIndex(dialog.provider.secret_mode.findData("seed"))
+    assert (
+        dialog.provisioning.qr_kind.currentData() == "static"
+        and not dialog.provisioning.qr_kind.isEnabled()
+    )
     with qtbot.waitSignal(dialog.settings_saved, timeout=SLOW_MS):
         dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     on_disk = load_settings(tmp_path / "config.toml")
     assert (on_disk.provider.secret_mode, on_disk.binding.qr) == ("seed", "static")
-    dialog.secret_mode.setCurrentIndex(dialog.secret_mode.findData("per_device"))
-    assert dialog.qr_kind.isEnabled()
+    dialog.provider.secret_mode.setCurrentIndex(dialog.provider.secret_mode.findData("per_device"))
+    assert dialog.provisioning.qr_kind.isEnabled()
 
 
 def test_settings_refuse_a_plain_http_url_to_another_computer(
@@ -86,7 +89,7 @@ def test_settings_refuse_a_plain_http_url_to_another_computer(
     before = (
         (tmp_path / "config.toml").read_bytes() if (tmp_path / "config.toml").exists() else None
     )
-    dialog.partner_url.setText("http://partner.example")
+    dialog.partner.url.setText("http://partner.example")
     dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     assert dialog.message.isVisible() and "[partner] base_url" in dialog.message.text()
     assert "https://" in dialog.message.text()
@@ -115,7 +118,7 @@ def test_without_a_credential_store_a_key_file_chosen_in_settings_opens_the_reco
     dialog = window.open_settings()
     qtbot.addWidget(dialog)
     chosen = tmp_path / "keys" / "chosen.key"
-    dialog.key_file.setText(str(chosen))
+    dialog.records.key_file.setText(str(chosen))
     with qtbot.waitSignal(dialog.settings_saved, timeout=SLOW_MS):
         dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     qtbot.waitUntil(lambda: window.session is not None, timeout=SLOW_MS)
@@ -136,7 +139,7 @@ def test_test_connection_runs_the_core_check(
     assert report.ok
     assert "✔" in dialog.test_result.text()
     # And a wrong secret is reported, not raised.
-    dialog.provider_secret.setText("not-the-secret")
+    dialog.provider.secret.setText("not-the-secret")
     with qtbot.waitSignal(dialog.check_finished, timeout=SLOW_MS) as checked:
         qtbot.mouseClick(dialog.test_button, LEFT)
     assert not checked.args[0].ok

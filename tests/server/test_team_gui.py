@@ -56,11 +56,11 @@ def test_start_page_and_settings_in_team_mode(
 
             dialog = window.open_settings()
             qtbot.addWidget(dialog)
-            assert dialog.team_url.text() == server.url
-            assert not dialog.provider_secret.isEnabled() and not dialog.corpid.isEnabled()
-            dialog.sign_in_button.click()
-            qtbot.waitUntil(lambda: "frank" in dialog.sign_in_result.text(), timeout=SLOW_MS)
-            assert dialog.sign_in_result.text().startswith("✔")
+            assert dialog.team.url.text() == server.url
+            assert not dialog.provider.secret.isEnabled() and not dialog.provider.corpid.isEnabled()
+            dialog.team.sign_in_button.click()
+            qtbot.waitUntil(lambda: "frank" in dialog.team.sign_in_result.text(), timeout=SLOW_MS)
+            assert dialog.team.sign_in_result.text().startswith("✔")
             dialog.reject()
 
             # History: a record of this laptop's team-mode store that the server has, one it

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -68,47 +68,82 @@ class Laptop:
 
 
 @pytest.fixture
-def servers(db_url: str) -> Iterator[list[Server]]:
+def start_server(db_url: str) -> Iterator[Callable[..., Server]]:
+    """Start a team server on this test's database (``config``: ServerConfig fields); every one
+    started is stopped after the test."""
     started: list[Server] = []
-    yield started
+
+    def start(emulator: Any = None, **config: Any) -> Server:
+        server = Server(db_url, emulator, **config).start()
+        started.append(server)
+        return server
+
+    yield start
     for server in started:
         server.stop()
 
 
 @pytest.fixture
-def environments() -> Iterator[list[DemoEnvironment]]:
+def start_boards() -> Iterator[Callable[[Path, int], DemoEnvironment]]:
+    """Simulated boards (with the demo's provider emulator) under a folder; stopped after."""
     started: list[DemoEnvironment] = []
-    yield started
+
+    def start(root: Path, boards: int) -> DemoEnvironment:
+        env = DemoEnvironment(root, boards=boards, auto_scan_after_s=0.2, install_delay_s=0)
+        started.append(env.start())
+        return env
+
+    yield start
     for env in started:
         env.stop()
 
 
-def _laptop(
-    root: Path,
-    server_url: str,
+@pytest.fixture
+def make_laptop(
+    db_url: str, start_boards: Callable[[Path, int], DemoEnvironment]
+) -> Callable[..., Laptop]:
+    """A laptop in team mode for ``server``, its installer ``name`` with a token of its own, its
+    files under ``root``, with ``boards`` new simulated boards (or those of ``env``)."""
+
+    def make(
+        root: Path, server: Server, name: str, *, boards: int, env: DemoEnvironment | None = None
+    ) -> Laptop:
+        if env is None:
+            env = start_boards(root, boards)
+        token = add_token(db_url, name)
+        settings = replace(
+            env.settings,
+            team=TeamSettings(url=server.url),
+            binding=BindingSettings(qr="static", poll_interval_s=0.2, timeout_s=60),
+        ).with_secrets(None, None)
+        config = root / f"{name}.toml"
+        save_settings(settings, config)
+        data_dir = root / f"{name}-data"
+        data_dir.mkdir(parents=True)
+        return Laptop(env, settings.with_secrets(None, Secret(token)), config, data_dir, token)
+
+    return make
+
+
+@pytest.fixture
+def inventory_site(
+    tmp_path: Path,
     db_url: str,
-    name: str,
-    environments: list[DemoEnvironment],
-    *,
-    boards: int,
-    env: DemoEnvironment | None = None,
-) -> Laptop:
-    if env is None:
-        env = DemoEnvironment(root, boards=boards, auto_scan_after_s=0.2, install_delay_s=0)
-        env.start()
-        environments.append(env)
-    token = add_token(db_url, name)
-    base = env.settings
-    settings = replace(
-        base,
-        team=TeamSettings(url=server_url),
-        binding=BindingSettings(qr="static", poll_interval_s=0.2, timeout_s=60),
-    ).with_secrets(None, None)
-    config = root / f"{name}.toml"
-    save_settings(settings, config)
-    data_dir = root / f"{name}-data"
-    data_dir.mkdir(parents=True)
-    return Laptop(env, settings.with_secrets(None, Secret(token)), config, data_dir, token)
+    start_server: Callable[..., Server],
+    make_laptop: Callable[..., Laptop],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., tuple[Server, Laptop]]:
+    """The usual set-up: a pool of ``pool`` credentials named ``prefix``…, a server handing them
+    out, and one laptop with ``boards`` boards whose CLI finds its token in the environment."""
+
+    def make(prefix: str, pool: int, name: str, *, boards: int) -> tuple[Server, Laptop]:
+        fill_valid_pool(db_url, pool, prefix)
+        server = start_server(source="inventory")
+        laptop = make_laptop(tmp_path, server, name, boards=boards)
+        monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+        return server, laptop
+
+    return make
 
 
 def _server_events(db_url: str) -> list[tuple[Any, ...]]:
@@ -119,6 +154,11 @@ def _server_events(db_url: str) -> list[tuple[Any, ...]]:
 def _server_devices(db_url: str) -> dict[str, str]:
     with psycopg.connect(db_url) as conn:
         return dict(conn.execute("SELECT hw_id, device_sn FROM devices").fetchall())
+
+
+def _laptop_sns(laptop: Laptop) -> list[str]:
+    with open_store(laptop.settings, laptop.data_dir) as store:
+        return [record.sn for record in store.history()]
 
 
 def _outbox_ids(laptop: Laptop) -> list[str]:
@@ -143,13 +183,13 @@ def _board_state(port: str) -> tuple[DeviceState, str | None]:
 def test_provision_in_team_mode_never_reads_the_provider_secret(
     tmp_path: Path,
     db_url: str,
-    servers: list[Server],
-    environments: list[DemoEnvironment],
+    start_server: Callable[..., Server],
+    start_boards: Callable[[Path, int], DemoEnvironment],
+    make_laptop: Callable[..., Laptop],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    env = DemoEnvironment(tmp_path, boards=2, auto_scan_after_s=0.2, install_delay_s=0).start()
-    environments.append(env)
+    env = start_boards(tmp_path, 2)
     emulator = env.emulator
     emulator.suite.config = SuiteConfig(
         suite_id=SUITE_ID,
@@ -157,11 +197,10 @@ def test_provision_in_team_mode_never_reads_the_provider_secret(
         callback_token=CALLBACK_TOKEN,
         callback_aes_key=CALLBACK_AES_KEY,
     )
-    server = Server(db_url, emulator, source="register", sn_prefix="TEAM").start()
-    servers.append(server)
+    server = start_server(emulator, source="register", sn_prefix="TEAM")
     emulator.suite.config.callback_url = server.url + "/wecom/callback"
     emulator.suite.push_ticket()
-    laptop = _laptop(tmp_path, server.url, db_url, "alice", environments, boards=2, env=env)
+    laptop = make_laptop(tmp_path, server, "alice", boards=2, env=env)
 
     # The laptop's environment, configuration and credential store hold no provider secret, and
     # team mode would not even read one that was there.
@@ -199,31 +238,21 @@ def test_provision_in_team_mode_never_reads_the_provider_secret(
     assert sorted(str(e[0]) for e in events) == sorted(ids)
     assert {e[3] for e in events} >= {"reserved", "written", "verified", "committed", "bound"}
     # The server knows both boards, each with the SN the laptop gave it.
-    store = open_store(laptop.settings, laptop.data_dir)
-    try:
-        devices = _server_devices(db_url)
+    devices = _server_devices(db_url)
+    with open_store(laptop.settings, laptop.data_dir) as store:
         for record in store.history():
             assert devices[record.hw_id or ""] == record.sn
             assert store.sync_state_for(record.sn) == "sent"
-    finally:
-        store.close()
     code, lines = laptop.run(capsys, "history", "--json")
     assert {line["team_server"] for line in lines} == {"sent"}
 
 
 def test_offline_site_with_a_lease_then_sync_delivers_every_event_once(
-    tmp_path: Path,
     db_url: str,
-    servers: list[Server],
-    environments: list[DemoEnvironment],
+    inventory_site: Callable[..., tuple[Server, Laptop]],
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fill_valid_pool(db_url, 5, "LEASE")
-    server = Server(db_url, None, source="inventory").start()
-    servers.append(server)
-    laptop = _laptop(tmp_path, server.url, db_url, "bob", environments, boards=2)
-    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+    server, laptop = inventory_site("LEASE", 5, "bob", boards=2)
 
     code, lines = laptop.run(capsys, "leases", "take", "3", "--json")
     assert code == 0 and lines[0]["count"] == 3 and lines[0]["held_offline"] == 3
@@ -270,16 +299,12 @@ def test_offline_site_with_a_lease_then_sync_delivers_every_event_once(
 def test_two_laptops_sharing_one_pool_never_share_an_sn(
     tmp_path: Path,
     db_url: str,
-    servers: list[Server],
-    environments: list[DemoEnvironment],
+    start_server: Callable[..., Server],
+    make_laptop: Callable[..., Laptop],
 ) -> None:
     fill_valid_pool(db_url, 8, "POOL")
-    server = Server(db_url, None, source="inventory").start()
-    servers.append(server)
-    laptops = [
-        _laptop(tmp_path / name, server.url, db_url, name, environments, boards=4)
-        for name in ("carol", "dave")
-    ]
+    server = start_server(source="inventory")
+    laptops = [make_laptop(tmp_path / name, server, name, boards=4) for name in ("carol", "dave")]
     codes: list[int] = []
 
     def provision(laptop: Laptop) -> None:
@@ -300,13 +325,7 @@ def test_two_laptops_sharing_one_pool_never_share_an_sn(
     for thread in threads:
         thread.join(120)
     assert codes == [0, 0]
-    held: list[str] = []
-    for laptop in laptops:
-        store = open_store(laptop.settings, laptop.data_dir)
-        try:
-            held += [record.sn for record in store.history()]
-        finally:
-            store.close()
+    held = [sn for laptop in laptops for sn in _laptop_sns(laptop)]
     assert len(held) == 8 and len(set(held)) == 8
     devices = _server_devices(db_url)
     assert sorted(devices.values()) == sorted(held)
@@ -384,12 +403,9 @@ def _rerun(laptop: Laptop, port: str) -> dict[str, Any]:
 def _agree(laptop: Laptop, db_url: str, ports: list[str]) -> None:
     """Server and laptop agree: every board holds the SN both sides give its HW_ID, no SN is on
     two boards, and the server has every event of the outbox exactly once."""
-    store = open_store(laptop.settings, laptop.data_dir)
-    try:
+    with open_store(laptop.settings, laptop.data_dir) as store:
         records = store.history()
         assert store.outbox_counts().pending == 0 and store.outbox_refused() == []
-    finally:
-        store.close()
     devices = _server_devices(db_url)
     assert len(records) == len(ports)
     assert len({r.sn for r in records}) == len(records)
@@ -409,20 +425,13 @@ def _agree(laptop: Laptop, db_url: str, ports: list[str]) -> None:
     [(False, step) for step in ONLINE_KILLS] + [(True, step) for step in OFFLINE_KILLS],
 )
 def test_killed_at_a_step_then_rerun_and_sync_server_and_laptop_agree(
-    tmp_path: Path,
     db_url: str,
-    servers: list[Server],
-    environments: list[DemoEnvironment],
+    inventory_site: Callable[..., tuple[Server, Laptop]],
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
     offline: bool,
     step: str,
 ) -> None:
-    fill_valid_pool(db_url, 3, "KILL")
-    server = Server(db_url, None, source="inventory").start()
-    servers.append(server)
-    laptop = _laptop(tmp_path, server.url, db_url, "erin", environments, boards=1)
-    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+    server, laptop = inventory_site("KILL", 3, "erin", boards=1)
     port = laptop.env.ports[0]
     if offline:
         assert laptop.run(capsys, "leases", "take", "1", "--json")[0] == 0
@@ -439,18 +448,11 @@ def test_killed_at_a_step_then_rerun_and_sync_server_and_laptop_agree(
 
 
 def test_a_conflict_the_server_reports_stops_the_board_and_keeps_both_records(
-    tmp_path: Path,
     db_url: str,
-    servers: list[Server],
-    environments: list[DemoEnvironment],
+    inventory_site: Callable[..., tuple[Server, Laptop]],
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fill_valid_pool(db_url, 2, "CONF")
-    server = Server(db_url, None, source="inventory").start()
-    servers.append(server)
-    laptop = _laptop(tmp_path, server.url, db_url, "gina", environments, boards=1)
-    monkeypatch.setenv("INSTALLER_PARTNER_TOKEN", laptop.token)
+    server, laptop = inventory_site("CONF", 2, "gina", boards=1)
     assert laptop.run(capsys, "leases", "take", "1", "--json")[0] == 0
     server.stop()
     port = laptop.env.ports[0]
@@ -485,11 +487,10 @@ def test_a_conflict_the_server_reports_stops_the_board_and_keeps_both_records(
 
 
 def test_the_long_poll_answers_at_once_a_binding_the_laptop_has_not_seen(
-    db_url: str, servers: list[Server]
+    db_url: str, start_server: Callable[..., Server]
 ) -> None:
     fill_valid_pool(db_url, 1, "POLL")
-    server = Server(db_url, None, source="inventory").start()
-    servers.append(server)
+    server = start_server(source="inventory")
     token = add_token(db_url, "hank")
     import httpx
 
