@@ -29,6 +29,8 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from installer_app.errors import InstallerError
+from installer_app.provider.errors import ProviderError
+from installer_app.provider.http import RetryPolicy
 from installer_app.provider.wecom import CorpBinding
 from installer_app.server.db import TRANSIENT
 from installer_app.server.wecom_ids import ServerWecomClient
@@ -40,6 +42,7 @@ BURST_S = 1.0  # ... of which up to a second's worth (20) at once
 IN_FLIGHT = 8  # looks at once per worker
 IDLE_S = 0.2
 ERROR_PAUSE_S = 1.0
+RATE_LIMIT_PAUSE_S = 60.0
 
 
 # Brings a waiting device's next look forward; nothing for a device bound already or due anyway.
@@ -151,15 +154,17 @@ class _Watch:
         self, pool: AsyncConnectionPool[Any], wecom: ServerWecomClient, poll_interval_s: float
     ) -> None:
         self.pool = pool
-        self.wecom = wecom
+        # No retries inside a look: the watch looks again at its pace and pauses on errors by
+        # itself, and a look that retried for seconds would hold a worker's stop.
+        self.wecom = wecom.with_retry(RetryPolicy.no_retries())
         self.poll_interval_s = poll_interval_s
         self.slots = asyncio.Semaphore(IN_FLIGHT)
         self.paused_until = 0.0
 
-    def pause(self, why: str) -> None:
+    def pause(self, why: str, seconds: float = ERROR_PAUSE_S) -> None:
         """WeCom or the database is away: no new look for a while (the looks in flight end)."""
         log.info("binding watch: %s", why)
-        self.paused_until = time.monotonic() + ERROR_PAUSE_S
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
     async def next_step(self, bell: asyncio.Event) -> str | None:
         """The next device to look at (None after a wait)."""
@@ -189,7 +194,11 @@ class _Watch:
         except TRANSIENT as exc:
             self.pause(f"database unavailable ({type(exc).__name__})")
         except InstallerError as exc:
-            self.pause(exc.message.english())
+            wait = ERROR_PAUSE_S
+            if isinstance(exc, ProviderError) and exc.retry_kind == "rate_limit":
+                # WeCom's per-minute block lasts a minute: asking sooner only prolongs it.
+                wait = exc.retry_after_s or RATE_LIMIT_PAUSE_S
+            self.pause(exc.message.english(), wait)
         finally:
             self.slots.release()
 

@@ -136,3 +136,19 @@ def test_a_written_event_brings_the_look_forward(
         while client.get(f"/v1/devices/{sn}").json()["bind_status"] != 1:
             assert time.monotonic() < deadline, "the written board was not looked at"
             time.sleep(0.05)
+
+
+def test_a_rate_limit_stops_the_watch_for_its_block(
+    server_factory: Any, emulator: ProviderEmulator, db_url: str
+) -> None:
+    _issue(db_url, 10)
+    with psycopg.connect(db_url) as conn:
+        for (sn,) in conn.execute("SELECT device_sn FROM devices").fetchall():
+            emulator.register(sn, MODEL)
+    # WeCom blocks the account for its minute: the watch asks once, then waits the block out
+    # instead of asking again at its pace (and without retrying inside the look).
+    emulator.inject(AUTH_INFO, errcode=45009, count=1000)
+    server_factory(emulator, poll_interval_s=0.1)
+    time.sleep(4)
+    # One round of looks at most (those already on their way when the first answer came).
+    assert 1 <= _looks(emulator) <= watch.IN_FLIGHT
