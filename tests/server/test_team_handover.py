@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import csv
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -38,11 +40,13 @@ from tests.fixtures.site import embedded_fonts, pdf_images
 from tests.server.conftest import (
     CALLBACK_AES_KEY,
     CALLBACK_TOKEN,
+    MODEL,
     SUITE_ID,
     SUITE_SECRET,
+    RunningServer,
     add_token,
 )
-from tests.server.team_helpers import Server
+from tests.server.team_helpers import Server, fill_valid_pool
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="simulated boards need a pty")
 
@@ -245,3 +249,59 @@ def test_a_site_worked_by_two_installers_gives_one_package_from_the_server(
         capsys, monkeypatch, "handover", "--corp", corp, "--local", "-o", str(tmp_path / "away")
     )
     assert code == 0 and "(3 devices)" in out
+
+
+def test_the_site_answer_is_plain_text_and_holds_no_secret(
+    db_url: str, server: RunningServer
+) -> None:
+    fill_valid_pool(db_url, 2, "TEXT")
+    token = add_token(db_url, "ivy")
+    client = TeamClient(server.url, Secret(token))
+    try:
+        issued = client.register_device(MODEL, "c0c0")
+        at = datetime.now(UTC).isoformat()
+        events = [
+            {
+                "event_id": str(uuid.uuid4()),
+                "device_sn": issued.device_sn,
+                "hw_id": "c0c0",
+                "step": step,
+                "outcome": "ok",
+                "at": at,
+                "installer": "li\nwang",  # C4 lets a newline through: shown folded
+                "detail": detail,
+            }
+            for step, detail in (("bound", "x"), ("location", "3F\u202e-301\t前台"))
+        ]
+        assert client.send_events(events).refused == {}
+        with psycopg.connect(db_url) as conn:
+            conn.execute(
+                "UPDATE devices SET bind_status = 1, corpid = 'wwtext', corp_name = '文' "
+                "WHERE device_sn = %s",
+                (issued.device_sn,),
+            )
+        with server.client(token) as http:
+            answer = http.get("/v1/sites/wwtext")
+            assert answer.status_code == 200
+            assert issued.credential.reveal() not in answer.text
+            assert set(answer.json()["devices"][0]) == {
+                "device_sn",
+                "hw_id",
+                "model_id",
+                "location",
+                "state",
+                "app_installed",
+                "at",
+                "installer",
+                "detail",
+            }
+            wrong = http.get(
+                "/v1/sites/wwtext", params={"since": at, "until": "2000-01-01T00:00:00Z"}
+            )
+            assert wrong.status_code == 400 and wrong.json()["errcode"] == 40035
+            assert http.get("/v1/sites/ww%20text").status_code == 400
+        (row,) = collect_from_team(client, "wwtext").rows
+        assert row.location == "3F\\u202e-301 前台"  # the bidi override visible, not obeyed
+        assert row.installer == "li wang" and row.state is State.BOUND
+    finally:
+        client.close()
