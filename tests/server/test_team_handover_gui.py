@@ -28,7 +28,7 @@ CORP = "wwhandover00001"
 
 
 def _event(sn: str, hw_id: str, step: str, installer: str, at: datetime, **extra: str) -> Any:
-    outcome = "failed" if step == "failed" else "ok"
+    outcome = step if step in ("failed", "skipped") else "ok"
     return {
         "event_id": str(uuid.uuid4()),
         "device_sn": sn,
@@ -43,7 +43,7 @@ def _event(sn: str, hw_id: str, step: str, installer: str, at: datetime, **extra
 
 def _work_site(server_url: str, db_url: str) -> dict[str, str]:
     """Two installers, each with their own token, work the site through C1 and C4: three boards
-    bound to CORP, one of Alice's failed. Returns SN → installer name."""
+    bound to CORP, one of Alice's failed, one skipped. Returns SN → installer name."""
     now = datetime.now(UTC) - timedelta(minutes=5)
     worked: dict[str, str] = {}
     team = (("alice", "李工", ("a1a1", "a2a2")), ("bob", "王工", ("b1b1",)))
@@ -51,12 +51,15 @@ def _work_site(server_url: str, db_url: str) -> dict[str, str]:
         client = TeamClient(server_url, Secret(add_token(db_url, account)))
         try:
             events = []
-            for hw_id in (*boards, "f0f0") if account == "alice" else boards:
+            for hw_id in (*boards, "f0f0", "e0e0") if account == "alice" else boards:
                 sn = client.register_device(MODEL, hw_id).device_sn
                 worked[sn] = person
                 events.append(_event(sn, hw_id, "written", person, now))
                 if hw_id == "f0f0":
                     events.append(_event(sn, hw_id, "failed", person, now, detail="flash failed"))
+                    continue
+                if hw_id == "e0e0":
+                    events.append(_event(sn, hw_id, "skipped", person, now))
                     continue
                 events.append(_event(sn, hw_id, "bound", person, now))
                 events.append(_event(sn, hw_id, "location", person, now, detail="3F-301 前台"))
@@ -118,7 +121,7 @@ def test_handover_dialog_takes_the_team_servers_records_on_a_worker(
                 rows = list(csv.reader(f))[1:]
             assert sorted(r[2] for r in rows) == sorted(worked)
             assert {r[2]: r[7] for r in rows} == worked
-            assert {r[4] for r in rows} == {"bound", "failed"}
+            assert {r[4] for r in rows} == {"bound", "failed", "skipped"}
             assert threads and threading.main_thread().name not in threads
             assert "Saved" in dialog.status.text()
 
