@@ -8,17 +8,26 @@ this laptop's local days. The rows then make the same PDF, CSV and XLSX as the l
 
 from __future__ import annotations
 
+import re
 from datetime import date, tzinfo
 
 from installer_app.errors import ExitCode
-from installer_app.handover.rows import Handover, HandoverError, HandoverRow, State, assemble
-from installer_app.handover.rows import day_range as local_day_range
+from installer_app.handover.rows import (
+    Handover,
+    HandoverError,
+    HandoverRow,
+    State,
+    assemble,
+    day_range,
+)
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.plain_text import one_line
 from installer_app.provider.errors import ProviderError
 from installer_app.provider.http import RetryPolicy
 from installer_app.provider.team import SiteDevice, TeamClient
 
+# What the server takes for a corpid (docs/server.md); anything else is no enterprise at all.
+CORPID = re.compile(r"[0-9A-Za-z_-]{1,128}")
 # The server is asked once more after 0.5-1 s; then the installer is told (and offered --local).
 FETCH_RETRY = RetryPolicy(base_s=0.5, transient_retries=1)
 
@@ -75,9 +84,11 @@ def collect_from_team(
 ) -> Handover:
     """The handover of ``corpid`` for the local days ``first``..``last`` from the team server."""
     corpid = corpid.strip()
-    since, until = local_day_range(first, last, zone)
+    since, until = day_range(first, last, zone)
     offset = since.utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    if not CORPID.fullmatch(corpid):
+        return assemble(corpid, "", [], (first, last), (since, until))  # no such site
     try:
         site = client.with_retry(FETCH_RETRY).site(corpid, since, until, minutes)
     except ProviderError as exc:

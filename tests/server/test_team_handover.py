@@ -200,6 +200,7 @@ def test_a_site_worked_by_two_installers_gives_one_package_from_the_server(
         assert any("李工" in t and "王工" in t for t in texts)
         other = collect_from_team(client, OTHER_CORP)
         assert other.rows == ()
+        assert collect_from_team(client, "not a corpid").rows == ()
     finally:
         client.close()
     (pdf,) = out_dir.glob("*.pdf")
