@@ -48,31 +48,41 @@ class SiteAnswer(BaseModel):
     devices: list[SiteDevice]
 
 
-# The events of the range that belong to the site (see the module's docstring). ``corp_keys``: the
-# corpid asked for and, when it is an open corpid, the plain one bindings carry.
+# The events of the range that belong to the site (see the module's docstring), read through
+# indexes only: the site's boards by enterprise, their events by SN, then the visits' events by
+# installer and day (never every event of the range). ``corp_keys``: the corpid asked for and,
+# when it is an open corpid, the plain one bindings carry.
 _SITE_EVENTS_SQL = """
 WITH corp_keys AS (
     SELECT %(corp)s::text AS corpid
     UNION SELECT plain_corpid FROM corp_ids WHERE open_corpid = %(corp)s
 ), ours AS (
-    SELECT device_sn, installer_id, bound_at FROM devices
+    SELECT upper(device_sn) AS sn_key, installer_id, bound_at FROM devices
     WHERE corpid IN (SELECT corpid FROM corp_keys)
-), ranged AS (
-    SELECT e.*, upper(e.device_sn) AS sn_key,
-        ((e.at AT TIME ZONE 'UTC') + %(shift)s)::date AS day
-    FROM events e WHERE e.at >= %(since)s AND e.at < %(until)s
+), our_events AS (
+    SELECT e.*, upper(e.device_sn) AS sn_key FROM events e
+    WHERE upper(e.device_sn) IN (SELECT sn_key FROM ours)
+        AND e.at >= %(since)s AND e.at < %(until)s
 ), visits AS (
-    SELECT r.installer_id, r.day FROM ranged r JOIN ours o ON upper(o.device_sn) = r.sn_key
-    WHERE r.step IN ('bound', 'app_installed')
+    SELECT installer_id, ((at AT TIME ZONE 'UTC') + %(shift)s)::date AS day FROM our_events
+    WHERE step IN ('bound', 'app_installed')
     UNION
     SELECT installer_id, ((bound_at AT TIME ZONE 'UTC') + %(shift)s)::date FROM ours
     WHERE bound_at >= %(since)s AND bound_at < %(until)s
+), visit_events AS (
+    SELECT e.*, upper(e.device_sn) AS sn_key FROM visits v
+    JOIN events e ON e.installer_id = v.installer_id
+        AND e.at >= greatest(%(since)s, (v.day - %(shift)s) AT TIME ZONE 'UTC')
+        AND e.at < least(%(until)s, (v.day + 1 - %(shift)s) AT TIME ZONE 'UTC')
+    LEFT JOIN devices d ON upper(d.device_sn) = upper(e.device_sn)
+    WHERE d.corpid IS NULL
 )
-SELECT r.sn_key, r.device_sn, r.hw_id, r.step, r.outcome, r.at, r.installer, r.detail
-FROM ranged r LEFT JOIN devices d ON upper(d.device_sn) = r.sn_key
-WHERE d.corpid IN (SELECT corpid FROM corp_keys)
-    OR (d.corpid IS NULL AND (r.installer_id, r.day) IN (SELECT installer_id, day FROM visits))
-ORDER BY r.at, r.received_at
+SELECT sn_key, device_sn, hw_id, step, outcome, at, installer, detail, received_at
+FROM our_events
+UNION ALL
+SELECT sn_key, device_sn, hw_id, step, outcome, at, installer, detail, received_at
+FROM visit_events
+ORDER BY at, received_at
 """
 
 # What the server knows of those boards, and of the site's boards bound in the range that no

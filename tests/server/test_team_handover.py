@@ -10,7 +10,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -306,3 +306,54 @@ def test_the_site_answer_is_plain_text_and_holds_no_secret(
         assert row.installer == "li wang" and row.state is State.BOUND
     finally:
         client.close()
+
+
+def test_a_board_bound_nowhere_belongs_to_the_site_its_installer_visited_that_local_day(
+    db_url: str, server: RunningServer
+) -> None:
+    fill_valid_pool(db_url, 8, "VISIT")
+    beijing = timezone(timedelta(hours=8))
+    day = date(2026, 11, 30)
+
+    def at(hour: float, days: int = 0) -> str:
+        moment = datetime.combine(day + timedelta(days=days), time(0), tzinfo=beijing)
+        return (moment + timedelta(hours=hour)).isoformat()
+
+    def work(token: str, installer: str, hw_id: str, steps: list[tuple[str, str]]) -> str:
+        with TeamClient(server.url, Secret(token)) as client:
+            sn = client.register_device(MODEL, hw_id).device_sn
+            events = [
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "device_sn": sn,
+                    "hw_id": hw_id,
+                    "step": step,
+                    "outcome": "failed" if step == "failed" else "ok",
+                    "at": when,
+                    "installer": installer,
+                }
+                for step, when in steps
+            ]
+            assert client.send_events(events).refused == {}
+        return sn
+
+    ivy, jack = add_token(db_url, "ivy"), add_token(db_url, "jack")
+    bound = work(ivy, "ivy", "b1b1", [("written", at(10)), ("bound", at(10.1))])
+    other = work(ivy, "ivy", "0101", [("written", at(11)), ("bound", at(11.1))])
+    same_day = work(ivy, "ivy", "f1f1", [("written", at(15)), ("failed", at(15.1))])
+    late = work(ivy, "ivy", "f4f4", [("failed", at(23.5))])  # 15:30 UTC: still that day here
+    next_day = work(ivy, "ivy", "f5f5", [("failed", at(0.5, days=1))])
+    day_before = work(ivy, "ivy", "f2f2", [("failed", at(15, days=-1))])
+    colleague = work(jack, "jack", "f3f3", [("failed", at(15))])
+    with psycopg.connect(db_url) as conn:
+        for sn, corp in ((bound, "wwvisit"), (other, "wwother")):
+            conn.execute(
+                "UPDATE devices SET bind_status = 1, corpid = %s WHERE device_sn = %s", (corp, sn)
+            )
+    with TeamClient(server.url, Secret(jack)) as client:
+        handover = collect_from_team(
+            client, "wwvisit", day - timedelta(days=1), day + timedelta(days=1), beijing
+        )
+    shown = {row.sn: row.state for row in handover.rows}
+    assert shown == {bound: State.BOUND, same_day: State.FAILED, late: State.FAILED}
+    assert {other, next_day, day_before, colleague}.isdisjoint(shown)
