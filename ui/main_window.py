@@ -451,7 +451,7 @@ class MainWindow(QMainWindow):
         if self.session is None:
             self.statusBar().showMessage(self.tr("The local record is not open yet."), 5000)
             return None
-        dialog = HistoryDialog(self.session.store, self.workers, self)
+        dialog = HistoryDialog(self.session.store, self.workers, self, team=self.session.team)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

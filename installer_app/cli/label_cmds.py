@@ -14,7 +14,8 @@ from installer_app.cli.context import CliContext, say, tr
 from installer_app.cli.parsers import add_command
 from installer_app.errors import ExitCode
 from installer_app.handover.package import write_package
-from installer_app.handover.rows import collect, require_rows
+from installer_app.handover.rows import Handover, collect, require_rows
+from installer_app.handover.team import collect_from_team
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.labels.content import (
     DYNAMIC_PROFILE_NOTE,
@@ -30,6 +31,7 @@ from installer_app.labels.zpl import document_zpl, write_zpl
 from installer_app.launch import render_pdf
 from installer_app.printing.document import Rendered
 from installer_app.store import Store, open_store
+from installer_app.workflow.wiring import check_settings, open_team_client
 
 NO_CJK_FONT = Message(
     QT_TRANSLATE_NOOP(
@@ -176,6 +178,13 @@ def _add_handover(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help=tr(QT_TRANSLATE_NOOP("cli", "the folder to write to")),
     )
+    handover.add_argument(
+        "--local",
+        action="store_true",
+        help=tr(
+            QT_TRANSLATE_NOOP("cli", "team mode: this laptop's records only, not the team server's")
+        ),
+    )
     handover.set_defaults(handler=_handover)
 
 
@@ -247,8 +256,20 @@ def _report_fonts(rendered: Rendered) -> None:
         say(NO_CJK_FONT, sys.stderr)
 
 
+def _collect_handover(args: argparse.Namespace, ctx: CliContext) -> Handover:
+    """From the team server's records in team mode (every installer's boards), else, or with
+    ``--local``, from this laptop's."""
+    settings = ctx.settings
+    if not settings.team_mode or args.local:
+        return collect(_store(ctx), args.corp, args.first, args.last)
+    check_settings(settings)
+    client = open_team_client(settings)
+    ctx.on_close(client.close)
+    return collect_from_team(client, args.corp, args.first, args.last)
+
+
 def _handover(args: argparse.Namespace, ctx: CliContext) -> int:
-    handover = require_rows(collect(_store(ctx), args.corp, args.first, args.last))
+    handover = require_rows(_collect_handover(args, ctx))
     package = write_package(handover, args.output, render_pdf)
     _report_fonts(package.rendered)
     say(

@@ -133,15 +133,30 @@ def collect(
         if mine or (event.installer, event.time.astimezone(zone).date()) in visits:
             by_board.setdefault(key, []).append(event)
     rows = [_row(records[key], board_events, zone) for key, board_events in by_board.items()]
-    rows.sort(key=lambda r: r.time)
     corp_name = next((r.corp_name for r in ours.values() if r.corp_name), "") or ""
+    return assemble(corpid, corp_name, rows, (first, last), (since, until))
+
+
+def assemble(
+    corpid: str,
+    corp_name: str,
+    rows: Sequence[HandoverRow],
+    days: tuple[date | None, date | None],
+    span: tuple[datetime, datetime],
+) -> Handover:
+    """The handover of ``rows`` (any source), oldest first. ``days``: the range asked for;
+    ``span``: its local midnights (``day_range``)."""
+    ordered = sorted(rows, key=lambda r: r.time)
+    first, last = days
+    since, until = span
     return Handover(
         corpid=corpid,
         corp_name=corp_name,
         # Without a range the dates are those of the first and last board.
-        first_day=first or (rows[0].time.date() if rows else since.date()),
-        last_day=last or (rows[-1].time.date() if rows else (until - timedelta(days=1)).date()),
-        rows=tuple(rows),
+        first_day=first or (ordered[0].time.date() if ordered else since.date()),
+        last_day=last
+        or (ordered[-1].time.date() if ordered else (until - timedelta(days=1)).date()),
+        rows=tuple(ordered),
     )
 
 

@@ -57,6 +57,32 @@ class Lease:
     credentials: tuple[LeasedItem, ...]
 
 
+# The states a site's device can be in (``GET /v1/sites/{corpid}``, docs/server.md).
+SITE_STATES = ("app_installed", "bound", "failed", "skipped", "unfinished")
+
+
+@dataclass(frozen=True)
+class SiteDevice:
+    """One board of a site as the team server knows it (text as a laptop reported it)."""
+
+    device_sn: str
+    hw_id: str
+    model_id: str
+    location: str
+    state: str  # one of SITE_STATES
+    app_installed: bool | None
+    at: datetime
+    installer: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Site:
+    corpid: str
+    corp_name: str
+    devices: tuple[SiteDevice, ...]
+
+
 @dataclass(frozen=True)
 class EventsAnswer:
     accepted: int
@@ -177,6 +203,55 @@ class TeamClient(PartnerClient):
         data = self._http.request("DELETE", "/v1/leases/" + quote(lease_id, safe=""))
         returned = data.get("returned", 0)
         return returned if isinstance(returned, int) else 0
+
+    def site(
+        self, corpid: str, since: datetime | None, until: datetime | None, utc_offset_min: int
+    ) -> Site:
+        """Every board of one enterprise the team worked in ``since``..``until`` (local days
+        ``utc_offset_min`` from UTC decide a site visit), from the server's records."""
+        params = {"utc_offset": str(utc_offset_min)}
+        if since is not None:
+            params["since"] = since.isoformat()
+        if until is not None:
+            params["until"] = until.isoformat()
+        data = self._http.request("GET", "/v1/sites/" + quote(corpid, safe=""), params=params)
+        items, corp_name = data.get("devices"), data.get("corp_name", "")
+        if not isinstance(items, list) or not isinstance(corp_name, str):
+            raise self._bad_answer()
+        return Site(corpid, corp_name, tuple(self._site_device(item) for item in items))
+
+    def _site_device(self, item: Any) -> SiteDevice:
+        if not isinstance(item, dict):
+            raise self._bad_answer()
+        text = {
+            key: item.get(key)
+            for key in ("device_sn", "hw_id", "model_id", "location", "installer", "detail")
+        }
+        state, app, at = item.get("state"), item.get("app_installed"), item.get("at")
+        if (
+            not all(isinstance(v, str) for v in text.values())
+            or state not in SITE_STATES
+            or not (app is None or isinstance(app, bool))
+            or not isinstance(at, str)
+        ):
+            raise self._bad_answer()
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise self._bad_answer() from None
+        if moment.tzinfo is None:
+            raise self._bad_answer()
+        return SiteDevice(
+            device_sn=str(text["device_sn"]),
+            hw_id=str(text["hw_id"]),
+            model_id=str(text["model_id"]),
+            location=str(text["location"]),
+            state=str(state),
+            app_installed=app,
+            at=moment,
+            installer=str(text["installer"]),
+            detail=str(text["detail"]),
+        )
 
     def reachable(self) -> bool:
         """Whether the server answers at all (``/healthz``, no retries)."""

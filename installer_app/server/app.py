@@ -28,7 +28,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from installer_app import __version__
 from installer_app.server import hub as hub_module
-from installer_app.server.api import admin, devices, events, health, leases, suite_callback
+from installer_app.server.api import (
+    admin,
+    devices,
+    events,
+    health,
+    leases,
+    sites,
+    suite_callback,
+)
 from installer_app.server.api.health import db_down
 from installer_app.server.callback import SuiteCallbacks
 from installer_app.server.config import (
@@ -239,7 +247,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     app.add_exception_handler(psycopg.DataError, _bad_value)
     app.add_exception_handler(Exception, _bug)
     app.add_middleware(_BodyLimit)
-    for api in (health, devices, events, leases, admin, suite_callback):
+    for api in (health, devices, events, leases, sites, admin, suite_callback):
         app.include_router(api.router)
     app.include_router(dashboard_router)
     return app

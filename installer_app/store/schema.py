@@ -153,7 +153,25 @@ ALTER TABLE credentials ADD COLUMN lease_id TEXT REFERENCES leases (lease_id);
 CREATE INDEX credentials_leased ON credentials (lease_id) WHERE lease_id IS NOT NULL;
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3, _MIGRATION_4)
+# The site handover from the team server's records (docs/team-mode.md) lists skipped boards too:
+# a skip of a board that holds an SN now goes to the outbox as well (C4 step ``skipped``).
+_MIGRATION_5 = f"""
+DROP TRIGGER events_to_outbox;
+CREATE TRIGGER events_to_outbox AFTER INSERT ON events
+WHEN NEW.hw_id IS NOT NULL AND NEW.sn <> ''
+    AND NEW.what IN ('reserved', 'written', 'verified', 'committed', 'bound', 'app_installed',
+                     'failed', 'location', 'skipped')
+    AND EXISTS (SELECT 1 FROM meta WHERE key = 'team_outbox')
+BEGIN INSERT INTO outbox (event_row, event_id) VALUES (NEW.id, {_UUID_SQL}); END;
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    _MIGRATION_1,
+    _MIGRATION_2,
+    _MIGRATION_3,
+    _MIGRATION_4,
+    _MIGRATION_5,
+)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -566,6 +566,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Team server (every installer)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This laptop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Records:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Enterprise:</source>
         <translation type="unfinished"></translation>
     </message>
@@ -590,6 +602,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Type the enterprise&apos;s corpid.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No board is bound to an enterprise yet.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -599,14 +615,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Saved {pdf}, {csv} and {xlsx}.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>This computer has no font for Chinese text.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Saving…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -790,14 +798,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
             <numerusform></numerusform>
             <numerusform></numerusform>
         </translation>
-    </message>
-    <message>
-        <source>This computer has no font for Chinese text.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Saving…</source>
-        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1182,6 +1182,17 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Key files (*.key);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SaveStep</name>
+    <message>
+        <source>This computer has no font for Chinese text.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saving…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -2497,6 +2508,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>team mode: this laptop&apos;s records only, not the team server&apos;s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>SNs {sns}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3038,6 +3053,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     </message>
     <message>
         <source>Choose a folder you can write to.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The team server&apos;s records cannot be read now: {why}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try again when the team server can be reached, or make the package from this laptop&apos;s records only (installer-app handover --local; in the wizard: Records: this laptop).</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -572,6 +572,18 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>生成一份供客户签字的 PDF（列出该现场的全部设备，包括失败和跳过的设备），并附带内容相同的 CSV 和 XLSX。</translation>
     </message>
     <message>
+        <source>Team server (every installer)</source>
+        <translation>团队服务器（所有安装人员）</translation>
+    </message>
+    <message>
+        <source>This laptop</source>
+        <translation>本机</translation>
+    </message>
+    <message>
+        <source>Records:</source>
+        <translation>记录来源：</translation>
+    </message>
+    <message>
         <source>Enterprise:</source>
         <translation>企业：</translation>
     </message>
@@ -596,6 +608,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>保存交接包…</translation>
     </message>
     <message>
+        <source>Type the enterprise&apos;s corpid.</source>
+        <translation>请输入企业的 corpid。</translation>
+    </message>
+    <message>
         <source>No board is bound to an enterprise yet.</source>
         <translation>还没有设备绑定到企业。</translation>
     </message>
@@ -606,14 +622,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Saved {pdf}, {csv} and {xlsx}.</source>
         <translation>已保存 {pdf}、{csv} 和 {xlsx}。</translation>
-    </message>
-    <message>
-        <source>This computer has no font for Chinese text.</source>
-        <translation>这台电脑没有中文字体。</translation>
-    </message>
-    <message>
-        <source>Saving…</source>
-        <translation>正在保存…</translation>
     </message>
 </context>
 <context>
@@ -792,14 +800,6 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>
             <numerusform>已将 %n 张标签保存到 {path}。</numerusform>
         </translation>
-    </message>
-    <message>
-        <source>This computer has no font for Chinese text.</source>
-        <translation>这台电脑没有中文字体。</translation>
-    </message>
-    <message>
-        <source>Saving…</source>
-        <translation>正在保存…</translation>
     </message>
 </context>
 <context>
@@ -1184,6 +1184,17 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Key files (*.key);;All files (*)</source>
         <translation>密钥文件 (*.key);;所有文件 (*)</translation>
+    </message>
+</context>
+<context>
+    <name>SaveStep</name>
+    <message>
+        <source>This computer has no font for Chinese text.</source>
+        <translation type="unfinished">这台电脑没有中文字体。</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation type="unfinished">正在保存…</translation>
     </message>
 </context>
 <context>
@@ -2504,6 +2515,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>要写入的文件夹</translation>
     </message>
     <message>
+        <source>team mode: this laptop&apos;s records only, not the team server&apos;s</source>
+        <translation>团队模式：只用本机的记录，不用团队服务器的记录</translation>
+    </message>
+    <message>
         <source>SNs {sns}</source>
         <translation>SN {sns}</translation>
     </message>
@@ -3046,6 +3061,14 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <message>
         <source>Choose a folder you can write to.</source>
         <translation>请选择一个有写入权限的文件夹。</translation>
+    </message>
+    <message>
+        <source>The team server&apos;s records cannot be read now: {why}</source>
+        <translation>现在无法读取团队服务器的记录：{why}</translation>
+    </message>
+    <message>
+        <source>Try again when the team server can be reached, or make the package from this laptop&apos;s records only (installer-app handover --local; in the wizard: Records: this laptop).</source>
+        <translation>请在能连接团队服务器时重试，或只用本机的记录生成交接包（installer-app handover --local；在向导中：记录来源：本机）。</translation>
     </message>
 </context>
 <context>

@@ -27,6 +27,7 @@ from installer_app.store import (
 from installer_app.store.inventory import parse_inventory
 from installer_app.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from installer_app.store.team_tables import OutboxCounts
+from installer_app.team.outbox import wire_event
 from tests.fixtures.store import InventoryWriter, StoreFactory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -350,7 +351,7 @@ def test_a_schema_1_file_gains_the_location_column_and_keeps_its_rows(
     )
     conn.close()
     upgraded = store_factory(path)
-    assert upgraded.schema_version() == SCHEMA_VERSION == 4
+    assert upgraded.schema_version() == SCHEMA_VERSION == 5
     record = upgraded.record_for_sn("LOC9")
     assert record is not None and record.location is None
     moved = upgraded.set_location("LOC9", "  3F-301\t前台  ", installer="li")
@@ -394,3 +395,22 @@ def test_a_schema_3_file_gains_the_outbox_and_sends_only_what_team_mode_records(
     store.outbox_done([batch[0].event_id], {})
     assert store.outbox_counts() == OutboxCounts(pending=0, sent=1, refused=0)
     assert store.sync_state_for("OLD1") == "sent"
+
+
+def test_a_schema_4_file_sends_skips_of_boards_with_an_sn(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    path = tmp_path / "v4" / "installer.db"
+    path.parent.mkdir()
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, path, MIGRATIONS[:4])
+    conn.close()
+    store = store_factory(path)
+    assert store.schema_version() == SCHEMA_VERSION == 5
+    store.enable_outbox()
+    store.reserve("SKIP1", "0f0f", Secret("s"), source="partner", model_id="m", installer="li")
+    store.mark_skipped("0f0f", installer="li")
+    store.mark_skipped("0d0d", installer="li")  # no SN: stays on this laptop
+    sent = [(e.sn, e.what) for e in store.outbox_batch(10)]
+    assert sent == [("SKIP1", "reserved"), ("SKIP1", "skipped")]
+    assert wire_event(store.outbox_batch(10)[-1], "li")["outcome"] == "skipped"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -27,18 +27,29 @@ from ui.error_text import error_text
 from ui.widgets.plain import plain_label
 from ui.workers import Workers
 
+if TYPE_CHECKING:
+    from installer_app.provider.team import TeamClient
+
 
 class HistoryDialog(QDialog):
     loaded = Signal(int)  # rows shown
     exported = Signal(str)  # the CSV file written
 
-    def __init__(self, store: Any, workers: Workers, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        store: Any,
+        workers: Workers,
+        parent: QWidget | None = None,
+        *,
+        team: TeamClient | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("History"))
         self.setObjectName("historyDialog")
         self.resize(900, 480)
         self._store = store
         self._workers = workers
+        self._team = team  # team mode: the site handover may use the team server's records
         self._records: list[Any] = []
         self._in_flight = False
         self._again = False
@@ -151,7 +162,11 @@ class HistoryDialog(QDialog):
 
         chosen = [self._records[i.row()].corpid for i in self.table.selectedIndexes()]
         dialog = HandoverDialog(
-            self._store, self._workers, corpid=next((c for c in chosen if c), None), parent=self
+            self._store,
+            self._workers,
+            corpid=next((c for c in chosen if c), None),
+            team=self._team,
+            parent=self,
         )
         dialog.open()
         return dialog

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.error_text import error_text
+from ui.dialogs.save_step import Saved, save_on_worker
 from ui.widgets.plain import plain_label
 from ui.workers import Workers
 
@@ -189,22 +188,22 @@ class LabelsDialog(QDialog):
             )
             return len(labels), render(document, path).missing_cjk_font
 
-        def done(result: tuple[int, bool]) -> None:
+        def describe(result: tuple[int, bool]) -> Saved:
             count, missing_font = result
-            self.save_button.setEnabled(True)
-            text = self.tr("Saved %n label(s) to {path}.", "", count).format(path=str(path))
-            if missing_font:
-                text += " " + self.tr("This computer has no font for Chinese text.")
-            self.status.setText(text)
-            self.saved.emit(str(path))
-            if self.open_after_save and layout != "zpl":
-                QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+            return Saved(
+                self.tr("Saved %n label(s) to {path}.", "", count).format(path=str(path)),
+                missing_font,
+                None if layout == "zpl" else path,
+            )
 
-        def failed(exc: BaseException) -> None:
-            self.save_button.setEnabled(True)
-            self.status.setText(error_text(exc))
-            self.failed.emit(error_text(exc))
-
-        self.save_button.setEnabled(False)
-        self.status.setText(self.tr("Saving…"))
-        self._workers.submit(write, name="labels", on_success=done, on_failure=failed)
+        save_on_worker(
+            self._workers,
+            write,
+            name="labels",
+            button=self.save_button,
+            status=self.status,
+            describe=describe,
+            on_saved=lambda _result: self.saved.emit(str(path)),
+            on_failed=self.failed.emit,
+            open_after_save=self.open_after_save,
+        )
