@@ -1190,11 +1190,11 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
     <name>SaveStep</name>
     <message>
         <source>This computer has no font for Chinese text.</source>
-        <translation type="unfinished">这台电脑没有中文字体。</translation>
+        <translation>这台电脑没有中文字体。</translation>
     </message>
     <message>
         <source>Saving…</source>
-        <translation type="unfinished">正在保存…</translation>
+        <translation>正在保存…</translation>
     </message>
 </context>
 <context>
