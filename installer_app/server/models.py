@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -119,3 +119,26 @@ class ErrorAnswer(BaseModel):
 
 class Health(Answer):
     database: bool
+
+
+SiteState = Literal["app_installed", "bound", "failed", "skipped", "unfinished"]
+
+
+class SiteDevice(BaseModel):
+    device_sn: str
+    hw_id: str
+    model_id: str
+    location: str
+    state: SiteState
+    app_installed: bool | None  # None: not bound, so the question does not arise
+    at: datetime  # the board's last record in the range
+    installer: str
+    detail: str  # why it failed (as the laptop reported it), else empty
+
+
+class SiteAnswer(Answer):
+    """``GET /v1/sites/{corpid}``: a site's devices from the team's records (sites.py)."""
+
+    corpid: str
+    corp_name: str
+    devices: list[SiteDevice]

@@ -16,36 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
-from pydantic import BaseModel
 
-SiteState = Literal["app_installed", "bound", "failed", "skipped", "unfinished"]
+from installer_app.server.models import SiteAnswer, SiteDevice, SiteState
 
 # Without a range: from the first record to the last.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
-
-
-class SiteDevice(BaseModel):
-    device_sn: str
-    hw_id: str
-    model_id: str
-    location: str
-    state: SiteState
-    app_installed: bool | None  # None: not bound, so the question does not arise
-    at: datetime  # the board's last record in the range
-    installer: str
-    detail: str  # why it failed (as the laptop reported it), else empty
-
-
-class SiteAnswer(BaseModel):
-    errcode: int = 0
-    errmsg: str = "ok"
-    corpid: str
-    corp_name: str
-    devices: list[SiteDevice]
 
 
 # The events of the range that belong to the site (see the module's docstring), read through

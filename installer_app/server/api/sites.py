@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Query
 
 from installer_app.server.api.auth import Installer
 from installer_app.server.errors import ERR_BAD_INPUT, ApiFailure
-from installer_app.server.sites import SiteAnswer, site_devices
+from installer_app.server.models import SiteAnswer
+from installer_app.server.sites import site_devices
 from installer_app.server.state import Pool
 
 router = APIRouter()
