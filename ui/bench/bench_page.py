@@ -140,7 +140,7 @@ class BenchPage(WizardPage):
 
         self.wifi_bar.answered.connect(self.runner.provide_wifi)
         self.runner.wifi_needed.connect(lambda: self.wifi_bar.ask(self.default_ssid))
-        self.runner.board_event.connect(self._on_event)
+        self.runner.board_events.connect(self._on_events)
         self.runner.finished.connect(self._on_result)
         self.scanner = WedgeScanner(self)
         self.scanner.scanned.connect(self._scanned)
@@ -271,14 +271,19 @@ class BenchPage(WizardPage):
 
     # -- the runs -------------------------------------------------------------------------------
 
+    def _on_events(self, events: list[WorkflowEvent]) -> None:
+        """A frame's worth of the boards' events (``BenchRunner.board_events``)."""
+        for event in events:
+            self._on_event(event)
+        if self.selected:
+            self._follow_current()  # the SN a blank board just got
+
     def _on_event(self, event: WorkflowEvent) -> None:
         port = event.port or ""
         card = self.cards.get(port)
         if card is None:
             return
         card.apply_event(event)
-        if self.selected and self.selected[-1] == port:
-            self._follow_current()  # the SN a blank board just got
         if event.step is Step.QR and event.outcome in (Outcome.OK, Outcome.PROGRESS):
             url = event.data.get("url")
             if isinstance(url, str) and url:
