@@ -45,6 +45,10 @@ from ui.workers import Workers
 log = logging.getLogger(__name__)
 
 COLUMNS = 2
+# Cards made ahead of time, one per idle event-loop turn: a card made while boards run costs
+# several ms of the GUI thread (its widgets, their first polish), and each of its widgets' first
+# calls into Python waits for the interpreter lock a board thread holds.
+SPARE_CARDS = 8
 
 
 class BenchPage(WizardPage):
@@ -67,7 +71,7 @@ class BenchPage(WizardPage):
         self.runner = runner
         self._poller = PortPoller(workers, allowlist, "bench_ports", self)
         self._poller.listed.connect(self._listed)
-        self._spare: BoardCard | None = None
+        self._spares: list[BoardCard] = []
         self._seen: dict[str, Any] = {}  # port -> the PortInfo its card was made for
         self._arrivals: list[str] = []  # ports waiting for their card, one per event-loop turn
         self._busy_elsewhere: Callable[[], str | None] = lambda: None
@@ -205,16 +209,21 @@ class BenchPage(WizardPage):
             QTimer.singleShot(0, self._next_arrival)
 
     def warm_up(self) -> None:
-        """Make one card ahead of time, when idle: the first card of a session pays for Qt's
-        one-time set-up of its widget types, which would otherwise land in the arrival burst."""
-        if self._spare is None:
-            self._spare = BoardCard("", self.grid_host)
-            self._spare.hide()
+        """Make cards ahead of time (``SPARE_CARDS``), one per turn of the event loop while it
+        is idle: the first card of a session also pays for Qt's one-time set-up of its widget
+        types, which would otherwise land in the arrival burst."""
+        if len(self._spares) >= SPARE_CARDS or self._arrivals:
+            return
+        spare = BoardCard("", self.grid_host)
+        spare.hide()
+        spare.ensurePolished()
+        self._spares.append(spare)
+        QTimer.singleShot(0, self.warm_up)
 
     def _new_card(self, port: str) -> BoardCard:
-        card, self._spare = self._spare, None
-        if card is None:
+        if not self._spares:
             return BoardCard(port, self.grid_host)
+        card = self._spares.pop()
         card.set_port(port)
         card.show()
         return card
@@ -224,7 +233,7 @@ class BenchPage(WizardPage):
         card.action_requested.connect(lambda p: self.start_board(p, forced=True))
         card.select_requested.connect(self.select_card)
         self.cards[port] = card
-        self._layout_cards()
+        self._append_card(card)
         if self.auto_start.isChecked():
             self.start_board(port)
         else:
@@ -240,6 +249,26 @@ class BenchPage(WizardPage):
         card.setParent(None)
         card.deleteLater()
         self._layout_cards()
+
+    def _append_card(self, card: BoardCard) -> None:
+        """The newest card after the others (``_layout_cards``' rows): into the free column
+        of the last row, or a new row; the other cards stay where they are."""
+        count = len(self.cards)
+        last = self.rows.itemAt(self.rows.count() - 2)  # the final item is the stretch
+        row = last.layout() if last is not None else None
+        if count == 1 or not isinstance(row, QHBoxLayout):
+            self._layout_cards()
+            return
+        column = (count - 1) % COLUMNS
+        if column == 0:
+            row = QHBoxLayout()
+            row.addWidget(card, 1)
+            for _ in range(COLUMNS - 1):
+                row.addStretch(1)
+            self.rows.insertLayout(self.rows.count() - 1, row)
+            return
+        row.takeAt(column)  # the stretch that kept the free column's place
+        row.insertWidget(column, card, 1)
 
     def _layout_cards(self) -> None:
         """Rows of COLUMNS cards in a box layout (a grid squeezes wrapped text: it does not
