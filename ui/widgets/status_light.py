@@ -57,6 +57,7 @@ class _Dot(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = Light.IDLE
+        self.setTextFormat(Qt.TextFormat.PlainText)  # it never shows text; were it to, plainly
         self.setFixedSize(QSize(_DOT_PX, _DOT_PX))
         self.show_state(Light.IDLE)
 
