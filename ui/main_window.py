@@ -347,7 +347,7 @@ class MainWindow(QMainWindow):
             session.store, self.settings.installer_name(), dynamic_profile=dynamic
         )
         self.bench_runner.set_provisioner(session.provisioner)
-        QTimer.singleShot(BENCH_WARM_UP_MS, self.bench_page.warm_up)
+        self.bench_page.warm_up_after(BENCH_WARM_UP_MS)
         self.statusBar().showMessage(self.tr("Ready."), 5000)
         self.session_ready.emit(session)
         self.refresh_credentials_left()

@@ -72,6 +72,10 @@ class BenchPage(WizardPage):
         self._poller = PortPoller(workers, allowlist, "bench_ports", self)
         self._poller.listed.connect(self._listed)
         self._spares: list[BoardCard] = []
+        # The page's own timer: it goes with the page (a window closed while warming up).
+        self._warm_timer = QTimer(self)
+        self._warm_timer.setSingleShot(True)
+        self._warm_timer.timeout.connect(self.warm_up)
         self._seen: dict[str, Any] = {}  # port -> the PortInfo its card was made for
         self._arrivals: list[str] = []  # ports waiting for their card, one per event-loop turn
         self._busy_elsewhere: Callable[[], str | None] = lambda: None
@@ -208,6 +212,10 @@ class BenchPage(WizardPage):
         if self._arrivals:
             QTimer.singleShot(0, self._next_arrival)
 
+    def warm_up_after(self, delay_ms: int) -> None:
+        """``warm_up`` once the window has been idle for ``delay_ms``."""
+        self._warm_timer.start(delay_ms)
+
     def warm_up(self) -> None:
         """Make cards ahead of time (``SPARE_CARDS``), one per turn of the event loop while it
         is idle: the first card of a session also pays for Qt's one-time set-up of its widget
@@ -218,7 +226,7 @@ class BenchPage(WizardPage):
         spare.hide()
         spare.ensurePolished()
         self._spares.append(spare)
-        QTimer.singleShot(0, self.warm_up)
+        self._warm_timer.start(0)
 
     def _new_card(self, port: str) -> BoardCard:
         if not self._spares:
