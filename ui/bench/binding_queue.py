@@ -20,6 +20,12 @@ from ui.widgets.plain import plain_label
 from ui.widgets.qr_view import QrView, qr_image, qr_matrix
 from ui.workers import Workers
 
+# One fixed mask pattern for the queue's codes: choosing the best of eight is ~8 ms of pure
+# Python per code, holding the interpreter lock while the GUI thread waits for it (eight boards
+# reach the binding together); any mask scans. With it, bench_gui_stall --bench 8's longest
+# stall fell from 47-71 ms to 27-37 ms (benchmarks/README.md).
+QUEUE_MASK = 0
+
 
 @dataclass
 class QueueEntry:
@@ -136,7 +142,7 @@ class BindingQueue(QFrame):
         self._drawing.add(url)
 
         def draw(_cancel: threading.Event) -> tuple[list[list[bool]], QImage]:
-            matrix = qr_matrix(url)
+            matrix = qr_matrix(url, mask=QUEUE_MASK)
             return matrix, qr_image(matrix)
 
         self._workers.submit(

@@ -11,13 +11,13 @@ from ui.widgets.plain import plain_tooltip
 QUIET_ZONE = 4  # modules of white border the QR standard asks for
 
 
-def qr_matrix(url: str) -> list[list[bool]]:
+def qr_matrix(url: str, *, mask: int | None = None) -> list[list[bool]]:
     """The modules of ``url``'s QR code, quiet zone included (pure computation, a few ms): the
-    core's, which the workflow's PNG and terminal renderings use too. Imported when a code is
-    first shown, not when the wizard starts."""
+    core's, which the workflow's PNG and terminal renderings use too (``mask``: see there).
+    Imported when a code is first shown, not when the wizard starts."""
     from installer_app.provider.qr import qr_matrix as core_qr_matrix
 
-    return core_qr_matrix(url, border=QUIET_ZONE)
+    return core_qr_matrix(url, border=QUIET_ZONE, mask=mask)
 
 
 def qr_image(matrix: list[list[bool]]) -> QImage:
