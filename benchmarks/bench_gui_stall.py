@@ -11,14 +11,15 @@ the GUI thread could not run: the longest is the worst freeze an installer would
 
 Target: longest stall < 50 ms for one board. ``--bench N`` runs N boards at once in the bench
 view instead (every card live, the binding queue showing each code in turn; the emulator scans
-each code by itself a second after it is issued; each board in its own process, as real boards
-are, unless ``--in-process``); target < 16 ms (one frame at 60 Hz).
-"""
+each code by itself a second after it is issued; the emulator and each board in its own
+process, as WeCom and real boards are, unless ``--in-process``); target < 16 ms (one frame at
+60 Hz)."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import statistics
 import subprocess
 import sys
@@ -41,7 +42,6 @@ from installer_app.config import (
     StoreSettings,
 )
 from installer_app.demo import DEMO_MODEL_ID, DemoEnvironment
-from installer_app.provider.emulator import ProviderEmulator
 from installer_app.secrets import Secret
 from ui.app import create_main_window, ensure_application
 from ui.questions import AskBoard, AskWifi, Question
@@ -114,25 +114,56 @@ def one_run(data_dir: Path) -> tuple[float, list[float], float]:
             window.deleteLater()
 
 
-def out_of_process_boards(
-    data_dir: Path, boards: int
-) -> tuple[ProviderEmulator, list[subprocess.Popen[str]], Settings]:
-    """The emulator in this process (scanning every code by itself after a second) and each
-    board in its own ``installer-app simulate-device`` process, as real boards are: the GUI
-    process then holds only what it holds on a site (the wizard and one thread per board)."""
-    emulator = ProviderEmulator(
-        data_dir / "emulator.json", install_delay_s=0.3, auto_scan_after_s=1.0
+def start_process(args: list[str], data_dir: Path) -> subprocess.Popen[str]:
+    """``installer-app --data-dir DATA_DIR ARGS...`` with its output to read line by line."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "installer_app", "--data-dir", str(data_dir), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
-    base_url = emulator.start()
-    processes = []
+
+
+def out_of_process_emulator(data_dir: Path) -> tuple[subprocess.Popen[str], str, str, str]:
+    """``installer-app emulate-provider`` in its own process, scanning every code by itself
+    after a second: WeCom is a remote service, its work is no part of the GUI process. Returns
+    the process, its URL, corpid and (test) provider secret, read from its banner."""
+    process = start_process(
+        [
+            "emulate-provider",
+            "--port",
+            "0",
+            "--no-state",
+            "--install-delay",
+            "0.3",
+            "--auto-scan",
+            "1",
+        ],
+        data_dir / "emulator",
+    )
+    assert process.stdout is not None
+    url = corpid = secret = ""
+    for line in process.stdout:
+        if not url and (found := re.search(r"http://127\.0\.0\.1:\d+", line)):
+            url = found.group(0)
+        elif found := re.search(r'\[provider\] corpid = "([^"]+)"', line):
+            corpid = found.group(1)
+        elif line.strip().startswith("INSTALLER_PROVIDER_SECRET="):
+            secret = line.strip().split("=", 1)[1]
+        if url and corpid and secret:
+            return process, url, corpid, secret
+    raise RuntimeError("the provider emulator did not start")
+
+
+def out_of_process_boards(data_dir: Path, boards: int, stack: contextlib.ExitStack) -> Settings:
+    """The emulator and each board in its own process (``installer-app emulate-provider``,
+    ``installer-app simulate-device``), as WeCom and real boards are: the GUI process then holds
+    only what it holds on a site (the wizard and one workflow thread per board)."""
+    emulator, base_url, corpid, secret = out_of_process_emulator(data_dir)
+    processes = [emulator]
     for index in range(boards):
-        process = subprocess.Popen(
+        process = start_process(
             [
-                sys.executable,
-                "-m",
-                "installer_app",
-                "--data-dir",
-                str(data_dir / f"board-{index}"),
                 "simulate-device",
                 "--pty",
                 "--model-id",
@@ -142,24 +173,24 @@ def out_of_process_boards(
                 "--state-file",
                 str(data_dir / f"board-{index}.json"),
             ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
+            data_dir / f"board-{index}",
         )
         assert process.stdout is not None
         process.stdout.readline()  # the port: the board is plugged in
         processes.append(process)
-    settings = Settings(
+    for process in processes:
+        stack.callback(process.wait, 10)
+        stack.callback(process.terminate)
+    return Settings(
         provider=ProviderSettings(
-            mode="direct", wecom_base_url=base_url, corpid=emulator.corpid, model_id=DEMO_MODEL_ID
+            mode="direct", wecom_base_url=base_url, corpid=corpid, model_id=DEMO_MODEL_ID
         ),
         credentials=CredentialSettings(source="register", sn_prefix="BENCH"),
         binding=BindingSettings(qr="static", poll_interval_s=1.0),
         store=StoreSettings(key_file=str(data_dir / "bench.key")),
         installer=InstallerSettings(name="bench"),
         source_file=data_dir / "config.toml",
-    ).with_secrets(Secret(emulator.provider_secret), None)
-    return emulator, processes, settings
+    ).with_secrets(Secret(secret), None)
 
 
 def bench_run(data_dir: Path, boards: int, *, in_process: bool) -> tuple[float, list[float], float]:
@@ -173,11 +204,7 @@ def bench_run(data_dir: Path, boards: int, *, in_process: bool) -> tuple[float, 
             )
             window = create_main_window(demo=demo)
         else:
-            emulator, processes, settings = out_of_process_boards(data_dir, boards)
-            stack.callback(emulator.stop)
-            for process in processes:
-                stack.callback(process.wait, 10)
-                stack.callback(process.terminate)
+            settings = out_of_process_boards(data_dir, boards, stack)
             window = create_main_window(settings, data_dir, data_dir / "config.toml")
         window.resize(1280, 800)
         window.show()

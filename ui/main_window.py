@@ -8,11 +8,12 @@ says which page comes forward) and each typed question to the page that answers 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QPaintEvent
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -81,7 +82,7 @@ class MainWindow(QMainWindow):
         self.demo = demo
         self.last_result: ProvisionResult | None = None
         self._closing = False
-        self._session_started = self._first_paint_seen = False
+        self._session_started = False
         self._port: Any | None = None
         self._question: Question | None = None
         self._pending_settings: Settings | None = None
@@ -141,6 +142,7 @@ class MainWindow(QMainWindow):
         # the first frame is on screen, so that its worker does not compete with it; a window
         # that is never shown (tests, scripts) opens it after SESSION_FALLBACK_MS.
         QTimer.singleShot(SESSION_FALLBACK_MS, self._open_first_session)
+        _FirstPaint(self, self._open_first_session)
 
     @property
     def settings(self) -> Settings:
@@ -149,12 +151,6 @@ class MainWindow(QMainWindow):
     @property
     def session(self) -> Session | None:
         return self.wizard.session
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        super().paintEvent(event)
-        if not self._first_paint_seen:
-            self._first_paint_seen = True
-            QTimer.singleShot(0, self._open_first_session)
 
     def _open_first_session(self) -> None:
         if not self._session_started and not self._closing:
@@ -351,7 +347,7 @@ class MainWindow(QMainWindow):
             session.store, self.settings.installer_name(), dynamic_profile=dynamic
         )
         self.bench_runner.set_provisioner(session.provisioner)
-        QTimer.singleShot(BENCH_WARM_UP_MS, self.bench_page.warm_up)
+        self.bench_page.warm_up_after(BENCH_WARM_UP_MS)
         self.statusBar().showMessage(self.tr("Ready."), 5000)
         self.session_ready.emit(session)
         self.refresh_credentials_left()
@@ -616,3 +612,20 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.shutdown()
         event.accept()
+
+
+class _FirstPaint(QObject):
+    """Calls ``then`` (on the next event-loop turn) after the window's first paint, then stops
+    watching: a ``paintEvent`` override would call into Python on every frame for good, and
+    each call waits for the interpreter lock while the bench's board threads run."""
+
+    def __init__(self, window: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._then = then
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._then)
+        return False

@@ -7,19 +7,26 @@ and emits ``scanned(text)`` when a line came in fast enough (average gap under
 still reach their widget (a scan into a text field fills it); only the Enter that ends a scan is
 kept from it, so it cannot press the page's default button.
 
+Key presses go to the focus widget (or to the window when nothing has the focus), so the scanner
+filters that one widget's events and moves along with the focus (``QApplication.focusChanged``).
+An application-wide filter would see every event of every object, each a call into Python that
+waits for the interpreter lock while the bench's board threads run: with eight boards that alone
+froze the window for tens of milliseconds at a time (benchmarks/README.md, bench_gui_stall).
+
 ``resolve_on_worker`` is the lookup the Connect page and the bench view share: the scanned text
 resolved against the store (``installer_app.labels.scan``) on the pool, never on the GUI thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -31,7 +38,6 @@ SCAN_MAX_AVG_GAP_MS = 30.0
 SCAN_RESET_GAP_MS = 300.0
 SCAN_MIN_CHARS = 3
 TOLERATED_FROM_GAPS = 4  # a line with this many gaps may have one long one
-_SAME_PRESS_S = 0.05
 _ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
@@ -44,10 +50,28 @@ class WedgeScanner(QObject):
         self._clock = clock
         self._chars: list[str] = []
         self._times: list[float] = []
-        self._last: tuple[QWidget, tuple[int, str], float] | None = None
+        self._watched: QWidget | None = None
         app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+            self._watch(app.focusWidget())
+
+    @Slot(object, object)
+    def _focus_changed(self, _old: QWidget | None, now: QWidget | None) -> None:
+        self._watch(now)
+
+    def _watch(self, focus: QWidget | None) -> None:
+        """Filter the widget that key presses reach now: the focus widget, or the scope's window
+        while nothing in the active window has the focus (its keys go to the window)."""
+        target = focus if focus is not None else self._scope.window()
+        if target is self._watched:
+            return
+        if self._watched is not None:
+            # The widget may be gone (Qt dropped its filters with it): nothing to remove then.
+            with contextlib.suppress(RuntimeError):
+                self._watched.removeEventFilter(self)
+        self._watched = target
+        target.installEventFilter(self)
 
     def reset(self) -> None:
         self._chars.clear()
@@ -60,8 +84,6 @@ class WedgeScanner(QObject):
             return False
         assert isinstance(event, QKeyEvent)
         now = self._clock()
-        if self._offered_to_parent(watched, event, now):
-            return False
         if self._times and (now - self._times[-1]) * 1000 > SCAN_RESET_GAP_MS:
             self.reset()
         if event.key() in _ENTER_KEYS:
@@ -71,19 +93,6 @@ class WedgeScanner(QObject):
             self._chars.append(text)
             self._times.append(now)
         return False
-
-    def _offered_to_parent(self, watched: QWidget, event: QKeyEvent, now: float) -> bool:
-        """A key press its widget ignored is offered to each parent in turn, and every offer
-        passes this filter: count it once, at the first widget."""
-        key = (event.key(), event.text())
-        last, self._last = self._last, (watched, key, now)
-        if last is None or last[1] != key or now - last[2] > _SAME_PRESS_S:
-            return False
-        try:
-            # isAncestorOf is true for the widget itself: a repeated character ("tt") is new.
-            return last[0] is not watched and watched.isAncestorOf(last[0])
-        except RuntimeError:  # the earlier widget is gone
-            return False
 
     def _line_ended(self, now: float) -> bool:
         chars, times = "".join(self._chars), [*self._times, now]

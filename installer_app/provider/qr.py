@@ -230,9 +230,16 @@ def static_code(
 # -- rendering -----------------------------------------------------------------------------------
 
 
-def qr_matrix(url: str, border: int = 4) -> list[list[bool]]:
-    """The code's modules (True = dark), with a quiet zone of ``border`` modules."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=border)
+def qr_matrix(url: str, border: int = 4, *, mask: int | None = None) -> list[list[bool]]:
+    """The code's modules (True = dark), with a quiet zone of ``border`` modules.
+
+    ``mask`` (0-7): that mask pattern instead of the one the standard's penalty rules pick. Any
+    mask scans (a reader takes it from the code's format bits); trying all eight is most of the
+    encoder's time (~8 ms of pure Python of ~9), which matters where codes are drawn on a thread
+    while the GUI thread waits for the interpreter lock (the bench view's binding queue)."""
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, border=border, mask_pattern=mask
+    )
     code.add_data(url)
     code.make(fit=True)
     return [[bool(cell) for cell in row] for row in code.get_matrix()]

@@ -26,8 +26,11 @@ TYPING_DELAY_MS = 90  # a quick person
 
 
 def scan(widget: Any, text: str, delay_ms: int = SCAN_DELAY_MS) -> None:
-    """Key presses ``delay_ms`` apart, then Enter. QTest.keyClicks takes Latin-1 only: a
-    Chinese character goes as a key event carrying its text (as an input method delivers it)."""
+    """Key presses ``delay_ms`` apart, then Enter, into ``widget`` given the keyboard focus first
+    (a wedge scanner types where the focus is, and that is where ``WedgeScanner`` listens).
+    QTest.keyClicks takes Latin-1 only: a Chinese character goes as a key event carrying its
+    text (as an input method delivers it)."""
+    widget.setFocus()
     none = Qt.KeyboardModifier.NoModifier
     for char in text:
         if ord(char) < 128:
@@ -50,6 +53,7 @@ def test_one_long_gap_does_not_make_a_scan_look_typed(qtbot: Any) -> None:
     field = QLineEdit()
     qtbot.addWidget(field)
     field.show()
+    field.setFocus()
     scanner = WedgeScanner(field, clock=lambda: now[0])
     lines: list[str] = []
     scanner.scanned.connect(lines.append)

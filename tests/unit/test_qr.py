@@ -208,6 +208,21 @@ def test_png_scans() -> None:
     assert decode(image) == [url]
 
 
+@pytest.mark.parametrize("mask", range(8))
+def test_a_code_with_a_fixed_mask_scans(mask: int) -> None:
+    """The bench's binding queue draws its codes with one mask (cheaper than trying all)."""
+    url = "https://open.work.weixin.qq.com/connect/hardware?hw_code=BENCH6285C6F72991"
+    matrix = qr.qr_matrix(url, mask=mask)
+    assert len(matrix) == len(qr.qr_matrix(url))  # same version, same quiet zone
+    image = Image.new("L", (len(matrix), len(matrix)), 255)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                image.putpixel((x, y), 0)
+    image = image.resize((image.width * 4, image.height * 4), Image.Resampling.NEAREST)
+    assert decode(image) == [url]
+
+
 def terminal_to_image(text: str, dark_background: bool) -> Image.Image:
     """Paint the half blocks as a terminal would: ink light on dark, or dark on light."""
     lines = text.split("\n")

@@ -45,6 +45,10 @@ from ui.workers import Workers
 log = logging.getLogger(__name__)
 
 COLUMNS = 2
+# Cards made ahead of time, one per idle event-loop turn: a card made while boards run costs
+# several ms of the GUI thread (its widgets, their first polish), and each of its widgets' first
+# calls into Python waits for the interpreter lock a board thread holds.
+SPARE_CARDS = 8
 
 
 class BenchPage(WizardPage):
@@ -67,7 +71,11 @@ class BenchPage(WizardPage):
         self.runner = runner
         self._poller = PortPoller(workers, allowlist, "bench_ports", self)
         self._poller.listed.connect(self._listed)
-        self._spare: BoardCard | None = None
+        self._spares: list[BoardCard] = []
+        # The page's own timer: it goes with the page (a window closed while warming up).
+        self._warm_timer = QTimer(self)
+        self._warm_timer.setSingleShot(True)
+        self._warm_timer.timeout.connect(self.warm_up)
         self._seen: dict[str, Any] = {}  # port -> the PortInfo its card was made for
         self._arrivals: list[str] = []  # ports waiting for their card, one per event-loop turn
         self._busy_elsewhere: Callable[[], str | None] = lambda: None
@@ -140,7 +148,7 @@ class BenchPage(WizardPage):
 
         self.wifi_bar.answered.connect(self.runner.provide_wifi)
         self.runner.wifi_needed.connect(lambda: self.wifi_bar.ask(self.default_ssid))
-        self.runner.board_event.connect(self._on_event)
+        self.runner.board_events.connect(self._on_events)
         self.runner.finished.connect(self._on_result)
         self.scanner = WedgeScanner(self)
         self.scanner.scanned.connect(self._scanned)
@@ -204,17 +212,26 @@ class BenchPage(WizardPage):
         if self._arrivals:
             QTimer.singleShot(0, self._next_arrival)
 
+    def warm_up_after(self, delay_ms: int) -> None:
+        """``warm_up`` once the window has been idle for ``delay_ms``."""
+        self._warm_timer.start(delay_ms)
+
     def warm_up(self) -> None:
-        """Make one card ahead of time, when idle: the first card of a session pays for Qt's
-        one-time set-up of its widget types, which would otherwise land in the arrival burst."""
-        if self._spare is None:
-            self._spare = BoardCard("", self.grid_host)
-            self._spare.hide()
+        """Make cards ahead of time (``SPARE_CARDS``), one per turn of the event loop while it
+        is idle: the first card of a session also pays for Qt's one-time set-up of its widget
+        types, which would otherwise land in the arrival burst."""
+        if len(self._spares) >= SPARE_CARDS or self._arrivals:
+            return
+        spare = BoardCard("", self.grid_host)
+        spare.hide()
+        spare.ensurePolished()
+        self._spares.append(spare)
+        self._warm_timer.start(0)
 
     def _new_card(self, port: str) -> BoardCard:
-        card, self._spare = self._spare, None
-        if card is None:
+        if not self._spares:
             return BoardCard(port, self.grid_host)
+        card = self._spares.pop()
         card.set_port(port)
         card.show()
         return card
@@ -224,7 +241,7 @@ class BenchPage(WizardPage):
         card.action_requested.connect(lambda p: self.start_board(p, forced=True))
         card.select_requested.connect(self.select_card)
         self.cards[port] = card
-        self._layout_cards()
+        self._append_card(card)
         if self.auto_start.isChecked():
             self.start_board(port)
         else:
@@ -240,6 +257,26 @@ class BenchPage(WizardPage):
         card.setParent(None)
         card.deleteLater()
         self._layout_cards()
+
+    def _append_card(self, card: BoardCard) -> None:
+        """The newest card after the others (``_layout_cards``' rows): into the free column
+        of the last row, or a new row; the other cards stay where they are."""
+        count = len(self.cards)
+        last = self.rows.itemAt(self.rows.count() - 2)  # the final item is the stretch
+        row = last.layout() if last is not None else None
+        if count == 1 or not isinstance(row, QHBoxLayout):
+            self._layout_cards()
+            return
+        column = (count - 1) % COLUMNS
+        if column == 0:
+            row = QHBoxLayout()
+            row.addWidget(card, 1)
+            for _ in range(COLUMNS - 1):
+                row.addStretch(1)
+            self.rows.insertLayout(self.rows.count() - 1, row)
+            return
+        row.takeAt(column)  # the stretch that kept the free column's place
+        row.insertWidget(column, card, 1)
 
     def _layout_cards(self) -> None:
         """Rows of COLUMNS cards in a box layout (a grid squeezes wrapped text: it does not
@@ -271,14 +308,19 @@ class BenchPage(WizardPage):
 
     # -- the runs -------------------------------------------------------------------------------
 
+    def _on_events(self, events: list[WorkflowEvent]) -> None:
+        """A frame's worth of the boards' events (``BenchRunner.board_events``)."""
+        for event in events:
+            self._on_event(event)
+        if self.selected:
+            self._follow_current()  # the SN a blank board just got
+
     def _on_event(self, event: WorkflowEvent) -> None:
         port = event.port or ""
         card = self.cards.get(port)
         if card is None:
             return
         card.apply_event(event)
-        if self.selected and self.selected[-1] == port:
-            self._follow_current()  # the SN a blank board just got
         if event.step is Step.QR and event.outcome in (Outcome.OK, Outcome.PROGRESS):
             url = event.data.get("url")
             if isinstance(url, str) and url:

@@ -20,6 +20,12 @@ from ui.widgets.plain import plain_label
 from ui.widgets.qr_view import QrView, qr_image, qr_matrix
 from ui.workers import Workers
 
+# One fixed mask pattern for the queue's codes: choosing the best of eight is ~8 ms of pure
+# Python per code, holding the interpreter lock while the GUI thread waits for it (eight boards
+# reach the binding together); any mask scans. With it, bench_gui_stall --bench 8's longest
+# stall fell from 47-71 ms to 27-37 ms (benchmarks/README.md).
+QUEUE_MASK = 0
+
 
 @dataclass
 class QueueEntry:
@@ -49,6 +55,7 @@ class BindingQueue(QFrame):
         self._current: int | None = None
         self._announced: str | None = None
         self._shown_matrix = False
+        self._drawing: set[str] = set()  # URLs whose code a worker is drawing now
         column = QVBoxLayout(self)
         self.heading = plain_label(self.tr("Binding queue"), self)
         self.heading.setObjectName("queueHeading")
@@ -111,18 +118,39 @@ class BindingQueue(QFrame):
                 entry.matrix, entry.image = [], None
             entry.url, entry.hw_id, entry.sn = url, hw_id or entry.hw_id, sn or entry.sn
             entry.bound = False
-        if not entry.matrix:
-            # The modules are a few tens of ms of pure Python: not on the GUI thread.
-            def draw(_cancel: threading.Event) -> tuple[list[list[bool]], QImage]:
-                matrix = qr_matrix(url)
-                return matrix, qr_image(matrix)
-
-            self._workers.submit(
-                draw, name="queue_qr", on_success=lambda drawn: self._drawn(entry, url, *drawn)
-            )
         if self._current is None:
             self._current = i
         self._render()
+
+    def _draw_soon(self) -> None:
+        """Draw the code shown now and the one after it, nothing more: eight boards reach the
+        binding within a second, and each code is ~10 ms of pure Python on a worker that holds
+        the interpreter lock the GUI thread needs. The rest are drawn as the queue advances."""
+        current = self._current
+        if current is None:
+            return
+        wanted = [self.entries[current]]
+        following = self._next_waiting(current)
+        if following is not None and following != current:
+            wanted.append(self.entries[following])
+        for entry in wanted:
+            if not entry.matrix and entry.url not in self._drawing:
+                self._draw(entry)
+
+    def _draw(self, entry: QueueEntry) -> None:
+        url = entry.url
+        self._drawing.add(url)
+
+        def draw(_cancel: threading.Event) -> tuple[list[list[bool]], QImage]:
+            matrix = qr_matrix(url, mask=QUEUE_MASK)
+            return matrix, qr_image(matrix)
+
+        self._workers.submit(
+            draw,
+            name="queue_qr",
+            on_success=lambda drawn: self._drawn(entry, url, *drawn),
+            on_finished=lambda: self._drawing.discard(url),
+        )
 
     def _drawn(self, entry: QueueEntry, url: str, matrix: list[list[bool]], image: QImage) -> None:
         if entry.url == url:
@@ -199,6 +227,7 @@ class BindingQueue(QFrame):
     # -- rendering ------------------------------------------------------------------------------
 
     def _render(self) -> None:
+        self._draw_soon()
         entry = self.current()
         showing = entry is not None
         # Only what changed: a visibility toggle re-lays the panel out (tens of ms with 8 boards).

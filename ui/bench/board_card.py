@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from installer_app.i18n import Message
 from installer_app.localtime import local_time, parse_utc
@@ -71,6 +71,11 @@ class BoardCard(QFrame):
         column.addWidget(self.detail)
         column.addStretch(1)
         self.action = QPushButton("", self)
+        # Its place is kept while hidden: a card that gains its button (eight boards finishing
+        # at once) then re-lays out neither itself nor the whole bench.
+        policy = self.action.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.action.setSizePolicy(policy)
         self.action.setVisible(False)
         self.action.clicked.connect(lambda: self.action_requested.emit(self.port))
         column.addWidget(self.action, 0, Qt.AlignmentFlag.AlignRight)
@@ -79,6 +84,18 @@ class BoardCard(QFrame):
         self.port = port
         self.port_label.setText(port)
         self.port_label.setToolTip(plain_tooltip(port))
+
+    # Every setter below leaves Qt alone when nothing changes: a board's events repeat most of
+    # what its card shows, and each call into Qt re-lays out or repaints part of the bench.
+
+    def _set_detail(self, text: str) -> None:
+        _set_text(self.detail, text)
+
+    def _set_light(self, state: Light, text: str) -> None:
+        if self.light.state is not state:
+            self.light.set_state(state)
+        if self.light.label.text() != text:
+            self.light.set_text(text)
 
     def set_selected(self, selected: bool) -> None:
         self.selected = selected
@@ -97,6 +114,8 @@ class BoardCard(QFrame):
     # -- what the board says ------------------------------------------------------------------
 
     def set_status(self, status: BoardStatus) -> None:
+        if status is self.status:
+            return
         self.status = status
         self.chip.setText(status_label(status).render())
         self.chip.setProperty("status", status.value)
@@ -106,19 +125,19 @@ class BoardCard(QFrame):
     def started(self) -> None:
         self.running = True
         self.bound = False
-        self.action.setVisible(False)
-        self.detail.setText("")
-        self.light.set_state(Light.BUSY)
-        self.light.set_text(self.tr("Starting…"))
+        self._hide_action()
+        self._set_detail("")
+        self._set_light(Light.BUSY, self.tr("Starting…"))
 
     def apply_event(self, event: WorkflowEvent) -> None:
         data = event.data
         if event.step is Step.HELLO and event.outcome is Outcome.OK:
             self.hw_id = str(data.get("hw_id", ""))
-            self.info.setText(
+            _set_text(
+                self.info,
                 self.tr("{model} · HW_ID {hw_id}").format(
                     model=str(data.get("model_id", "—")), hw_id=self.hw_id or "—"
-                )
+                ),
             )
             if data.get("sn"):
                 self.sn = str(data["sn"])
@@ -134,25 +153,23 @@ class BoardCard(QFrame):
             self.bound = True
             self.set_status(BoardStatus.DONE_HERE)  # bound: done, whatever the app does next
             if event.reason is not None:
-                self.detail.setText(event.reason.render())
+                self._set_detail(event.reason.render())
         if event.step is Step.DONE:
             return
-        self.light.set_state(_LIGHT_OF_OUTCOME[event.outcome])
-        text = step_text(event.step, event.outcome)
-        self.light.set_text(text)
+        self._set_light(_LIGHT_OF_OUTCOME[event.outcome], step_text(event.step, event.outcome))
         if event.reason is not None and event.outcome in (
             Outcome.WAITING,
             Outcome.RETRYING,
             Outcome.FAILED,
         ):
-            self.detail.setText(event.reason.render())
+            self._set_detail(event.reason.render())
         elif event.step is Step.QR and event.outcome is Outcome.OK:
             self.set_status(BoardStatus.NEEDS_ADMIN)
-            self.detail.setText(self.tr("In the binding queue."))
+            self._set_detail(self.tr("In the binding queue."))
 
     def _show_done(self, corp: object, when: object) -> None:
         at = parse_utc(when) if isinstance(when, str) else None
-        self.detail.setText(
+        self._set_detail(
             self.tr("Bound to {corp} on {when}.").format(
                 corp=str(corp or "—"), when=local_time(at) if at is not None else "—"
             )
@@ -164,9 +181,8 @@ class BoardCard(QFrame):
             self.hw_id = result.hw_id
         if result.ok:
             self.set_status(BoardStatus.DONE_HERE)
-            self.light.set_state(Light.OK)
-            self.light.set_text(self.tr("Done"))
-            self.detail.setText(
+            self._set_light(Light.OK, self.tr("Done"))
+            self._set_detail(
                 self.tr("SN {sn} is bound to {corp}.").format(
                     sn=result.device_sn or "—", corp=result.corp_name or result.corpid or "—"
                 )
@@ -174,33 +190,39 @@ class BoardCard(QFrame):
             self._offer(self.tr("Check again"))
             return
         if left_alone or self.status in LEFT_ALONE:
-            self.light.set_state(
-                Light.IDLE if self.status is BoardStatus.DONE_HERE else Light.WARNING
-            )
             if self.status is BoardStatus.DONE_HERE:
-                self.light.set_text(self.tr("Already done: left as it is."))
+                self._set_light(Light.IDLE, self.tr("Already done: left as it is."))
                 self._offer(self.tr("Check again"))
             else:
-                self.light.set_text(self.tr("Not ours to provision: left alone."))
+                self._set_light(Light.WARNING, self.tr("Not ours to provision: left alone."))
                 if result.error is not None and not left_alone:
-                    self.detail.setText(_with_hint(result.error, result.hint))
-                self.action.setVisible(False)
+                    self._set_detail(_with_hint(result.error, result.hint))
+                self._hide_action()
             return
         self.set_status(BoardStatus.FAILED)
-        self.light.set_state(Light.FAILED)
-        self.light.set_text(self.tr("Failed"))
+        self._set_light(Light.FAILED, self.tr("Failed"))
         if result.error is not None:
-            self.detail.setText(_with_hint(result.error, result.hint))
+            self._set_detail(_with_hint(result.error, result.hint))
         self._offer(self.tr("Retry"))
 
     def offer_start(self) -> None:
-        self.light.set_state(Light.IDLE)
-        self.light.set_text(self.tr("Ready to start."))
+        self._set_light(Light.IDLE, self.tr("Ready to start."))
         self._offer(self.tr("Start"))
 
     def _offer(self, text: str) -> None:
-        self.action.setText(text)
-        self.action.setVisible(True)
+        if self.action.text() != text:
+            self.action.setText(text)
+        if self.action.isHidden():
+            self.action.setVisible(True)
+
+    def _hide_action(self) -> None:
+        if not self.action.isHidden():
+            self.action.setVisible(False)
+
+
+def _set_text(label: QLabel, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)
 
 
 def _with_hint(error: Message, hint: Message | None) -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from installer_app.workflow.board_status import classify, starts_by_itself
 from installer_app.workflow.events import (
@@ -28,6 +29,10 @@ from installer_app.workflow.parallel import BoardRuns
 from ui.workers import Workers
 
 _SLICE_S = 0.1
+# The boards' news reaches the cards at most once per frame (60 Hz): eight boards' events, a
+# few hundred in a bench run, cost the GUI thread a handful of calls into Python per frame
+# instead of one per event, each of which may wait for the interpreter lock a board holds.
+FRAME_MS = 16
 
 
 class SiteWifi:
@@ -113,10 +118,18 @@ class BenchAnswers:
         return self._wifi.wait(self._cancel)
 
 
+@dataclass(frozen=True)
+class _Finished:
+    """A board's run ended (queued with its events, so the card sees them in order)."""
+
+    result: ProvisionResult
+    left_alone: bool
+
+
 class BenchRunner(QObject):
     """Every signal fires on the GUI thread."""
 
-    board_event = Signal(object)  # WorkflowEvent (its ``port`` names the board)
+    board_events = Signal(object)  # list[WorkflowEvent], in order (each ``port`` names its board)
     finished = Signal(object, bool)  # ProvisionResult, left alone (a skipped done/foreign board)
     wifi_needed = Signal()
     _event_from_worker = Signal(object)  # None: events are waiting in ``_events``
@@ -131,11 +144,15 @@ class BenchRunner(QObject):
         self._every_runs: list[BoardRuns] = []  # a replaced session's boards are joined too
         self._cancels: dict[str, threading.Event] = {}
         self._closed = False
-        # The boards' events wait in one list; a single queued call drains it, so eight boards
-        # cost the GUI thread one delivery per burst, not one per event.
-        self._events: list[WorkflowEvent] = []
-        self._events_lock = threading.Lock()
-        self._event_from_worker.connect(self._drain_events, Qt.ConnectionType.QueuedConnection)
+        # The boards' events and results wait in one list, in order; the first one wakes the
+        # GUI thread, which delivers the whole list when the frame is due (``FRAME_MS``).
+        self._news: list[WorkflowEvent | _Finished] = []
+        self._news_lock = threading.Lock()
+        self._frame = QTimer(self)
+        self._frame.setSingleShot(True)
+        self._frame.setInterval(FRAME_MS)
+        self._frame.timeout.connect(self._deliver)
+        self._event_from_worker.connect(self._wake, Qt.ConnectionType.QueuedConnection)
         self._result_from_worker.connect(self._on_result, Qt.ConnectionType.QueuedConnection)
         self._wifi_from_worker.connect(self._ask_wifi, Qt.ConnectionType.QueuedConnection)
         self._wifi_asked = False
@@ -161,7 +178,7 @@ class BenchRunner(QObject):
         self._cancels[port] = cancel
 
         def done(result: ProvisionResult) -> None:
-            self._result_from_worker.emit(result, answers.left_alone)
+            self._post(_Finished(result, answers.left_alone))
 
         def start_now(_cancel: threading.Event) -> None:
             # Thread.start waits for the new thread to run: a few ms each under load, so the
@@ -188,18 +205,38 @@ class BenchRunner(QObject):
 
     def _post_event(self, event: WorkflowEvent) -> None:
         """On a board's thread."""
-        with self._events_lock:
-            wake = not self._events
-            self._events.append(event)
+        self._post(event)
+
+    def _post(self, news: WorkflowEvent | _Finished) -> None:
+        """On a board's thread: queue ``news``; the first of a frame wakes the GUI thread."""
+        with self._news_lock:
+            wake = not self._news
+            self._news.append(news)
         if wake:
             self._event_from_worker.emit(None)
 
     @Slot(object)
-    def _drain_events(self, _wake: object) -> None:
-        with self._events_lock:
-            events, self._events = self._events, []
-        for event in events:
-            self.board_event.emit(event)
+    def _wake(self, _news: object) -> None:
+        if not self._frame.isActive():
+            self._frame.start()
+
+    @Slot()
+    def _deliver(self) -> None:
+        """Everything the boards said since the last frame: events in one list, results after
+        the events that preceded them."""
+        with self._news_lock:
+            news, self._news = self._news, []
+        events: list[WorkflowEvent] = []
+        for item in news:
+            if isinstance(item, _Finished):
+                if events:
+                    self.board_events.emit(events)
+                    events = []
+                self._on_result(item.result, item.left_alone)
+            else:
+                events.append(item)
+        if events:
+            self.board_events.emit(events)
 
     @Slot()
     def _ask_wifi(self) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ui.widgets.plain import plain_tooltip
@@ -11,13 +11,13 @@ from ui.widgets.plain import plain_tooltip
 QUIET_ZONE = 4  # modules of white border the QR standard asks for
 
 
-def qr_matrix(url: str) -> list[list[bool]]:
+def qr_matrix(url: str, *, mask: int | None = None) -> list[list[bool]]:
     """The modules of ``url``'s QR code, quiet zone included (pure computation, a few ms): the
-    core's, which the workflow's PNG and terminal renderings use too. Imported when a code is
-    first shown, not when the wizard starts."""
+    core's, which the workflow's PNG and terminal renderings use too (``mask``: see there).
+    Imported when a code is first shown, not when the wizard starts."""
     from installer_app.provider.qr import qr_matrix as core_qr_matrix
 
-    return core_qr_matrix(url, border=QUIET_ZONE)
+    return core_qr_matrix(url, border=QUIET_ZONE, mask=mask)
 
 
 def qr_image(matrix: list[list[bool]]) -> QImage:
@@ -39,6 +39,9 @@ class QrView(QWidget):
         self._url = ""
         self._matrix: list[list[bool]] = []
         self._cached: QImage | None = None
+        self._scaled: QPixmap | None = None  # the image at the size last painted
+        # Qt fills the background itself; a paint draws one ready pixmap and nothing else.
+        self.setAutoFillBackground(True)
         self.setMinimumSize(minimum, minimum)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName(self.tr("Binding QR code"))
@@ -51,7 +54,7 @@ class QrView(QWidget):
             return
         self._url = url
         self._matrix = qr_matrix(url) if url else []
-        self._cached = None
+        self._cached = self._scaled = None
         self.setToolTip(plain_tooltip(url))
         self.update()
 
@@ -60,7 +63,7 @@ class QrView(QWidget):
         on a worker: the bench's binding queue draws many codes while boards run."""
         self._url = url
         self._matrix = matrix
-        self._cached = image
+        self._cached, self._scaled = image, None
         self.setToolTip(plain_tooltip(url))
         self.update()
 
@@ -78,7 +81,6 @@ class QrView(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
         side = min(self.width(), self.height())
-        painter.fillRect(self.rect(), self.palette().window())
         if not self._matrix:
             painter.setPen(self.palette().placeholderText().color())
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("No QR code yet"))
@@ -87,16 +89,20 @@ class QrView(QWidget):
         # Whole device pixels per module: a fractional module size blurs edges and hurts decoding.
         dpr = self.devicePixelRatioF()
         module_px = max(1, int(side * dpr) // count)
-        module = module_px / dpr
-        total = module * count
-        left = (self.width() - total) / 2
-        top = (self.height() - total) / 2
-        painter.fillRect(
-            QRect(int(left), int(top), int(total + 1), int(total + 1)), QColor("white")
-        )
-        # One image, one module per pixel, scaled by a whole factor without smoothing: crisp
-        # edges, and a paint costs one call instead of one per run of dark modules.
+        total = module_px * count
+        if self._scaled is None or self._scaled.width() != total:
+            # One module per pixel, scaled by a whole factor without smoothing (crisp edges),
+            # once per code and size: a paint then costs one unscaled pixmap copy.
+            self._scaled = QPixmap.fromImage(
+                self._image().scaled(
+                    total,
+                    total,
+                    Qt.AspectRatioMode.IgnoreAspectRatio,
+                    Qt.TransformationMode.FastTransformation,
+                )
+            )
         painter.scale(1 / dpr, 1 / dpr)
-        ox, oy = round(left * dpr), round(top * dpr)
-        painter.drawImage(QRect(ox, oy, module_px * count, module_px * count), self._image())
+        left = round((self.width() * dpr - total) / 2)
+        top = round((self.height() * dpr - total) / 2)
+        painter.drawPixmap(left, top, self._scaled)
         painter.end()

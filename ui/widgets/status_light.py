@@ -5,8 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
-from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ui.widgets.plain import plain_label
 
@@ -28,19 +28,42 @@ COLOURS = {
 }
 
 
-class _Dot(QWidget):
+_DOT_PX = 14
+_dots: dict[tuple[Light, float], QPixmap] = {}
+
+
+def _dot_pixmap(state: Light, dpr: float) -> QPixmap:
+    """The dot for ``state``, drawn once per state and pixel ratio."""
+    pixmap = _dots.get((state, dpr))
+    if pixmap is None:
+        pixmap = QPixmap(round(_DOT_PX * dpr), round(_DOT_PX * dpr))
+        pixmap.setDevicePixelRatio(dpr)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(COLOURS[state])
+        painter.drawEllipse(1, 1, 12, 12)
+        painter.end()
+        _dots[(state, dpr)] = pixmap
+    return pixmap
+
+
+class _Dot(QLabel):
+    """A label showing a ready-made pixmap: Qt paints it without calling into Python (a paint
+    handler in Python would wait for the interpreter lock on every frame while board threads
+    run, eight dots at a time on the bench)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = Light.IDLE
-        self.setFixedSize(QSize(14, 14))
+        self.setTextFormat(Qt.TextFormat.PlainText)  # it never shows text; were it to, plainly
+        self.setFixedSize(QSize(_DOT_PX, _DOT_PX))
+        self.show_state(Light.IDLE)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(COLOURS[self.state])
-        painter.drawEllipse(1, 1, 12, 12)
-        painter.end()
+    def show_state(self, state: Light) -> None:
+        self.state = state
+        self.setPixmap(_dot_pixmap(state, self.devicePixelRatioF()))
 
 
 class StatusLight(QWidget):
@@ -70,9 +93,8 @@ class StatusLight(QWidget):
         return self._dot.state
 
     def set_state(self, state: Light, detail: str | None = None) -> None:
-        self._dot.state = state
+        self._dot.show_state(state)
         self._dot.setToolTip(state.value)
-        self._dot.update()
         if detail is not None:
             self.detail.setText(detail)
             self.detail.setVisible(bool(detail))
