@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import statistics
 import subprocess
@@ -246,6 +247,10 @@ def main() -> int:
         help="with --bench: the simulated boards in the GUI's process (the demo's way)",
     )
     args = parser.parse_args()
+    # A registry of simulated boards of this run only: with the machine-wide one the bench view
+    # would see (and start) the boards of any other run of the app here, and they its boards.
+    registry = Path(tempfile.mkdtemp(prefix="bench-sim-registry-"))
+    os.environ["INSTALLER_SIM_REGISTRY"] = str(registry / "sim-ports")
     app = ensure_application()
     worst: list[float] = []
     target = BENCH_TARGET_MS if args.bench else TARGET_MS
