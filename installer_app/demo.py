@@ -88,6 +88,10 @@ class DemoEnvironment:
     def start(self) -> DemoEnvironment:
         if self._fresh:
             self._forget_previous()
+            # The emulator read its state file when it was made, before it was forgotten: without
+            # this it would still hold the last demo's devices and installations, and a team
+            # demo's new server would never hear of an installation WeCom "already" reported.
+            self.emulator.reset()
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             base_url = self.emulator.start()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from installer_app.config import load_settings
 from installer_app.demo import DemoEnvironment
+from installer_app.provider.emulator.records import DEFAULT_CORPID
 from installer_app.workflow.events import Outcome, WorkflowEvent
 from installer_app.workflow.wiring import open_session
 from tests.fixtures.workflow import ScriptedAnswers
@@ -46,3 +47,15 @@ def test_demo_provisions_its_boards_and_the_emulator_scans(tmp_path: Path) -> No
         assert (demo.data_dir / "installer.db").exists()
         assert demo.key_path.exists()
     assert demo.ports == []
+
+
+def test_a_second_demo_starts_with_nothing_of_the_first(tmp_path: Path) -> None:
+    with DemoEnvironment(tmp_path, boards=1, auto_scan_after_s=None, install_delay_s=0) as first:
+        first.emulator.register("DEMO000000000001")
+        first.emulator.bind("DEMO000000000001")
+        assert first.emulator.state.installation(DEFAULT_CORPID) is not None
+    with DemoEnvironment(tmp_path, boards=1, auto_scan_after_s=None, install_delay_s=0) as second:
+        # The last demo's device and installation are gone: its enterprise installs the companion
+        # app again (a team demo's new server hears of it through create_auth).
+        assert second.emulator.devices() == []
+        assert second.emulator.state.installation(DEFAULT_CORPID) is None
