@@ -121,6 +121,15 @@ async def devices_csv(request: Request, pool: Pool) -> Response:
     return csv_response(lines(), "devices.csv")
 
 
+def _unknown_device(request: Request, lang: str, sn: str) -> Response:
+    return problem(
+        request,
+        404,
+        translate(lang, "device.unknown", sn=sn[:128]),
+        translate(lang, "device.unknown_hint"),
+    )
+
+
 @router.get("/attention")
 async def attention(request: Request, pool: Pool) -> Response:
     who = await gate(request, pool)
@@ -154,12 +163,7 @@ async def one_device(sn: str, request: Request, pool: Pool, wecom: Wecom) -> Res
     async with pool.connection() as conn:
         found = await queries.device(conn, sn[:128])
         if found is None:
-            return problem(
-                request,
-                404,
-                translate(lang, "device.unknown", sn=sn[:128]),
-                translate(lang, "device.unknown_hint"),
-            )
+            return _unknown_device(request, lang, sn)
         audit = await queries.history(conn, found["device_sn"])
         reported = await queries.events(conn, found["device_sn"])
     checks = [row for row in audit if row["action"] == "check-now"]
@@ -187,12 +191,7 @@ async def check_now(sn: str, request: Request, pool: Pool, wecom: Wecom) -> Resp
     async with pool.connection() as conn:
         found = await queries.device(conn, sn[:128])
     if found is None:
-        return problem(
-            request,
-            404,
-            translate(lang, "device.unknown", sn=sn[:128]),
-            translate(lang, "device.unknown_hint"),
-        )
+        return _unknown_device(request, lang, sn)
     device_sn = found["device_sn"]
     answer: dict[str, Any]
     if wecom is None:
