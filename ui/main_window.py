@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +38,7 @@ from ui.questions import AskBoard, AskResume, AskWifi, Question
 from ui.resources import icon
 from ui.session import WizardSession
 from ui.widgets.log_pane import LogPane
+from ui.widgets.page_stack import PageStack
 from ui.widgets.plain import plain_label
 from ui.wizard.base import PageId, WizardPage
 from ui.wizard.bind_page import BindPage
@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         # The frame first, then the pages straight into it: each widget is then parented (and
         # styled by the application's style sheet) once, not again at every level it is moved
         # up; building the window bottom-up took twice as long.
-        self.stack = QStackedWidget()
+        self.stack = PageStack()
         self._build_chrome()
         self.start_page = StartPage()
         self.connect_page = ConnectPage(self.workers, settings.device.allowlist)
@@ -346,7 +346,7 @@ class MainWindow(QMainWindow):
         self.bench_page.set_session(
             session.store, self.settings.installer_name(), dynamic_profile=dynamic
         )
-        self.bench_runner.set_provisioner(session.provisioner)
+        self.bench_runner.set_session(self.wizard.settings, self.wizard.data_dir)
         self.bench_page.warm_up_after(BENCH_WARM_UP_MS)
         self.statusBar().showMessage(self.tr("Ready."), 5000)
         self.session_ready.emit(session)
@@ -435,7 +435,7 @@ class MainWindow(QMainWindow):
         self._pending_settings = None
         self.start_page.show_profile(settings, self.demo is not None)
         self._configure_bench(settings)
-        self.bench_runner.set_provisioner(None)
+        self.bench_runner.set_session(None)
         self.connect_page.ports.set_allowlist(settings.device.allowlist)
         self._session_started = True
         self.connect_page.set_ready(False)
