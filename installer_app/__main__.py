@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from installer_app import launch
+from installer_app.app_command import BOARD_HOST_FLAG
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,6 +19,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return launch.launch_gui(args[1:])
     if args[0] == launch.PROBE_DISPLAY_FLAG:
         return launch.probe_display()
+    if args[0] == BOARD_HOST_FLAG:
+        from installer_app.workflow.host_child import main as board_host
+
+        return board_host()
     # Imported on demand: the wizard's start-up would pay ~0.3 s for the CLI's and the self-test's
     # modules it never uses.
     if args[0] == "--self-test":

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from installer_app.app_command import app_command
 from installer_app.errors import ExitCode, InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.printing.document import Document, Rendered
@@ -123,11 +124,9 @@ def no_display_reason() -> Message | None:
 
 
 def _qt_can_open_display() -> bool:
-    frozen = bool(getattr(sys, "frozen", False))
-    command = [sys.executable] if frozen else [sys.executable, "-m", "installer_app"]
     try:
         probe = subprocess.run(
-            [*command, PROBE_DISPLAY_FLAG],
+            [*app_command(), PROBE_DISPLAY_FLAG],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=PROBE_TIMEOUT_S,

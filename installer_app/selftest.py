@@ -185,6 +185,45 @@ def check_emulator(_ws: Workspace) -> str:
     return f"token from {base_url}"
 
 
+def check_board_host(ws: Workspace) -> str:
+    """The bench view's board host: this build starts a second process of itself
+    (``--board-host``), which opens a session on the provider emulator and ends when told."""
+    from installer_app.config import ProviderSettings, Settings, StoreSettings
+    from installer_app.provider.emulator import ProviderEmulator
+    from installer_app.workflow.host_client import BoardHost
+
+    emulator = ProviderEmulator()
+    base_url = emulator.start(port=0)
+    try:
+        settings = Settings(
+            provider=ProviderSettings(
+                mode="direct",
+                wecom_base_url=base_url,
+                corpid=emulator.corpid,
+                model_id="WX-ATT-200",
+            ),
+            store=StoreSettings(key_file=str(ws.root / "host.key")),
+        ).with_secrets(Secret(emulator.provider_secret), None)
+        host = BoardHost(
+            settings,
+            ws.root / "host",
+            on_event=lambda _event: None,
+            on_result=lambda _result, _alone: None,
+            on_wifi_needed=lambda: None,
+        )
+        host.launch()
+        ready = host.ready.wait(60)
+        lost = host.lost
+        ended = host.close(timeout_s=15)
+    finally:
+        emulator.stop()
+    if not ready:
+        raise CheckFailed(lost.english() if lost is not None else "the board host did not start")
+    if not ended or host.exit_code != 0:
+        raise CheckFailed(f"the board host ended with {host.exit_code}")
+    return f"pid {host.pid}, session opened and closed"
+
+
 def check_store(ws: Workspace) -> str:
     from installer_app.store.db import Store
     from installer_app.store.keys import SecretCipher
@@ -253,6 +292,7 @@ CORE_CHECKS: tuple[Check, ...] = (
     Check("simulated device", check_device),
     Check("provider emulator", check_emulator),
     Check("store", check_store),
+    Check("board host", check_board_host),
     Check("keyring backend", check_keyring),
 )
 

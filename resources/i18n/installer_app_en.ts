@@ -4121,5 +4121,21 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>Update the board&apos;s firmware first, or choose another profile on the Start page.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>The bench&apos;s board worker could not open the session: {detail}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Press Retry on the board&apos;s card: it goes on from the step it had reached.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The bench&apos;s board worker stopped unexpectedly (exit code {code}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The bench&apos;s board worker could not start: {detail}</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 </TS>

@@ -4128,5 +4128,21 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <source>Update the board&apos;s firmware first, or choose another profile on the Start page.</source>
         <translation>请先升级设备固件，或在开始页面选择其他配置方案。</translation>
     </message>
+    <message>
+        <source>The bench&apos;s board worker could not open the session: {detail}</source>
+        <translation>工作台视图的设备处理进程无法打开会话：{detail}</translation>
+    </message>
+    <message>
+        <source>Press Retry on the board&apos;s card: it goes on from the step it had reached.</source>
+        <translation>请在该设备卡片上点“重试”：它会从已完成的步骤继续。</translation>
+    </message>
+    <message>
+        <source>The bench&apos;s board worker stopped unexpectedly (exit code {code}).</source>
+        <translation>工作台视图的设备处理进程意外停止（退出码 {code}）。</translation>
+    </message>
+    <message>
+        <source>The bench&apos;s board worker could not start: {detail}</source>
+        <translation>工作台视图的设备处理进程无法启动：{detail}</translation>
+    </message>
 </context>
 </TS>

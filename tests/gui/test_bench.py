@@ -4,6 +4,8 @@ done, foreign and wrong-model boards are shown and left alone."""
 
 from __future__ import annotations
 
+import os
+import signal
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -241,3 +243,34 @@ def test_new_settings_wait_until_the_bench_boards_are_done(
         lambda: window.session is not None and window.session is not opened, timeout=SLOW_MS
     )
     assert window.session.provisioner.rules.min_fw_version == "1.0"
+
+
+def test_a_board_host_that_dies_shows_on_the_card_and_retry_goes_on(
+    qtbot: Any, make_window: Any, make_sim: Any, emulator: ProviderEmulator
+) -> None:
+    """The boards run in a second process (the board host): killed mid-run, its board's card says
+    so and offers Retry, which starts a new host that goes on with the same SN."""
+    window = make_window()
+    window.show()
+    open_bench(qtbot, window)
+    sim = make_sim("pty")
+    card = card_of(qtbot, window, sim.url)
+    bar = window.bench_page.wifi_bar
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.ssid.isVisible(), timeout=SLOW_MS)
+    qtbot.waitUntil(lambda: bool(card.sn), timeout=SLOW_MS)  # written, waiting for the Wi-Fi
+    sn = card.sn
+    host = window.bench_runner._host
+    os.kill(host.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not card.running, timeout=SLOW_MS)
+    assert card.status is BoardStatus.FAILED
+    assert "stopped unexpectedly" in card.detail.text()
+    assert card.action.isVisible() and card.action.text() == "Retry"
+
+    give_wifi(qtbot, window)
+    qtbot.mouseClick(card.action, LEFT)
+    qtbot.waitUntil(lambda: card.running, timeout=SLOW_MS)
+    assert window.bench_runner._host is not host  # a new host
+    qtbot.waitUntil(lambda: card.status is BoardStatus.NEEDS_ADMIN, timeout=SLOW_MS)
+    scan_queue(qtbot, window, emulator, 1)
+    qtbot.waitUntil(lambda: not card.running, timeout=SLOW_MS)
+    assert card.status is BoardStatus.DONE_HERE and card.sn == sn

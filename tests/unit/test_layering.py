@@ -54,6 +54,7 @@ HOST_READS_SIMULATOR = {("installer_app.device.ports", "installer_app.simulator.
 # ``installer_app.device`` a service).
 BASE = (
     "installer_app",
+    "installer_app.app_command",
     "installer_app.atomic_write",
     "installer_app.build_info",
     "installer_app.config",

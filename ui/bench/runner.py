@@ -1,121 +1,33 @@
-"""The bench's runs: several boards at once through the core's ``BoardRuns`` (the CLI's
-machinery), their answers given without a person, their news relayed to the GUI thread.
+"""The bench's runs: several boards at once, in the board host (a second process of the app,
+``installer_app.workflow.host_client``) that runs them through the core's ``BoardRuns`` (the CLI's
+machinery) and answers for them as ``BenchAnswers`` says; their news is relayed to the GUI thread.
 
-A board answers for itself (``BenchAnswers``): ours and not done (blank, in progress, waiting for
-the admin) goes on; done here, provisioned elsewhere, another model or old firmware is left alone
-after HELLO, unless the installer asked for it (Check again, Start, Retry). The site's Wi-Fi is
-asked once (``SiteWifi``) and kept in memory for the session only: never written anywhere.
+The boards run outside the window's process so that the GUI thread shares the interpreter lock
+with nothing but its own pool: with eight boards' threads in the same process, every call from
+Qt into Python (a slot, an event filter, a virtual's override) could wait for the lock a board
+held, and frames stalled (issue #15). The site's Wi-Fi is asked once (``SiteWifi``) and kept in
+memory for the session only, here and in the host: never written anywhere.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
-from installer_app.workflow.board_status import classify, starts_by_itself
-from installer_app.workflow.events import (
-    BoardInfo,
-    ProvisionResult,
-    ResumeQuestion,
-    WifiCredentials,
-    WorkflowEvent,
-)
-from installer_app.workflow.machine import Provisioner
-from installer_app.workflow.parallel import BoardRuns
+from installer_app.config import Settings
+from installer_app.workflow.bench_answers import SiteWifi
+from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
+from installer_app.workflow.host_client import BoardHost
 from ui.workers import Workers
 
-_SLICE_S = 0.1
 # The boards' news reaches the cards at most once per frame (60 Hz): eight boards' events, a
 # few hundred in a bench run, cost the GUI thread a handful of calls into Python per frame
-# instead of one per event, each of which may wait for the interpreter lock a board holds.
+# instead of one per event.
 FRAME_MS = 16
-
-
-class SiteWifi:
-    """The site's network, asked once for every board of the session (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._given = threading.Event()
-        self._wifi: WifiCredentials | None = None
-        self._released = False
-
-    @property
-    def given(self) -> bool:
-        return self._given.is_set()
-
-    @property
-    def ssid(self) -> str | None:
-        return self._wifi.ssid if self._wifi is not None else None
-
-    def provide(self, wifi: WifiCredentials | None) -> None:
-        """None: leave the boards' network as it is."""
-        with self._lock:
-            self._wifi = wifi
-        self._given.set()
-
-    def forget(self) -> None:
-        with self._lock:
-            self._wifi = None
-        self._given.clear()
-
-    def release(self) -> None:
-        """Closing: every wait returns None (leave the network), now and later."""
-        self._released = True
-        self._given.set()
-
-    def wait(self, cancel: threading.Event) -> WifiCredentials | None:
-        while not self._given.wait(_SLICE_S):
-            if cancel.is_set():
-                return None
-        with self._lock:
-            return None if self._released else self._wifi
-
-
-class BenchAnswers:
-    """The core's ``Answers`` for one bench board (called on the board's thread)."""
-
-    def __init__(
-        self,
-        provisioner: Provisioner,
-        wifi: SiteWifi,
-        cancel: threading.Event,
-        on_wifi_needed: Callable[[], None],
-        *,
-        forced: bool,
-    ) -> None:
-        self._provisioner = provisioner
-        self._wifi = wifi
-        self._cancel = cancel
-        self._on_wifi_needed = on_wifi_needed
-        self.forced = forced
-        self.left_alone = False
-
-    def proceed_with_board(self, board: BoardInfo) -> Literal["continue", "skip", "factory_reset"]:
-        status = classify(
-            model_id=board.model_id,
-            fw_version=board.fw_version,
-            state=board.state,
-            known_stage=board.known_stage,
-            want_model=self._provisioner.model_id,
-            min_fw_version=self._provisioner.rules.min_fw_version,
-        )
-        if self.forced or starts_by_itself(status):
-            return "continue"
-        self.left_alone = True
-        return "skip"
-
-    def resume_or_skip(self, question: ResumeQuestion) -> Literal["resume", "skip"]:
-        return "resume"  # reached only for a board that goes on (see proceed_with_board)
-
-    def wifi_credentials(self, current_ssid: str | None) -> WifiCredentials | None:
-        if not self._wifi.given:
-            self._on_wifi_needed()
-        return self._wifi.wait(self._cancel)
+HOST_CLOSE_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +38,10 @@ class _Finished:
     left_alone: bool
 
 
+def _same_board(news: WorkflowEvent | _Finished, event: WorkflowEvent) -> bool:
+    return isinstance(news, WorkflowEvent) and news.port == event.port
+
+
 class BenchRunner(QObject):
     """Every signal fires on the GUI thread."""
 
@@ -133,16 +49,15 @@ class BenchRunner(QObject):
     finished = Signal(object, bool)  # ProvisionResult, left alone (a skipped done/foreign board)
     wifi_needed = Signal()
     _event_from_worker = Signal(object)  # None: events are waiting in ``_events``
-    _result_from_worker = Signal(object, bool)
     _wifi_from_worker = Signal()
 
     def __init__(self, workers: Workers, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._workers = workers
         self.wifi = SiteWifi()
-        self._runs: BoardRuns | None = None
-        self._every_runs: list[BoardRuns] = []  # a replaced session's boards are joined too
-        self._cancels: dict[str, threading.Event] = {}
+        self._session: tuple[Settings, Path] | None = None
+        self._host: BoardHost | None = None
+        self._old_hosts: list[BoardHost] = []  # replaced ones, closed on the pool, joined at close
         self._closed = False
         # The boards' events and results wait in one list, in order; the first one wakes the
         # GUI thread, which delivers the whole list when the frame is due (``FRAME_MS``).
@@ -153,62 +68,76 @@ class BenchRunner(QObject):
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._deliver)
         self._event_from_worker.connect(self._wake, Qt.ConnectionType.QueuedConnection)
-        self._result_from_worker.connect(self._on_result, Qt.ConnectionType.QueuedConnection)
         self._wifi_from_worker.connect(self._ask_wifi, Qt.ConnectionType.QueuedConnection)
         self._wifi_asked = False
 
-    def set_provisioner(self, provisioner: Provisioner | None) -> None:
-        """A new session: boards still running on the old one finish on it."""
-        self._runs = BoardRuns(provisioner) if provisioner is not None else None
-        if self._runs is not None:
-            self._every_runs.append(self._runs)
+    def set_session(self, settings: Settings | None, data_dir: Path | None = None) -> None:
+        """The wizard's session (its full settings, secrets included): the bench's boards run in
+        a board host opened on it, started now so that it is ready when a board arrives. A
+        replaced host is closed (the window waits for the bench to be idle before it changes
+        the settings)."""
+        self._retire_host()
+        self._session = (settings, data_dir) if settings is not None and data_dir else None
+        if self._session is not None and not self._closed:
+            self._host = self._new_host()
+
+    def _new_host(self) -> BoardHost:
+        assert self._session is not None
+        settings, data_dir = self._session
+        host = BoardHost(
+            settings,
+            data_dir,
+            on_event=self._post,
+            on_result=lambda result, left_alone: self._post(_Finished(result, left_alone)),
+            on_wifi_needed=self._wifi_from_worker.emit,
+        )
+        if self.wifi.given:
+            host.provide_wifi(self.wifi.credentials)
+        self._workers.submit(lambda _cancel: host.launch(), name="board_host")
+        return host
+
+    def _retire_host(self) -> None:
+        host, self._host = self._host, None
+        if host is not None:
+            self._old_hosts.append(host)
+            self._workers.submit(lambda _cancel: host.close(), name="board_host_close")
+
+    def _hosts(self) -> list[BoardHost]:
+        return [*self._old_hosts, *([self._host] if self._host is not None else [])]
 
     @property
     def ready(self) -> bool:
-        return self._runs is not None and not self._closed
+        return self._session is not None and not self._closed
 
     def start(self, port: str, *, forced: bool = False) -> bool:
-        runs = self._runs
-        if runs is None or self._closed or runs.is_running(port):
+        if not self.ready or self.is_running(port):
             return False
-        cancel = threading.Event()
-        answers = BenchAnswers(
-            runs.provisioner, self.wifi, cancel, self._wifi_from_worker.emit, forced=forced
-        )
-        self._cancels[port] = cancel
-
-        def done(result: ProvisionResult) -> None:
-            self._post(_Finished(result, answers.left_alone))
-
-        def start_now(_cancel: threading.Event) -> None:
-            # Thread.start waits for the new thread to run: a few ms each under load, so the
-            # board's thread is started from the pool, not from the GUI thread.
-            if not runs.start(port, answers, self._post_event, done, cancel=cancel):
-                self._result_from_worker.emit(None, False)
-
-        self._workers.submit(start_now, name="bench_start")
-        return True
+        if self._host is None or self._host.lost is not None:
+            # The last host ended on its own (its boards were told): the next board starts a
+            # new one, and the store has kept where every board had got to.
+            self._retire_host()
+            self._host = self._new_host()
+        return self._host.start(port, forced=forced)
 
     def running(self) -> list[str]:
-        return self._runs.running() if self._runs is not None else []
+        return sorted({port for host in self._hosts() for port in host.running()})
 
     def is_running(self, port: str) -> bool:
-        return port in self._cancels
+        return any(host.is_running(port) for host in self._hosts())
 
     def cancel(self, port: str) -> None:
-        cancel = self._cancels.get(port)
-        if cancel is not None:
-            cancel.set()
+        for host in self._hosts():
+            if host.is_running(port):
+                host.cancel(port)
 
     def provide_wifi(self, wifi: WifiCredentials | None) -> None:
         self.wifi.provide(wifi)
-
-    def _post_event(self, event: WorkflowEvent) -> None:
-        """On a board's thread."""
-        self._post(event)
+        for host in self._hosts():
+            host.provide_wifi(wifi)
 
     def _post(self, news: WorkflowEvent | _Finished) -> None:
-        """On a board's thread: queue ``news``; the first of a frame wakes the GUI thread."""
+        """On a host's reader thread: queue ``news``; the first of a frame wakes the GUI
+        thread."""
         with self._news_lock:
             wake = not self._news
             self._news.append(news)
@@ -218,25 +147,32 @@ class BenchRunner(QObject):
     @Slot(object)
     def _wake(self, _news: object) -> None:
         if not self._frame.isActive():
-            self._frame.start()
+            self._frame.start(FRAME_MS)
 
     @Slot()
     def _deliver(self) -> None:
-        """Everything the boards said since the last frame: events in one list, results after
-        the events that preceded them."""
+        """What one board said since the last frame (its events in order, or its result), then
+        the next board's at the next turn of the event loop: eight boards bound at once cost
+        the cards and the queue ~10 ms of the GUI thread (their texts laid out, repainted), which
+        in one turn would freeze a frame; spread out, each turn stays short."""
         with self._news_lock:
-            news, self._news = self._news, []
-        events: list[WorkflowEvent] = []
-        for item in news:
-            if isinstance(item, _Finished):
-                if events:
-                    self.board_events.emit(events)
-                    events = []
-                self._on_result(item.result, item.left_alone)
+            if not self._news:
+                return
+            first = self._news[0]
+            if isinstance(first, _Finished):
+                taken = 1
             else:
-                events.append(item)
-        if events:
-            self.board_events.emit(events)
+                taken = 1
+                while taken < len(self._news) and _same_board(self._news[taken], first):
+                    taken += 1
+            news, self._news[:taken] = self._news[:taken], []
+            more = bool(self._news)
+        if more:
+            self._frame.start(0)
+        if isinstance(first, _Finished):
+            self._on_result(first.result, first.left_alone)
+        else:
+            self.board_events.emit(news)
 
     @Slot()
     def _ask_wifi(self) -> None:
@@ -244,18 +180,11 @@ class BenchRunner(QObject):
             self._wifi_asked = True
             self.wifi_needed.emit()
 
-    @Slot(object, bool)
-    def _on_result(self, result: ProvisionResult | None, left_alone: bool) -> None:
-        if result is None:
-            return  # a start that lost a race with a run still ending on that port
-        if result.port is not None:
-            self._cancels.pop(result.port, None)
+    def _on_result(self, result: ProvisionResult, left_alone: bool) -> None:
         self.finished.emit(result, left_alone)
 
-    def shutdown(self, timeout_s: float = 15.0) -> bool:
-        """Cancel every board, release the Wi-Fi wait, join the board threads."""
+    def shutdown(self, timeout_s: float = HOST_CLOSE_TIMEOUT_S) -> bool:
+        """Close every host: each cancels its boards, joins them and closes its session."""
         self._closed = True
-        for cancel in list(self._cancels.values()):
-            cancel.set()
         self.wifi.release()
-        return all([runs.join(timeout_s) for runs in self._every_runs])
+        return all([host.close(timeout_s) for host in self._hosts()])
