@@ -7,13 +7,14 @@ scans the QR code by itself. Every gap between two heartbeats beyond the 5 ms in
 the GUI thread could not run: the longest is the worst freeze an installer would see.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui_stall.py [--runs 3]
-        [--bench 8]
+        [--bench 8 [--stand-ins-compete]]
 
 Target: longest stall < 50 ms for one board. ``--bench N`` runs N boards at once in the bench
 view instead (every card live, the binding queue showing each code in turn; the emulator scans
 each code by itself a second after it is issued; the emulator and each board in its own
-process, as WeCom and real boards are, unless ``--in-process``); target < 16 ms (one frame at
-60 Hz)."""
+process, as WeCom and real boards are, unless ``--in-process``, and at the lowest CPU priority,
+since on a site they are not on the laptop, unless ``--stand-ins-compete``); target < 16 ms (one
+frame at 60 Hz). The boards' workflows run in the wizard's board host, as they do on a site."""
 
 from __future__ import annotations
 
@@ -115,17 +116,23 @@ def one_run(data_dir: Path) -> tuple[float, list[float], float]:
             window.deleteLater()
 
 
-def start_process(args: list[str], data_dir: Path) -> subprocess.Popen[str]:
-    """``installer-app --data-dir DATA_DIR ARGS...`` with its output to read line by line."""
-    return subprocess.Popen(
+def start_process(args: list[str], data_dir: Path, *, yielding: bool) -> subprocess.Popen[str]:
+    """``installer-app --data-dir DATA_DIR ARGS...`` with its output to read line by line;
+    ``yielding``: at the lowest CPU priority (see ``out_of_process_boards``)."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "installer_app", "--data-dir", str(data_dir), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    if yielding and hasattr(os, "setpriority"):
+        os.setpriority(os.PRIO_PROCESS, process.pid, 19)  # before it starts any thread
+    return process
 
 
-def out_of_process_emulator(data_dir: Path) -> tuple[subprocess.Popen[str], str, str, str]:
+def out_of_process_emulator(
+    data_dir: Path, *, yielding: bool
+) -> tuple[subprocess.Popen[str], str, str, str]:
     """``installer-app emulate-provider`` in its own process, scanning every code by itself
     after a second: WeCom is a remote service, its work is no part of the GUI process. Returns
     the process, its URL, corpid and (test) provider secret, read from its banner."""
@@ -141,6 +148,7 @@ def out_of_process_emulator(data_dir: Path) -> tuple[subprocess.Popen[str], str,
             "1",
         ],
         data_dir / "emulator",
+        yielding=yielding,
     )
     assert process.stdout is not None
     url = corpid = secret = ""
@@ -156,11 +164,15 @@ def out_of_process_emulator(data_dir: Path) -> tuple[subprocess.Popen[str], str,
     raise RuntimeError("the provider emulator did not start")
 
 
-def out_of_process_boards(data_dir: Path, boards: int, stack: contextlib.ExitStack) -> Settings:
+def out_of_process_boards(
+    data_dir: Path, boards: int, stack: contextlib.ExitStack, *, compete: bool = False
+) -> Settings:
     """The emulator and each board in its own process (``installer-app emulate-provider``,
-    ``installer-app simulate-device``), as WeCom and real boards are: the GUI process then holds
-    only what it holds on a site (the wizard and one workflow thread per board)."""
-    emulator, base_url, corpid, secret = out_of_process_emulator(data_dir)
+    ``installer-app simulate-device``), as WeCom and real boards are: the laptop then runs what
+    it runs on a site, the wizard and its board host. On a site those stand-ins take none of the
+    laptop's CPU; here they share its cores, so they run at the lowest priority (nice 19) and
+    take a core only when the wizard and its host do not want it, unless ``compete``."""
+    emulator, base_url, corpid, secret = out_of_process_emulator(data_dir, yielding=not compete)
     processes = [emulator]
     for index in range(boards):
         process = start_process(
@@ -175,6 +187,7 @@ def out_of_process_boards(data_dir: Path, boards: int, stack: contextlib.ExitSta
                 str(data_dir / f"board-{index}.json"),
             ],
             data_dir / f"board-{index}",
+            yielding=not compete,
         )
         assert process.stdout is not None
         process.stdout.readline()  # the port: the board is plugged in
@@ -194,7 +207,9 @@ def out_of_process_boards(data_dir: Path, boards: int, stack: contextlib.ExitSta
     ).with_secrets(Secret(secret), None)
 
 
-def bench_run(data_dir: Path, boards: int, *, in_process: bool) -> tuple[float, list[float], float]:
+def bench_run(
+    data_dir: Path, boards: int, *, in_process: bool, compete: bool = False
+) -> tuple[float, list[float], float]:
     """``boards`` boards at once in the bench view, from the first scan of the ports until every
     card shows its board bound. ``in_process``: the simulated boards run in this process (the
     demo's way), their threads competing with the GUI thread for the interpreter."""
@@ -205,7 +220,7 @@ def bench_run(data_dir: Path, boards: int, *, in_process: bool) -> tuple[float, 
             )
             window = create_main_window(demo=demo)
         else:
-            settings = out_of_process_boards(data_dir, boards, stack)
+            settings = out_of_process_boards(data_dir, boards, stack, compete=compete)
             window = create_main_window(settings, data_dir, data_dir / "config.toml")
         window.resize(1280, 800)
         window.show()
@@ -246,6 +261,11 @@ def main() -> int:
         action="store_true",
         help="with --bench: the simulated boards in the GUI's process (the demo's way)",
     )
+    parser.add_argument(
+        "--stand-ins-compete",
+        action="store_true",
+        help="with --bench: the simulated boards and the emulator at normal CPU priority",
+    )
     args = parser.parse_args()
     # A registry of simulated boards of this run only: with the machine-wide one the bench view
     # would see (and start) the boards of any other run of the app here, and they its boards.
@@ -258,7 +278,10 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             if args.bench:
                 elapsed, stalls, longest_gap = bench_run(
-                    Path(tmp), args.bench, in_process=args.in_process
+                    Path(tmp),
+                    args.bench,
+                    in_process=args.in_process,
+                    compete=args.stand_ins_compete,
                 )
             else:
                 elapsed, stalls, longest_gap = one_run(Path(tmp))
