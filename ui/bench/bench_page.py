@@ -172,6 +172,7 @@ class BenchPage(WizardPage):
     # -- ports ----------------------------------------------------------------------------------
 
     def start_watching(self) -> None:
+        self.runner.prepare()
         self._poller.start()
 
     def stop_watching(self) -> None:

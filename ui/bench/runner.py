@@ -73,12 +73,16 @@ class BenchRunner(QObject):
 
     def set_session(self, settings: Settings | None, data_dir: Path | None = None) -> None:
         """The wizard's session (its full settings, secrets included): the bench's boards run in
-        a board host opened on it, started now so that it is ready when a board arrives. A
-        replaced host is closed (the window waits for the bench to be idle before it changes
-        the settings)."""
+        a board host opened on it (``prepare``). A replaced host is closed (the window waits for
+        the bench to be idle before it changes the settings)."""
         self._retire_host()
         self._session = (settings, data_dir) if settings is not None and data_dir else None
-        if self._session is not None and not self._closed:
+
+    def prepare(self) -> None:
+        """Start the board host now (the bench view opens), so that it is ready when a board
+        arrives: starting it takes the host ~0.5 s, and at the session's opening it would
+        compete with a single-board run that has only the window's pages to use."""
+        if self.ready and self._host is None:
             self._host = self._new_host()
 
     def _new_host(self) -> BoardHost:
