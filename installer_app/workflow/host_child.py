@@ -11,9 +11,9 @@ session is closed, so store and devices are left as after a cancelled CLI run.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
+import pickle
 import threading
 from pathlib import Path
 from typing import IO
@@ -130,9 +130,13 @@ class Host:
             self._send(("refused", port))
 
     def _send(self, message: tuple[object, ...]) -> None:
-        # The wizard gone: its pipe's end tells the loop to stop.
-        with contextlib.suppress(OSError):
+        try:
             self._channel.send(message)
+        except OSError:
+            pass  # the wizard is gone: its pipe's end tells the loop to stop
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            # A value the pipe cannot carry must not stop the board: the news is lost, said so.
+            log.error("board host: could not send %s: %s", message[0], exc)
 
 
 def _cannot_open(exc: BaseException) -> Message:

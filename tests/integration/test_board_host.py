@@ -24,6 +24,7 @@ from installer_app.workflow.events import (
     WifiCredentials,
     WorkflowEvent,
 )
+from installer_app.workflow.host_child import Host
 from installer_app.workflow.host_client import BoardHost
 from installer_app.workflow.host_protocol import (
     Channel,
@@ -197,3 +198,15 @@ def test_the_pipe_carries_the_secrets_apart_and_refuses_what_is_not_a_message(
         writer.flush()
         with pytest.raises(ProtocolError):
             channel.receive()
+
+
+def test_news_the_pipe_cannot_carry_is_logged_and_the_board_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    read, write = os.pipe()
+    with os.fdopen(read, "rb") as reader, os.fdopen(write, "wb") as writer:
+        host = Host(Channel(reader, writer))
+        host._send(("event", lambda: None))  # a function does not pickle: logged, not raised
+        host._send(("ready",))
+        assert Channel(reader, None).receive() == ("ready",)
+    assert "could not send event" in caplog.text

@@ -23,9 +23,8 @@ from installer_app.workflow.events import ProvisionResult, WifiCredentials, Work
 from installer_app.workflow.host_client import BoardHost
 from ui.workers import Workers
 
-# The boards' news reaches the cards at most once per frame (60 Hz): eight boards' events, a
-# few hundred in a bench run, cost the GUI thread a handful of calls into Python per frame
-# instead of one per event.
+# The first news after a quiet spell reaches the cards one frame (60 Hz) later, gathered; then
+# one board's news per turn of the event loop (see _deliver), not one slot call per event.
 FRAME_MS = 16
 HOST_CLOSE_TIMEOUT_S = 15.0
 
