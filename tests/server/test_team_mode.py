@@ -512,3 +512,67 @@ def test_the_long_poll_answers_at_once_a_binding_the_laptop_has_not_seen(
         started = time.monotonic()
         client.get(f"/v1/devices/{sn}", params={"wait": 1})
         assert time.monotonic() - started >= 1  # without it: held until a change, or the wait
+
+
+def test_the_bench_board_host_runs_team_mode_and_the_wizard_session_sends_its_outbox(
+    tmp_path: Path,
+    db_url: str,
+    start_server: Callable[..., Server],
+    start_boards: Callable[[Path, int], DemoEnvironment],
+    make_laptop: Callable[..., Laptop],
+) -> None:
+    """The bench view's boards run in the board host (a second process) on the wizard's team
+    settings; the host writes the outbox to the shared store and the wizard's own session, which
+    sends it in the background, delivers every event once."""
+    from installer_app.workflow.events import ProvisionResult, WifiCredentials
+    from installer_app.workflow.host_client import BoardHost
+
+    env = start_boards(tmp_path, 2)
+    emulator = env.emulator
+    emulator.suite.config = SuiteConfig(
+        suite_id=SUITE_ID,
+        suite_secret=SUITE_SECRET,
+        callback_token=CALLBACK_TOKEN,
+        callback_aes_key=CALLBACK_AES_KEY,
+    )
+    server = start_server(emulator, source="register", sn_prefix="HOST")
+    emulator.suite.config.callback_url = server.url + "/wecom/callback"
+    emulator.suite.push_ticket()
+    laptop = make_laptop(tmp_path, server, "hana", boards=2, env=env)
+    assert laptop.settings.provider_secret is None
+
+    results: dict[str, ProvisionResult] = {}
+    done = threading.Condition()
+
+    def on_result(result: ProvisionResult, _left_alone: bool) -> None:
+        with done:
+            results[result.port or ""] = result
+            done.notify_all()
+
+    with open_session(laptop.settings, laptop.data_dir) as wizard_session:
+        host = BoardHost(
+            laptop.settings,
+            laptop.data_dir,
+            on_event=lambda _event: None,
+            on_result=on_result,
+            on_wifi_needed=lambda: None,
+        )
+        host.provide_wifi(WifiCredentials("site-net", Secret("site-pass-0017")))
+        host.launch()
+        for port in env.ports:
+            assert host.start(port)
+        with done:
+            assert done.wait_for(lambda: len(results) == 2, 60)
+        assert host.close()
+        assert all(r.ok and r.app_installed for r in results.values()), results
+        assert all((r.device_sn or "").startswith("HOST") for r in results.values())
+        deadline = time.monotonic() + 20
+        while wizard_session.store.outbox_counts().pending and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert wizard_session.store.outbox_counts().pending == 0
+
+    events = _server_events(db_url)
+    assert sorted(str(e[0]) for e in events) == sorted(_outbox_ids(laptop))
+    assert {e[3] for e in events} >= {"reserved", "written", "verified", "committed", "bound"}
+    devices = _server_devices(db_url)
+    assert sorted(devices.values()) == sorted(r.device_sn or "" for r in results.values())
