@@ -4,17 +4,27 @@ credentials."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
 from installer_app.provider.emulator.records import STATIC_QR_BASE
+from installer_app.provider.emulator.suite import SuiteConfig
 from installer_app.secrets import Secret
 from installer_app.server.app import create_app
 from installer_app.server.issuance import SEAL_KIND
 from installer_app.server.sealing import Sealer
 from installer_app.server.serve import InProcessServer
-from tests.server.conftest import MODEL, SERVER_KEY, server_context
+from tests.server.conftest import (
+    CALLBACK_AES_KEY,
+    CALLBACK_TOKEN,
+    MODEL,
+    SERVER_KEY,
+    SUITE_ID,
+    SUITE_SECRET,
+    server_context,
+)
 
 
 class Server:
@@ -37,6 +47,22 @@ class Server:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+def with_suite(emulator: Any, start: Callable[[], Server]) -> Server:
+    """Start a team server (``start``) on ``emulator`` as WeCom with the suite wired both ways:
+    the server's suite credentials in the emulator, the emulator's callbacks to the server, and
+    the first suite ticket sent (so the server hears of the companion app's installations)."""
+    emulator.suite.config = SuiteConfig(
+        suite_id=SUITE_ID,
+        suite_secret=SUITE_SECRET,
+        callback_token=CALLBACK_TOKEN,
+        callback_aes_key=CALLBACK_AES_KEY,
+    )
+    server = start()
+    emulator.suite.config.callback_url = server.url + "/wecom/callback"
+    emulator.suite.push_ticket()
+    return server
 
 
 def fill_valid_pool(db_url: str, count: int, prefix: str) -> list[str]:

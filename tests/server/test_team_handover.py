@@ -30,7 +30,6 @@ from installer_app.handover.report import report_document
 from installer_app.handover.rows import State
 from installer_app.handover.team import TeamRecordsUnavailable, collect_from_team
 from installer_app.provider.emulator.probe import emulator_binding_probe
-from installer_app.provider.emulator.suite import SuiteConfig
 from installer_app.provider.team import TeamClient
 from installer_app.secrets import Secret
 from installer_app.server.accounts import revoke
@@ -38,15 +37,11 @@ from installer_app.simulator.config import SimulatorConfig
 from installer_app.simulator.server import PtySimulator
 from tests.fixtures.site import embedded_fonts, pdf_images
 from tests.server.conftest import (
-    CALLBACK_AES_KEY,
-    CALLBACK_TOKEN,
     MODEL,
-    SUITE_ID,
-    SUITE_SECRET,
     RunningServer,
     add_token,
 )
-from tests.server.team_helpers import Server, fill_valid_pool
+from tests.server.team_helpers import Server, fill_valid_pool, with_suite
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="simulated boards need a pty")
 
@@ -77,15 +72,9 @@ def site(
     monkeypatch.setenv("INSTALLER_LANG", "en")
     env = DemoEnvironment(tmp_path, boards=4, auto_scan_after_s=0.2, install_delay_s=0).start()
     emulator = env.emulator
-    emulator.suite.config = SuiteConfig(
-        suite_id=SUITE_ID,
-        suite_secret=SUITE_SECRET,
-        callback_token=CALLBACK_TOKEN,
-        callback_aes_key=CALLBACK_AES_KEY,
+    server = with_suite(
+        emulator, lambda: Server(db_url, emulator, source="register", sn_prefix="SITE").start()
     )
-    server = Server(db_url, emulator, source="register", sn_prefix="SITE").start()
-    emulator.suite.config.callback_url = server.url + "/wecom/callback"
-    emulator.suite.push_ticket()
     # A board whose flash refuses every COMMIT: it fails after it got its SN, so its failure
     # reaches the server (an event of a board without an SN stays on the laptop).
     failing = PtySimulator(

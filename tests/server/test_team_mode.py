@@ -35,19 +35,14 @@ from installer_app.config import (
 from installer_app.demo import DemoEnvironment
 from installer_app.device.client import DeviceClient
 from installer_app.device.protocol import DeviceState
-from installer_app.provider.emulator.suite import SuiteConfig
 from installer_app.secrets import Secret
 from installer_app.store import open_store
 from installer_app.workflow.wiring import open_session
 from tests.server.conftest import (
-    CALLBACK_AES_KEY,
-    CALLBACK_TOKEN,
     MODEL,
-    SUITE_ID,
-    SUITE_SECRET,
     add_token,
 )
-from tests.server.team_helpers import Server, fill_valid_pool
+from tests.server.team_helpers import Server, fill_valid_pool, with_suite
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="simulated boards need a pty")
 
@@ -191,15 +186,9 @@ def test_provision_in_team_mode_never_reads_the_provider_secret(
 ) -> None:
     env = start_boards(tmp_path, 2)
     emulator = env.emulator
-    emulator.suite.config = SuiteConfig(
-        suite_id=SUITE_ID,
-        suite_secret=SUITE_SECRET,
-        callback_token=CALLBACK_TOKEN,
-        callback_aes_key=CALLBACK_AES_KEY,
+    server = with_suite(
+        emulator, lambda: start_server(emulator, source="register", sn_prefix="TEAM")
     )
-    server = start_server(emulator, source="register", sn_prefix="TEAM")
-    emulator.suite.config.callback_url = server.url + "/wecom/callback"
-    emulator.suite.push_ticket()
     laptop = make_laptop(tmp_path, server, "alice", boards=2, env=env)
 
     # The laptop's environment, configuration and credential store hold no provider secret, and
@@ -529,15 +518,9 @@ def test_the_bench_board_host_runs_team_mode_and_the_wizard_session_sends_its_ou
 
     env = start_boards(tmp_path, 2)
     emulator = env.emulator
-    emulator.suite.config = SuiteConfig(
-        suite_id=SUITE_ID,
-        suite_secret=SUITE_SECRET,
-        callback_token=CALLBACK_TOKEN,
-        callback_aes_key=CALLBACK_AES_KEY,
+    server = with_suite(
+        emulator, lambda: start_server(emulator, source="register", sn_prefix="HOST")
     )
-    server = start_server(emulator, source="register", sn_prefix="HOST")
-    emulator.suite.config.callback_url = server.url + "/wecom/callback"
-    emulator.suite.push_ticket()
     laptop = make_laptop(tmp_path, server, "hana", boards=2, env=env)
     assert laptop.settings.provider_secret is None
 
