@@ -25,6 +25,7 @@ from installer_app.workflow.bench_answers import BenchAnswers, SiteWifi
 from installer_app.workflow.events import ProvisionResult, WorkflowEvent
 from installer_app.workflow.host_protocol import (
     Channel,
+    HostMessage,
     ProtocolError,
     settings_of,
     wifi_of,
@@ -129,7 +130,7 @@ class Host:
         if not runs.start(port, answers, on_event, on_result, cancel=cancel):
             self._send(("refused", port))
 
-    def _send(self, message: tuple[object, ...]) -> None:
+    def _send(self, message: HostMessage) -> None:
         try:
             self._channel.send(message)
         except OSError:

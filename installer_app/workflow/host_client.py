@@ -23,11 +23,11 @@ from installer_app.i18n import QT_TRANSLATE_NOOP, Message
 from installer_app.workflow.events import ProvisionResult, WifiCredentials, WorkflowEvent
 from installer_app.workflow.host_protocol import (
     Channel,
+    HostMessage,
     ProtocolError,
     open_message,
     wifi_message,
 )
-from installer_app.workflow.host_protocol import Message as HostMessage
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ _LENGTH = struct.Struct(">I")
 # The largest message either side sends is an event or a result: a few kB.
 MAX_MESSAGE = 1 << 20
 
-Message = tuple[Any, ...]
+HostMessage = tuple[Any, ...]
 
 
 class ProtocolError(Exception):
@@ -51,7 +51,7 @@ class Channel:
         self._writer = writer
         self._lock = threading.Lock()
 
-    def send(self, message: Message) -> None:
+    def send(self, message: HostMessage) -> None:
         """Raises OSError (BrokenPipeError) when the other side is gone."""
         assert self._writer is not None
         body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -59,7 +59,7 @@ class Channel:
             self._writer.write(_LENGTH.pack(len(body)) + body)
             self._writer.flush()
 
-    def receive(self) -> Message | None:
+    def receive(self) -> HostMessage | None:
         """The next message; None when the other side closed the pipe."""
         assert self._reader is not None
         header = _read_exactly(self._reader, _LENGTH.size)
@@ -95,7 +95,7 @@ def _read_exactly(reader: IO[bytes], size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def open_message(settings: Settings, data_dir: str, log_level: int) -> Message:
+def open_message(settings: Settings, data_dir: str, log_level: int) -> HostMessage:
     """The host's first message: the session's settings, their secrets apart."""
     return (
         "open",
@@ -107,7 +107,7 @@ def open_message(settings: Settings, data_dir: str, log_level: int) -> Message:
     )
 
 
-def settings_of(message: Message) -> tuple[Settings, str, int]:
+def settings_of(message: HostMessage) -> tuple[Settings, str, int]:
     """The settings (with their secrets again), data dir and log level of an ``open`` message."""
     _tag, settings, data_dir, provider_secret, partner_token, log_level = message
     if not isinstance(settings, Settings):
@@ -119,13 +119,13 @@ def settings_of(message: Message) -> tuple[Settings, str, int]:
     )
 
 
-def wifi_message(wifi: WifiCredentials | None) -> Message:
+def wifi_message(wifi: WifiCredentials | None) -> HostMessage:
     if wifi is None:
         return ("wifi", None, "")
     return ("wifi", wifi.ssid, wifi.psk.reveal())
 
 
-def wifi_of(message: Message) -> WifiCredentials | None:
+def wifi_of(message: HostMessage) -> WifiCredentials | None:
     _tag, ssid, psk = message
     return None if ssid is None else WifiCredentials(str(ssid), Secret(str(psk)))
 

@@ -270,11 +270,7 @@ class BenchPage(WizardPage):
             return
         column = (count - 1) % COLUMNS
         if column == 0:
-            row = QHBoxLayout()
-            row.addWidget(card, 1)
-            for _ in range(COLUMNS - 1):
-                row.addStretch(1)
-            self.rows.insertLayout(self.rows.count() - 1, row)
+            self.rows.insertLayout(self.rows.count() - 1, _row([card]))
             return
         row.takeAt(column)  # the stretch that kept the free column's place
         row.insertWidget(column, card, 1)
@@ -292,12 +288,7 @@ class BenchPage(WizardPage):
             self.rows.addWidget(self.empty)
         cards = list(self.cards.values())
         for first in range(0, len(cards), COLUMNS):
-            row = QHBoxLayout()
-            for card in cards[first : first + COLUMNS]:
-                row.addWidget(card, 1)
-            for _ in range(COLUMNS - len(cards[first : first + COLUMNS])):
-                row.addStretch(1)
-            self.rows.addLayout(row)
+            self.rows.addLayout(_row(cards[first : first + COLUMNS]))
         self.rows.addStretch(1)
 
     def start_board(self, port: str, *, forced: bool = False) -> bool:
@@ -453,3 +444,13 @@ class BenchPage(WizardPage):
         dialog.open()
         self.labels_opened.emit(dialog)
         return dialog
+
+
+def _row(cards: list[BoardCard]) -> QHBoxLayout:
+    """One row of the bench: its cards, then a stretch holding the place of each free column."""
+    row = QHBoxLayout()
+    for card in cards:
+        row.addWidget(card, 1)
+    for _ in range(COLUMNS - len(cards)):
+        row.addStretch(1)
+    return row

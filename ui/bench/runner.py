@@ -49,7 +49,7 @@ class BenchRunner(QObject):
     board_events = Signal(object)  # list[WorkflowEvent], in order (each ``port`` names its board)
     finished = Signal(object, bool)  # ProvisionResult, left alone (a skipped done/foreign board)
     wifi_needed = Signal()
-    _event_from_worker = Signal(object)  # None: events are waiting in ``_events``
+    _event_from_worker = Signal()  # news is waiting in ``_news``
     _wifi_from_worker = Signal()
 
     def __init__(self, workers: Workers, parent: QObject | None = None) -> None:
@@ -61,7 +61,7 @@ class BenchRunner(QObject):
         self._old_hosts: list[BoardHost] = []  # replaced ones, closed on the pool, joined at close
         self._closed = False
         # The boards' events and results wait in one list, in order; the first one wakes the
-        # GUI thread, which delivers the whole list when the frame is due (``FRAME_MS``).
+        # GUI thread, which hands them to the cards from the next frame on (``_deliver``).
         self._news: list[WorkflowEvent | _Finished] = []
         self._news_lock = threading.Lock()
         self._frame = QTimer(self)
@@ -117,11 +117,12 @@ class BenchRunner(QObject):
     def start(self, port: str, *, forced: bool = False) -> bool:
         if not self.ready or self.is_running(port):
             return False
-        if self._host is None or self._host.lost is not None:
+        if self._host is not None and self._host.lost is not None:
             # The last host ended on its own (its boards were told): the next board starts a
             # new one, and the store has kept where every board had got to.
             self._retire_host()
-            self._host = self._new_host()
+        self.prepare()
+        assert self._host is not None
         return self._host.start(port, forced=forced)
 
     def running(self) -> list[str]:
@@ -147,10 +148,10 @@ class BenchRunner(QObject):
             wake = not self._news
             self._news.append(news)
         if wake:
-            self._event_from_worker.emit(None)
+            self._event_from_worker.emit()
 
-    @Slot(object)
-    def _wake(self, _news: object) -> None:
+    @Slot()
+    def _wake(self) -> None:
         if not self._frame.isActive():
             self._frame.start(FRAME_MS)
 
