@@ -4,9 +4,18 @@ selects the card (Ctrl+click adds it to the selection), as a scan of its label d
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from installer_app.i18n import Message
 from installer_app.localtime import local_time, parse_utc
@@ -27,6 +36,13 @@ _LIGHT_OF_OUTCOME = {
 }
 LEFT_ALONE = frozenset({BoardStatus.ELSEWHERE, BoardStatus.WRONG_MODEL, BoardStatus.OLD_FIRMWARE})
 
+# Room a card keeps for its texts whatever they say now, so that a new step's text changes no
+# card's height: the step (light) and the detail under it, in lines of their fonts.
+LIGHT_LINES = 2
+DETAIL_LINES = 3
+CARD_WIDTH_HINT = 320
+CARD_MIN_WIDTH = 220
+
 
 class BoardCard(QFrame):
     action_requested = Signal(str)  # the port
@@ -43,7 +59,17 @@ class BoardCard(QFrame):
         self.selected = False
         self.setObjectName("boardCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        # A card is as high as its texts need at its width (``_fit``), set as a fixed height,
+        # and tells the bench nothing else about its size: a text that changes inside a card
+        # then re-lays out that card, not the bench's rows, its scroll area and every other
+        # card's wrapped text with them (issue #15: that was half of the GUI thread's time
+        # with eight boards running).
+        self._height = 0
+        self._overflowing = False  # a text needs more than its room: the card is higher
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(CARD_MIN_WIDTH)
         column = QVBoxLayout(self)
+        column.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         column.setContentsMargins(10, 8, 10, 8)
         column.setSpacing(3)
         self.port_label = plain_label(port, self)
@@ -63,10 +89,12 @@ class BoardCard(QFrame):
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         column.addWidget(self.info)
         self.light = StatusLight(self.tr("Waiting for the board…"), self)
+        self.light.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         column.addWidget(self.light)
         self.detail = plain_label("", self)
         self.detail.setObjectName("detail")
         self.detail.setWordWrap(True)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         column.addWidget(self.detail)
         column.addStretch(1)
@@ -85,17 +113,67 @@ class BoardCard(QFrame):
         self.port_label.setText(port)
         self.port_label.setToolTip(plain_tooltip(port))
 
+    # -- its size -------------------------------------------------------------------------------
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(CARD_WIDTH_HINT, self._height or super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(CARD_MIN_WIDTH, self._height or super().minimumSizeHint().height())
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return False  # its height is fixed (``_fit``): the bench lays it out as a plain box
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit()
+
+    def _fit(self) -> None:
+        """Keep the card as high as its texts need at its width: the same for every ordinary
+        step (room for ``LIGHT_LINES`` and ``DETAIL_LINES``), higher for a long message."""
+        if self.isHidden():
+            return  # a spare: fitted when it is shown and laid out (``resizeEvent``)
+        _keep_lines(self.light.label, LIGHT_LINES)
+        _keep_lines(self.detail, DETAIL_LINES)
+        self._overflowing = self._overflows()
+        # The light's own layouts first, innermost first: its label's lines reach the card's
+        # layout through them, and each tells its parent only when it is laid out again.
+        for inner in reversed(self.findChildren(QWidget)):
+            if (inner_layout := inner.layout()) is not None:
+                inner_layout.activate()
+        layout = self.layout()
+        needed = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+        if needed > 0 and needed != self._height:
+            self._height = needed
+            self.setFixedHeight(needed)
+
+    def _overflows(self) -> bool:
+        return (
+            _overflows(self.info, 1)
+            or _overflows(self.light.label, LIGHT_LINES)
+            or _overflows(self.detail, DETAIL_LINES)
+        )
+
+    def _text_changed(self) -> None:
+        """Fit the card again only when a text leaves its room or a long one has gone: the
+        quick measure is a fraction of a full layout of the card's texts."""
+        if not self.isHidden() and (self._overflowing or self._overflows()):
+            self._fit()
+
     # Every setter below leaves Qt alone when nothing changes: a board's events repeat most of
     # what its card shows, and each call into Qt re-lays out or repaints part of the bench.
 
     def _set_detail(self, text: str) -> None:
-        _set_text(self.detail, text)
+        if _set_text(self.detail, text):
+            self._text_changed()
 
     def _set_light(self, state: Light, text: str) -> None:
         if self.light.state is not state:
             self.light.set_state(state)
         if self.light.label.text() != text:
             self.light.set_text(text)
+            self._text_changed()
 
     def set_selected(self, selected: bool) -> None:
         self.selected = selected
@@ -133,12 +211,11 @@ class BoardCard(QFrame):
         data = event.data
         if event.step is Step.HELLO and event.outcome is Outcome.OK:
             self.hw_id = str(data.get("hw_id", ""))
-            _set_text(
-                self.info,
-                self.tr("{model} · HW_ID {hw_id}").format(
-                    model=str(data.get("model_id", "—")), hw_id=self.hw_id or "—"
-                ),
+            info = self.tr("{model} · HW_ID {hw_id}").format(
+                model=str(data.get("model_id", "—")), hw_id=self.hw_id or "—"
             )
+            if _set_text(self.info, info):
+                self._text_changed()
             if data.get("sn"):
                 self.sn = str(data["sn"])
             status = data.get("status")
@@ -220,9 +297,32 @@ class BoardCard(QFrame):
             self.action.setVisible(False)
 
 
-def _set_text(label: QLabel, text: str) -> None:
-    if label.text() != text:
-        label.setText(text)
+def _set_text(label: QLabel, text: str) -> bool:
+    """Whether ``text`` is new to ``label``."""
+    if label.text() == text:
+        return False
+    label.setText(text)
+    return True
+
+
+def _overflows(label: QLabel, lines: int) -> bool:
+    """Whether ``label``'s text takes more than ``lines`` lines at its width, measured by its
+    font a few pixels narrower than the label (erring towards more lines)."""
+    metrics = label.fontMetrics()
+    width = label.contentsRect().width() - 4
+    if width <= 0:
+        return True
+    wrapped = metrics.boundingRect(
+        QRect(0, 0, width, 1 << 20), Qt.TextFlag.TextWordWrap, label.text()
+    )
+    return wrapped.height() > metrics.lineSpacing() * lines
+
+
+def _keep_lines(label: QLabel, lines: int) -> None:
+    """Room for ``lines`` lines of ``label``'s font (known once the style has polished it)."""
+    height = label.fontMetrics().lineSpacing() * lines
+    if label.minimumHeight() != height:
+        label.setMinimumHeight(height)
 
 
 def _with_hint(error: Message, hint: Message | None) -> str:
