@@ -49,6 +49,9 @@ COLUMNS = 2
 # several ms of the GUI thread (its widgets, their first polish), and each of its widgets' first
 # calls into Python waits for the interpreter lock a board thread holds.
 SPARE_CARDS = 8
+# Boards plugged in together get their cards one at a time, this far apart: each card shown
+# costs a few ms of layout and paint, and back to back they froze a frame (issue #15).
+NEXT_CARD_MS = 4
 
 
 class BenchPage(WizardPage):
@@ -76,8 +79,11 @@ class BenchPage(WizardPage):
         self._warm_timer = QTimer(self)
         self._warm_timer.setSingleShot(True)
         self._warm_timer.timeout.connect(self.warm_up)
+        self._arrival_timer = QTimer(self)
+        self._arrival_timer.setSingleShot(True)
+        self._arrival_timer.timeout.connect(self._next_arrival)
         self._seen: dict[str, Any] = {}  # port -> the PortInfo its card was made for
-        self._arrivals: list[str] = []  # ports waiting for their card, one per event-loop turn
+        self._arrivals: list[str] = []  # ports waiting for their card (``_next_arrival``)
         self._busy_elsewhere: Callable[[], str | None] = lambda: None
         self.default_ssid = ""
         self.cards: dict[str, BoardCard] = {}
@@ -200,18 +206,19 @@ class BenchPage(WizardPage):
             new = port.device not in self.cards and port.device not in self._arrivals
             if new and port.device != in_use:
                 self._arrivals.append(port.device)
-        if self._arrivals:
-            QTimer.singleShot(0, self._next_arrival)
+        if self._arrivals and not self._arrival_timer.isActive():
+            self._arrival_timer.start(0)
 
     def _next_arrival(self) -> None:
-        """One card per event-loop turn: eight boards plugged at once must not freeze a frame."""
+        """One card at a time, ``NEXT_CARD_MS`` apart: eight boards plugged at once must not
+        freeze a frame."""
         if not self._arrivals:
             return
         port = self._arrivals.pop(0)
         if port not in self.cards:
             self._arrived(port)
         if self._arrivals:
-            QTimer.singleShot(0, self._next_arrival)
+            self._arrival_timer.start(NEXT_CARD_MS)
 
     def warm_up_after(self, delay_ms: int) -> None:
         """``warm_up`` once the window has been idle for ``delay_ms``."""
