@@ -1453,6 +1453,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Site Wi-Fi: asked once, when the first board needs it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Wi-Fi: the boards keep their own network.</source>
         <translation type="unfinished"></translation>
     </message>

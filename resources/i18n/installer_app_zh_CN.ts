@@ -1452,6 +1452,10 @@ It loses its credential and Wi-Fi settings. A board bound to an enterprise must 
         <translation>不修改设备网络</translation>
     </message>
     <message>
+        <source>Site Wi-Fi: asked once, when the first board needs it.</source>
+        <translation>现场 Wi-Fi：在第一台设备需要时询问一次。</translation>
+    </message>
+    <message>
         <source>Wi-Fi: the boards keep their own network.</source>
         <translation>Wi-Fi：设备保留各自的网络设置。</translation>
     </message>

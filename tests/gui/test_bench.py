@@ -140,7 +140,7 @@ def test_foreign_and_wrong_model_boards_are_flagged_and_left_alone(
     store = window.session.store
     assert store.record_for_hw_id("a1b2c3d4e5f6") is None
     assert store.history() == [] and emulator.devices() == []
-    assert not window.bench_page.wifi_bar.isVisible()  # nobody was asked anything
+    assert not window.bench_page.wifi_bar.ssid.isVisible()  # nobody was asked anything
     with DeviceClient.open(foreign.url) as client:
         hello = client.hello()
     assert hello.sn == "FOREIGN0001" and hello.state.name == "PROVISIONED"

@@ -7,6 +7,7 @@ The password becomes a ``Secret`` as it leaves its field and lives only in the r
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QPushButton, QWidget
 
 from installer_app.secrets import Secret
@@ -29,7 +30,7 @@ class WifiBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("wifiBar")
-        row = QHBoxLayout(self)
+        self._row = row = QHBoxLayout(self)
         row.setContentsMargins(8, 4, 8, 4)
         self.prompt = plain_label(self.tr("Site Wi-Fi for every board:"), self)
         self.ssid = QLineEdit(self)
@@ -42,8 +43,12 @@ class WifiBar(QFrame):
         self.apply_button = QPushButton(self.tr("Use for every board"), self)
         self.apply_button.setObjectName("primary")
         self.keep_button = QPushButton(self.tr("Leave their network"), self)
-        self.given = plain_label("", self)
-        for widget in (self.prompt, self.ssid, self.password, self.apply_button, self.keep_button):
+        self.given = plain_label(
+            self.tr("Site Wi-Fi: asked once, when the first board needs it."), self
+        )
+        self.given.setObjectName("hints")
+        self._form = (self.prompt, self.ssid, self.password, self.apply_button, self.keep_button)
+        for widget in self._form:
             row.addWidget(widget)
         row.addWidget(self.given, 1)
         self.apply_button.clicked.connect(self._apply)
@@ -52,17 +57,28 @@ class WifiBar(QFrame):
         self.ssid.textChanged.connect(self._validate)
         self.password.textChanged.connect(self._validate)
         self._validate()
-        self.setVisible(False)
+        self._show_form(False)
+        self._height_kept = False
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """The bar keeps the form's height whatever it shows: the question arrives while
+        boards run, and a bar that grew would move and repaint the whole bench under it."""
+        super().showEvent(event)
+        if not self._height_kept:
+            self._height_kept = True
+            self.ensurePolished()  # the style's sizes for the fields and buttons
+            frame, inner = self.contentsMargins(), self._row.contentsMargins()
+            form = max(w.sizeHint().height() for w in (*self._form, self.given))
+            self.setFixedHeight(form + inner.top() + inner.bottom() + frame.top() + frame.bottom())
 
     def ask(self, default_ssid: str) -> None:
         if default_ssid and not self.ssid.text():
             self.ssid.setText(default_ssid)
         self._show_form(True)
-        self.setVisible(True)
         (self.password if self.ssid.text() else self.ssid).setFocus()
 
     def _show_form(self, asking: bool) -> None:
-        for widget in (self.prompt, self.ssid, self.password, self.apply_button, self.keep_button):
+        for widget in self._form:
             widget.setVisible(asking)
         self.given.setVisible(not asking)
 
