@@ -87,6 +87,7 @@ def test_four_boards_then_a_fifth_all_bound_through_the_queue(
         assert positions == [f"{n} of 5" for n in range(1, 6)]
         qtbot.waitUntil(lambda: all(not c.running for c in cards), timeout=SLOW_MS)
         assert all(c.status is BoardStatus.DONE_HERE for c in cards)
+        assert len({c.height() for c in cards}) == 1  # whatever each said on the way
         assert "All 5 boards are bound" in queue.summary.text()
         store = window.session.store
         assert all(store.record_for_hw_id(c.hw_id).stage.value == "bound" for c in cards)
