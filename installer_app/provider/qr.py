@@ -42,6 +42,11 @@ DEFAULT_REFRESH_S = 600.0
 DEFAULT_VALID_S = 1800.0
 # A binding link to render where any will do (the self-test's core and Qt checks).
 SAMPLE_URL = f"{DYNAMIC_BASE}?hw_code=SELFTEST"
+# The mask of the bench's codes (``qr_matrix``'s ``mask``): choosing the best of eight is ~8 ms
+# of pure Python per code, and eight boards reach the binding together. Any mask scans.
+QUICK_MASK = 0
+# Modules of white border the QR standard asks for around a code on screen.
+QUIET_ZONE = 4
 
 
 class InvalidQrCode(ProviderError):

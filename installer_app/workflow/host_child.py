@@ -20,9 +20,10 @@ from typing import IO
 
 from installer_app.errors import InstallerError
 from installer_app.i18n import QT_TRANSLATE_NOOP, Message
+from installer_app.provider.qr import QUICK_MASK, QUIET_ZONE, qr_matrix
 from installer_app.secrets import RedactingFilter, redact
 from installer_app.workflow.bench_answers import BenchAnswers, SiteWifi
-from installer_app.workflow.events import ProvisionResult, WorkflowEvent
+from installer_app.workflow.events import Outcome, ProvisionResult, Step, WorkflowEvent
 from installer_app.workflow.host_protocol import (
     Channel,
     HostMessage,
@@ -35,6 +36,7 @@ from installer_app.workflow.parallel import BoardRuns
 log = logging.getLogger(__name__)
 JOIN_TIMEOUT_S = 15.0
 HOST_NICENESS = 10
+_SHOWN = frozenset({Outcome.OK, Outcome.PROGRESS})  # a QR event whose code is to be shown
 
 
 class _Forward(logging.Handler):
@@ -122,6 +124,9 @@ class Host:
         )
 
         def on_event(event: WorkflowEvent) -> None:
+            code = _binding_code(event)
+            if code is not None:
+                self._send(code)  # before its event: the wizard shows the code it names
             self._send(("event", event))
 
         def on_result(result: ProvisionResult) -> None:
@@ -138,6 +143,21 @@ class Host:
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             # A value the pipe cannot carry must not stop the board: the news is lost, said so.
             log.error("board host: could not send %s: %s", message[0], exc)
+
+
+def _binding_code(event: WorkflowEvent) -> HostMessage | None:
+    """``("code", url, modules)`` for an event that shows a binding code: drawn here, so that
+    the wizard's process, whose window waits for the interpreter lock while any of its threads
+    runs Python, has only to paint it (issue #15: drawn on the window's workers, eight codes at
+    once froze frames)."""
+    url = event.data.get("url")
+    if event.step is not Step.QR or event.outcome not in _SHOWN or not isinstance(url, str):
+        return None
+    try:
+        return ("code", url, qr_matrix(url, QUIET_ZONE, mask=QUICK_MASK))
+    except Exception as exc:  # noqa: BLE001 - the wizard draws it itself then
+        log.warning("board host: could not draw a binding code: %s", exc)
+        return None
 
 
 def _cannot_open(exc: BaseException) -> Message:

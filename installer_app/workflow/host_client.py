@@ -1,10 +1,10 @@
 """The wizard's end of a board host (``host_child``): start the process, name the boards to
 run, relay what it says.
 
-``on_event``, ``on_result`` and ``on_wifi_needed`` are called on the host's reader thread, in the
-order the host said them. When the host ends without being asked (it crashed, it was killed),
-every board still running gets a failed result that says so: the store keeps each board's
-progress, so *Retry* on its card goes on where it stopped, in a new host.
+``on_event``, ``on_code``, ``on_result`` and ``on_wifi_needed`` are called on the host's reader
+thread, in the order the host said them. When the host ends without being asked (it crashed, it
+was killed), every board still running gets a failed result that says so: the store keeps each
+board's progress, so *Retry* on its card goes on where it stopped, in a new host.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ _WINDOWS_FLAGS = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0) | getattr
 )
 OnEvent = Callable[[WorkflowEvent], None]
 OnResult = Callable[[ProvisionResult, bool], None]  # the result, whether the board was left alone
+OnCode = Callable[[str, list[list[bool]]], None]  # a binding link, its QR modules
 
 
 class BoardHost:
@@ -49,9 +50,11 @@ class BoardHost:
         on_event: OnEvent,
         on_result: OnResult,
         on_wifi_needed: Callable[[], None],
+        on_code: OnCode | None = None,
         command: Sequence[str] | None = None,
     ) -> None:
         self._on_event = on_event
+        self._on_code = on_code
         self._on_result = on_result
         self._on_wifi_needed = on_wifi_needed
         self._command = [*(command or app_command()), BOARD_HOST_FLAG]
@@ -216,6 +219,10 @@ class BoardHost:
             event = message[1]
             if isinstance(event, WorkflowEvent):
                 self._on_event(event)
+        elif tag == "code":
+            url, modules = message[1], message[2]
+            if self._on_code is not None and isinstance(url, str) and isinstance(modules, list):
+                self._on_code(url, modules)
         elif tag == "result":
             result, left_alone = message[1], bool(message[2])
             if isinstance(result, ProvisionResult):

@@ -16,6 +16,7 @@ From the wizard: ``("open", settings without secrets, data dir, provider secret,
 log level)`` first, then ``("start", port, forced)``, ``("cancel", port)``,
 ``("wifi", ssid or None, password)``, ``("close",)``.
 From the host: ``("ready",)`` or ``("failed", Message)``, then ``("event", WorkflowEvent)``,
+``("code", url, modules)`` (a binding code drawn, just before the event that shows it),
 ``("result", ProvisionResult, left alone)``, ``("refused", port)`` (that port still runs),
 ``("wifi_needed",)``, ``("log", level, logger name, text)``, ``("closed",)``.
 """

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtTest import QTest
 
 from installer_app.config import ProfileSettings
@@ -26,6 +27,7 @@ from tests.gui.bench_helpers import (
 )
 from tests.gui.conftest import SLOW_MS, emulator_settings
 from tests.gui.helpers import LEFT, decode_widget
+from ui.bench import binding_queue
 from ui.questions import AskResume, AskWifi
 from ui.wizard.base import PageId
 
@@ -51,8 +53,17 @@ def card_of(qtbot: Any, window: Any, url: str) -> Any:
 
 
 def test_four_boards_then_a_fifth_all_bound_through_the_queue(
-    qtbot: Any, make_window: Any, make_sim: Any, emulator: ProviderEmulator, tmp_path: Path
+    qtbot: Any,
+    make_window: Any,
+    make_sim: Any,
+    emulator: ProviderEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    def not_here(url: str, **_: Any) -> list[list[bool]]:
+        raise AssertionError(f"the window's process drew {url}: the board host draws the codes")
+
+    monkeypatch.setattr(binding_queue, "qr_matrix", not_here)
     window = make_window()
     window.resize(1280, 800)
     window.show()

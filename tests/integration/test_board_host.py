@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from installer_app.demo import DemoEnvironment
+from installer_app.provider.qr import QUICK_MASK, QUIET_ZONE, qr_matrix
 from installer_app.secrets import Secret
 from installer_app.workflow.events import (
     Outcome,
@@ -42,12 +43,19 @@ class Heard:
     """Everything a host said, as the bench runner would get it (on the reader thread)."""
 
     events: dict[str, list[WorkflowEvent]] = field(default_factory=dict)
+    codes: dict[str, list[list[bool]]] = field(default_factory=dict)  # link -> modules
+    said: list[str] = field(default_factory=list)  # "code <link>", "<step> <outcome> <link>"
     results: dict[str, tuple[ProvisionResult, bool]] = field(default_factory=dict)
     wifi_asked: threading.Event = field(default_factory=threading.Event)
     ended: threading.Condition = field(default_factory=threading.Condition)
 
     def event(self, event: WorkflowEvent) -> None:
         self.events.setdefault(event.port or "", []).append(event)
+        self.said.append(f"{event.step} {event.outcome} {event.data.get('url', '')}")
+
+    def code(self, url: str, modules: list[list[bool]]) -> None:
+        self.codes[url] = modules
+        self.said.append(f"code {url}")
 
     def result(self, result: ProvisionResult, left_alone: bool) -> None:
         with self.ended:
@@ -66,6 +74,7 @@ class Heard:
             on_event=self.event,
             on_result=self.result,
             on_wifi_needed=self.wifi_asked.set,
+            on_code=self.code,
         )
 
 
@@ -104,6 +113,20 @@ def test_the_host_runs_the_boards_to_bound_and_asks_for_the_wifi_once(
             "site-net"
         )
     assert host.running() == []
+    # Each binding code comes drawn, before the event that shows it: the wizard's process only
+    # paints it.
+    shown = [
+        e
+        for es in heard.events.values()
+        for e in es
+        if e.step is Step.QR and e.outcome in (Outcome.OK, Outcome.PROGRESS) and e.data.get("url")
+    ]
+    assert len(shown) >= len(demo.ports)
+    for event in shown:
+        url = str(event.data["url"])
+        said = heard.said.index(f"{event.step} {event.outcome} {url}")
+        assert heard.said.index(f"code {url}") < said
+        assert heard.codes[url] == qr_matrix(url, QUIET_ZONE, mask=QUICK_MASK)
     assert {r.device_sn for r in results.values()} == {
         "DEMO" + s.simulator.hw_id.hex().upper() for s in demo.servers
     }

@@ -323,7 +323,7 @@ class BenchPage(WizardPage):
         if event.step is Step.QR and event.outcome in (Outcome.OK, Outcome.PROGRESS):
             url = event.data.get("url")
             if isinstance(url, str) and url:
-                self.queue.offer(port, url, card.hw_id, card.sn)
+                self.queue.offer(port, url, card.hw_id, card.sn, self.runner.code(url))
         elif event.step is Step.BINDING and event.outcome is Outcome.OK:
             corp = event.data.get("corp_name") or event.data.get("corpid") or ""
             self.queue.confirm(port, str(corp))

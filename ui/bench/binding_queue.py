@@ -20,12 +20,6 @@ from ui.widgets.plain import plain_label
 from ui.widgets.qr_view import QrView, qr_image, qr_matrix
 from ui.workers import Workers
 
-# One fixed mask pattern for the queue's codes: choosing the best of eight is ~8 ms of pure
-# Python per code, holding the interpreter lock while the GUI thread waits for it (eight boards
-# reach the binding together); any mask scans. With it, bench_gui_stall --bench 8's longest
-# stall fell from 47-71 ms to 27-37 ms (benchmarks/README.md).
-QUEUE_MASK = 0
-
 
 @dataclass
 class QueueEntry:
@@ -105,8 +99,12 @@ class BindingQueue(QFrame):
                 return i
         return None
 
-    def offer(self, port: str, url: str, hw_id: str, sn: str) -> None:
-        """A board shows a binding code (a renewed dynamic code replaces the old one)."""
+    def offer(
+        self, port: str, url: str, hw_id: str, sn: str, modules: list[list[bool]] | None = None
+    ) -> None:
+        """A board shows a binding code (a renewed dynamic code replaces the old one);
+        ``modules``: its QR code, drawn already (by the board host), else drawn here when its
+        turn comes."""
         i = self._index(port)
         if i is None:
             entry = QueueEntry(port, url, hw_id, sn)
@@ -118,14 +116,17 @@ class BindingQueue(QFrame):
                 entry.matrix, entry.image = [], None
             entry.url, entry.hw_id, entry.sn = url, hw_id or entry.hw_id, sn or entry.sn
             entry.bound = False
+        if modules and not entry.matrix:
+            entry.matrix, entry.image = modules, qr_image(modules)  # a copy of bytes: ~0.1 ms
         if self._current is None:
             self._current = i
         self._render()
 
     def _draw_soon(self) -> None:
-        """Draw the code shown now and the one after it, nothing more: eight boards reach the
-        binding within a second, and each code is ~10 ms of pure Python on a worker that holds
-        the interpreter lock the GUI thread needs. The rest are drawn as the queue advances."""
+        """Draw the code shown now and the one after it, if the board host did not, nothing
+        more: eight boards reach the binding within a second, and each code is ~3 ms of pure
+        Python on a worker that holds the interpreter lock the GUI thread needs. The rest are
+        drawn as the queue advances."""
         current = self._current
         if current is None:
             return
@@ -142,7 +143,7 @@ class BindingQueue(QFrame):
         self._drawing.add(url)
 
         def draw(_cancel: threading.Event) -> tuple[list[list[bool]], QImage]:
-            matrix = qr_matrix(url, mask=QUEUE_MASK)
+            matrix = qr_matrix(url, quick=True)
             return matrix, qr_image(matrix)
 
         self._workers.submit(

@@ -29,6 +29,7 @@ from ui.workers import Workers
 FRAME_MS = 16
 NEXT_BOARD_MS = 4
 HOST_CLOSE_TIMEOUT_S = 15.0
+KEPT_CODES = 64
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class BenchRunner(QObject):
         # GUI thread, which hands them to the cards from the next frame on (``_deliver``).
         self._news: list[WorkflowEvent | _Finished] = []
         self._news_lock = threading.Lock()
+        # Binding codes the host drew, by link, each until its event asks for it (``code``).
+        self._codes: dict[str, list[list[bool]]] = {}
         self._frame = QTimer(self)
         self._frame.setSingleShot(True)
         self._frame.setInterval(FRAME_MS)
@@ -95,6 +98,7 @@ class BenchRunner(QObject):
             on_event=self._post,
             on_result=lambda result, left_alone: self._post(_Finished(result, left_alone)),
             on_wifi_needed=self._wifi_from_worker.emit,
+            on_code=self._keep_code,
         )
         if self.wifi.given:
             host.provide_wifi(self.wifi.credentials)
@@ -149,6 +153,18 @@ class BenchRunner(QObject):
             self._news.append(news)
         if wake:
             self._event_from_worker.emit()
+
+    def _keep_code(self, url: str, modules: list[list[bool]]) -> None:
+        """On a host's reader thread: a code drawn, just before the event that shows it."""
+        with self._news_lock:
+            self._codes[url] = modules
+            while len(self._codes) > KEPT_CODES:  # codes whose board went before its event
+                del self._codes[next(iter(self._codes))]
+
+    def code(self, url: str) -> list[list[bool]] | None:
+        """The QR modules the host drew for ``url`` (once: the queue keeps them)."""
+        with self._news_lock:
+            return self._codes.pop(url, None)
 
     @Slot()
     def _wake(self) -> None:

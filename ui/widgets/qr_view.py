@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPixmap
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ui.widgets.plain import plain_tooltip
 
-QUIET_ZONE = 4  # modules of white border the QR standard asks for
 
-
-def qr_matrix(url: str, *, mask: int | None = None) -> list[list[bool]]:
+def qr_matrix(url: str, *, quick: bool = False) -> list[list[bool]]:
     """The modules of ``url``'s QR code, quiet zone included (pure computation, a few ms): the
-    core's, which the workflow's PNG and terminal renderings use too (``mask``: see there).
-    Imported when a code is first shown, not when the wizard starts."""
+    core's, which the workflow's PNG and terminal renderings use too (``quick``: with the
+    core's ``QUICK_MASK``, see there). Imported when a code is first shown, not when the wizard
+    starts."""
+    from installer_app.provider.qr import QUICK_MASK, QUIET_ZONE
     from installer_app.provider.qr import qr_matrix as core_qr_matrix
 
-    return core_qr_matrix(url, border=QUIET_ZONE, mask=mask)
+    return core_qr_matrix(url, border=QUIET_ZONE, mask=QUICK_MASK if quick else None)
 
 
 def qr_image(matrix: list[list[bool]]) -> QImage:
@@ -38,9 +38,9 @@ class QrView(QWidget):
         super().__init__(parent)
         self._url = ""
         self._matrix: list[list[bool]] = []
-        self._cached: QImage | None = None
-        self._scaled: QPixmap | None = None  # the image at the size last painted
-        # Qt fills the background itself; a paint draws one ready pixmap and nothing else.
+        self._cached: QImage | None = None  # one pixel per module
+        # Qt fills the background itself; a paint draws one small image, scaled, and nothing
+        # else.
         self.setAutoFillBackground(True)
         self.setMinimumSize(minimum, minimum)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -54,7 +54,7 @@ class QrView(QWidget):
             return
         self._url = url
         self._matrix = qr_matrix(url) if url else []
-        self._cached = self._scaled = None
+        self._cached = None
         self.setToolTip(plain_tooltip(url))
         self.update()
 
@@ -63,7 +63,7 @@ class QrView(QWidget):
         on a worker: the bench's binding queue draws many codes while boards run."""
         self._url = url
         self._matrix = matrix
-        self._cached, self._scaled = image, None
+        self._cached = image
         self.setToolTip(plain_tooltip(url))
         self.update()
 
@@ -90,19 +90,12 @@ class QrView(QWidget):
         dpr = self.devicePixelRatioF()
         module_px = max(1, int(side * dpr) // count)
         total = module_px * count
-        if self._scaled is None or self._scaled.width() != total:
-            # One module per pixel, scaled by a whole factor without smoothing (crisp edges),
-            # once per code and size: a paint then costs one unscaled pixmap copy.
-            self._scaled = QPixmap.fromImage(
-                self._image().scaled(
-                    total,
-                    total,
-                    Qt.AspectRatioMode.IgnoreAspectRatio,
-                    Qt.TransformationMode.FastTransformation,
-                )
-            )
         painter.scale(1 / dpr, 1 / dpr)
         left = round((self.width() * dpr - total) / 2)
         top = round((self.height() * dpr - total) / 2)
-        painter.drawPixmap(left, top, self._scaled)
+        # Scaled as it is painted, by a whole factor, without smoothing (crisp edges): a fraction
+        # of a ms. A big pixmap made once per code cost more: Qt scales and converts a big image
+        # on threads of its own while the window's thread waits, and with boards running that
+        # wait was once 17 ms (issue #15, seen with perf sched).
+        painter.drawImage(QRect(left, top, total, total), self._image())
         painter.end()
