@@ -180,6 +180,7 @@ class BoardCard(QFrame):
         self.setProperty("selected", "true" if selected else "false")
         self.style().unpolish(self)
         self.style().polish(self)
+        self._fit()  # a selected card's border is thicker: its texts keep their room
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         if event.button() is Qt.MouseButton.LeftButton:
