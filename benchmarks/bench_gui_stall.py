@@ -15,8 +15,8 @@ each code by itself a second after it is issued; the emulator and each board in 
 process, as WeCom and real boards are, unless ``--in-process``, and at the lowest CPU priority,
 since on a site they are not on the laptop, unless ``--stand-ins-compete``); target < 16 ms (one
 frame at 60 Hz). The boards' workflows run in the wizard's board host, as they do on a site; the
-heartbeat starts once the session's opening tasks (the provider check) are done, as an
-installer opens the bench once the window is up."""
+heartbeat starts once the window's opening work is done (the session's provider check, the
+bench's cards made ahead of time), as an installer opens the bench once the window is up."""
 
 from __future__ import annotations
 
@@ -237,9 +237,12 @@ def bench_run(
                 QTimer.singleShot(50, bar.apply_button.click)
 
             window.bench_runner.wifi_needed.connect(give_wifi)
-            # The session's opening checks done first: the installer opens the bench once the
-            # window is up, and the boards' run is what is measured.
-            wait_for(lambda: not window.workers.running(), timeout_s=60)
+            # The window's opening work done first (the session's checks, the bench's cards made
+            # ahead of time): the boards' run is what is measured.
+            wait_for(
+                lambda: not window.workers.running() and window.bench_page.warmed_up,
+                timeout_s=60,
+            )
             heartbeat = Heartbeat()
             heartbeat.start()
             started = time.monotonic()

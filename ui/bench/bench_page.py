@@ -224,6 +224,11 @@ class BenchPage(WizardPage):
         """``warm_up`` once the window has been idle for ``delay_ms``."""
         self._warm_timer.start(delay_ms)
 
+    @property
+    def warmed_up(self) -> bool:
+        """Whether the cards made ahead of time are ready (``warm_up``)."""
+        return len(self._spares) >= SPARE_CARDS
+
     def warm_up(self) -> None:
         """Make cards ahead of time (``SPARE_CARDS``), one per turn of the event loop while it
         is idle: the first card of a session also pays for Qt's one-time set-up of its widget
