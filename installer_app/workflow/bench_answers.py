@@ -34,7 +34,8 @@ class SiteWifi:
 
     @property
     def ssid(self) -> str | None:
-        return self._wifi.ssid if self._wifi is not None else None
+        wifi = self.credentials
+        return wifi.ssid if wifi is not None else None
 
     @property
     def credentials(self) -> WifiCredentials | None:

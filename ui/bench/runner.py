@@ -192,7 +192,7 @@ class BenchRunner(QObject):
         if more:
             self._frame.start(NEXT_BOARD_MS)
         if isinstance(first, _Finished):
-            self._on_result(first.result, first.left_alone)
+            self.finished.emit(first.result, first.left_alone)
         else:
             self.board_events.emit(news)
 
@@ -201,9 +201,6 @@ class BenchRunner(QObject):
         if not self.wifi.given and not self._wifi_asked:
             self._wifi_asked = True
             self.wifi_needed.emit()
-
-    def _on_result(self, result: ProvisionResult, left_alone: bool) -> None:
-        self.finished.emit(result, left_alone)
 
     def shutdown(self, timeout_s: float = HOST_CLOSE_TIMEOUT_S) -> bool:
         """Close every host: each cancels its boards, joins them and closes its session."""
